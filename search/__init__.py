@@ -1,0 +1,36 @@
+"""Multilingual (Lao and English) semantic search over reports, with citations.
+
+Build an index from a folder of reports, then ask questions::
+
+    from search import build_index, Searcher
+    build_index("corpus", "index")
+    result = Searcher("index").search("How many traffickers were convicted in 2021?", k=5)
+    for hit in result.hits:
+        print(hit.rank, hit.score, hit.citation.section, hit.text)
+"""
+
+__version__ = "0.1.0"
+
+from .build import BuildReport, build_index, index_is_stale  # noqa: E402
+from .cite import Citation, format_citation  # noqa: E402
+from .embed import DEFAULT_MODEL, Embedder  # noqa: E402
+from .engine import Hit, Searcher, SearchResult  # noqa: E402
+from .errors import (  # noqa: E402
+    CorpusError,
+    DocumentError,
+    EmptyQueryError,
+    IndexFormatError,
+    IndexNotFoundError,
+    ModelError,
+    QueryError,
+    SearchError,
+)
+from .lang import detect_lang  # noqa: E402
+from .store import IndexConfig, load_index  # noqa: E402
+
+__all__ = [
+    "__version__", "BuildReport", "build_index", "index_is_stale", "Citation", "format_citation",
+    "DEFAULT_MODEL", "Embedder", "Hit", "Searcher", "SearchResult", "CorpusError", "DocumentError",
+    "EmptyQueryError", "IndexFormatError", "IndexNotFoundError", "ModelError", "QueryError", "SearchError",
+    "detect_lang", "IndexConfig", "load_index",
+]

@@ -1,0 +1,181 @@
+"""Building the index from corpus/: read, cut, tag, embed only what changed, write atomically."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunk import ChunkSettings, chunk_spans
+from .cite import Citation
+from .dense import DenseIndex
+from .embed import Embedder
+from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
+from .ingest import Document, list_corpus, read_document
+from .lang import detect_lang
+from .store import IndexConfig, Manifest, Passage, StoredIndex, load_index, read_manifest, write_index
+
+# progress(stage, done, total): stage is "read" or "embed".
+BuildProgress = Callable[[str, int, int], None]
+
+
+@dataclass
+class BuildReport:
+    """What a build did.
+
+    Attributes:
+        documents: ids of the documents in the new index.
+        passages: passages in the new index.
+        embedded: passages embedded in this build (the others were reused).
+        skipped: (file name, reason) of files left out.
+        unreadable: files of a supported type that could not be read, with their hashes.
+    """
+
+    documents: list[str] = field(default_factory=list)
+    passages: int = 0
+    embedded: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: dict = field(default_factory=dict)
+
+
+def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None) -> Embedder:
+    """The embedder an index config asks for."""
+    return Embedder(config.model, cache_dir=cache_dir, query_prefix=config.query_prefix,
+                    passage_prefix=config.passage_prefix)
+
+
+def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkSettings) -> list[Passage]:
+    """Cut a document into passages with citations and language tags.
+
+    Passage ids are ``"{doc_id}#{n}"`` (n from 1), so hits roll up to reports.
+    Identical passages repeated within a document are kept once.
+    """
+    count = embedder.count_tokens if embedder is not None else None
+    out, seen = [], set()
+    for para in doc.paragraphs:
+        body = doc.text[para.start:para.end]
+        for a, b in chunk_spans(body, settings, count):
+            text = body[a:b]
+            if text in seen:
+                continue
+            seen.add(text)
+            citation = Citation(doc.doc_id, doc.title, para.section, para.number, para.start + a, para.start + b, para.page)
+            out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, detect_lang(text), citation))
+    return out
+
+
+def build_index(
+    corpus_dir: Path,
+    index_dir: Path,
+    *,
+    config: IndexConfig = IndexConfig(),
+    embedder: Embedder | None = None,
+    cache_dir: Path | None = None,
+    progress: BuildProgress | None = None,
+) -> BuildReport:
+    """Build or update the index of a corpus folder.
+
+    Documents whose bytes have not changed since the last build (same model and
+    settings) keep their passages and vectors; others are read and embedded
+    again; removed documents disappear. Unreadable files are skipped and named
+    in the report.
+
+    Args:
+        corpus_dir: folder of reports.
+        index_dir: where the index lives.
+        config: model and chunking settings.
+        embedder: the embedder to use; made from ``config`` when None.
+        cache_dir: where the default model is converted (when ``embedder`` is None).
+        progress: called as ``progress(stage, done, total)``.
+
+    Returns:
+        A :class:`BuildReport`.
+
+    Raises:
+        CorpusError: the folder is missing or holds no readable report.
+    """
+    embedder = embedder or make_embedder(config, cache_dir=cache_dir)
+    settings = ChunkSettings(config.max_chars, config.max_words, config.max_tokens)
+    files, skipped = list_corpus(corpus_dir)
+    previous = _reusable(index_dir, config, embedder)
+    report = BuildReport(skipped=list(skipped))
+    kept: list[tuple[list[Passage], np.ndarray | None, dict]] = []
+    for i, path in enumerate(files, 1):
+        doc_id = path.relative_to(corpus_dir).as_posix()
+        entry = _read_or_reuse(path, doc_id, previous, embedder, settings, report)
+        if entry:
+            kept.append(entry)
+        if progress:
+            progress("read", i, len(files))
+    if not kept:
+        raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
+    vectors = _embed_new(kept, embedder, progress, report)
+    passages = [p for passages, _, _ in kept for p in passages]
+    documents = {info["doc_id"]: {k: v for k, v in info.items() if k != "doc_id"} for _, _, info in kept}
+    manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
+    write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors))
+    report.documents, report.passages = list(documents), len(passages)
+    return report
+
+
+def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> StoredIndex | None:
+    """The previous index if its vectors can be reused (same model, same settings), else None."""
+    try:
+        old = load_index(index_dir)
+    except (IndexNotFoundError, IndexFormatError):
+        return None
+    if old.manifest.config != config or old.manifest.model_id != embedder.model_id:
+        return None
+    return old
+
+
+def _read_or_reuse(path, doc_id, previous, embedder, settings, report):
+    """Return (passages, vectors or None, manifest entry) for one file, or None if unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        report.skipped.append((doc_id, f"cannot read file: {exc.strerror}"))
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if previous is not None and previous.manifest.documents.get(doc_id, {}).get("sha256") == digest:
+        rows = [i for i, p in enumerate(previous.passages) if p.citation.document == doc_id]
+        info = {"doc_id": doc_id, **previous.manifest.documents[doc_id]}
+        return [previous.passages[i] for i in rows], previous.vectors[rows], info
+    try:
+        doc = read_document(path, doc_id)
+    except DocumentError as exc:
+        report.skipped.append((doc_id, str(exc)))
+        report.unreadable[doc_id] = {"sha256": digest, "reason": str(exc)}
+        return None
+    passages = document_passages(doc, embedder, settings)
+    return passages, None, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)}
+
+
+def _embed_new(kept, embedder: Embedder, progress, report: BuildReport) -> np.ndarray:
+    """Embed the passages of changed documents; stack all vectors in passage order."""
+    fresh = [p.text for passages, vectors, _ in kept if vectors is None for p in passages]
+    report.embedded = len(fresh)
+    on_batch = (lambda done, total: progress("embed", done, total)) if progress else None
+    new_vectors = iter(embedder.embed_passages(fresh, progress=on_batch)) if fresh else iter(())
+    blocks = []
+    for passages, vectors, _ in kept:
+        blocks.append(vectors if vectors is not None else np.array([next(new_vectors) for _ in passages], np.float32))
+    return np.vstack([b.reshape(-1, embedder.dimension) for b in blocks])
+
+
+def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
+    """True when the index is missing or the corpus's files differ from those it was built from.
+
+    Only file hashes are compared, so this is cheap enough to run at start-up.
+    """
+    try:
+        manifest = read_manifest(index_dir)
+    except (IndexNotFoundError, IndexFormatError):
+        return True
+    files, _ = list_corpus(corpus_dir)
+    current = {p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    known = {doc: info["sha256"] for doc, info in {**manifest.documents, **manifest.skipped}.items()}
+    return current != known

@@ -1,0 +1,49 @@
+"""Citations: where a passage comes from, in words a reader can check."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a passage stands in its report.
+
+    Attributes:
+        document: file name in ``corpus/``.
+        title: the report's title.
+        section: the section heading in force, or None.
+        paragraph: paragraph number in the document, from 1.
+        start: first character of the passage in the document's source text.
+        end: one past its last character.
+        page: page number for PDFs, else None.
+    """
+
+    document: str
+    title: str
+    section: str | None
+    paragraph: int
+    start: int
+    end: int
+    page: int | None = None
+
+    def to_dict(self) -> dict:
+        """The citation as a JSON-ready dict."""
+        return asdict(self)
+
+
+def format_citation(citation: Citation) -> str:
+    """One line a person can follow: report, title, section, paragraph, page, characters.
+
+    Example: ``laos-tip-2022-voa.txt · "TRAFFICKING…" · PROSECUTION · ¶ 12 · chars 6326–6871``.
+    """
+    parts = [citation.document]
+    if citation.title and citation.title != citation.document:
+        parts.append(f"“{citation.title}”")
+    if citation.section:
+        parts.append(citation.section)
+    if citation.page is not None:
+        parts.append(f"p. {citation.page}")
+    parts.append(f"¶ {citation.paragraph}")
+    parts.append(f"chars {citation.start}–{citation.end}")
+    return " · ".join(parts)

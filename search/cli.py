@@ -1,0 +1,122 @@
+"""Command line: ``python -m search build | query | eval``.
+
+Only this module and app.py read environment variables: ``REPORT_SEARCH_CACHE``
+(where the converted model is kept) and ``REPORT_SEARCH_MODEL`` (another
+sentence-transformers model for new indexes).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+
+from .build import build_index
+from .cite import format_citation
+from .embed import DEFAULT_MODEL, Embedder
+from .engine import Searcher
+from .errors import IndexNotFoundError, QueryError, SearchError
+from .store import IndexConfig
+
+_cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
+                             default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")
+_index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=Path("index"),
+                             show_default=True, help="Index folder.")
+_corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=Path("corpus"),
+                              show_default=True, help="Folder of reports.")
+
+
+@click.group()
+@click.version_option(package_name="report-search")
+def cli():
+    """Search Lao and English reports; every answer is a cited passage."""
+
+
+class _Progress:
+    """A tqdm bar per build stage, on stderr."""
+
+    def __init__(self):
+        self.bars = {}
+
+    def __call__(self, stage: str, done: int, total: int):
+        from tqdm import tqdm
+
+        labels = {"read": "reading reports", "embed": "embedding passages"}
+        bar = self.bars.get(stage) or self.bars.setdefault(stage, tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr))
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+
+def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL) -> None:
+    """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
+    report = build_index(corpus_dir, index_dir, config=IndexConfig(model=model), cache_dir=model_cache, progress=_Progress())
+    for name, reason in report.skipped:
+        click.echo(f"skipped {name}: {reason}", err=True)
+    click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
+               f"({report.embedded} embedded, {report.passages - report.embedded} reused) into {index_dir}", err=True)
+
+
+@cli.command()
+@_corpus_option
+@_index_option
+@_cache_option
+@click.option("--model", envvar="REPORT_SEARCH_MODEL", default=DEFAULT_MODEL, show_default=True,
+              help="Embedding model: the default, or a sentence-transformers name or folder [env REPORT_SEARCH_MODEL].")
+def build(corpus_dir, index_dir, model_cache, model):
+    """Build or update the index from the reports in CORPUS.
+
+    Only reports that changed since the last build are embedded again.
+
+    Example: python -m search build --corpus corpus --index index
+    """
+    try:
+        run_build(corpus_dir, index_dir, model_cache, model)
+    except SearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("question")
+@_index_option
+@_corpus_option
+@_cache_option
+@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Number of passages.")
+@click.option("--lang", type=click.Choice(["lo", "en"]), default=None, help="Only passages in this language.")
+@click.option("--model", default=None, help="Model to query with; must be the one the index was built with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
+def query(question, index_dir, corpus_dir, model_cache, k, lang, model, as_json):
+    """Print the passages that best answer QUESTION, with their citations.
+
+    Builds the index from CORPUS first if there is none.
+
+    Example: python -m search query "How many traffickers were convicted in 2021?" -k 3
+    """
+    embedder = Embedder(model, cache_dir=model_cache) if model else None
+    try:
+        searcher = Searcher(index_dir, embedder=embedder, cache_dir=model_cache)
+        try:
+            searcher.index
+        except IndexNotFoundError:
+            click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
+            run_build(corpus_dir, index_dir, model_cache)
+        result = searcher.search(question, k=k, lang=lang)
+    except QueryError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
+    except SearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in result.hits], ensure_ascii=False, indent=2))
+        click.echo(f"question language: {result.question_lang}", err=True)
+        return
+    click.echo(f"question language: {result.question_lang}\n")
+    for hit in result.hits:
+        click.echo(f"{hit.rank}. [{hit.score:.3f}] {hit.lang} · {format_citation(hit.citation)}")
+        click.echo(textwrap.fill(hit.text, width=100, initial_indent="   ", subsequent_indent="   ") + "\n")
+
+
+def main():  # pragma: no cover - entry point
+    cli(prog_name="python -m search")

@@ -1,0 +1,154 @@
+"""Answering questions: the Searcher loads an index and the model once, lazily, and ranks passages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .build import make_embedder
+from .cite import Citation
+from .embed import Embedder
+from .errors import EmptyQueryError, IndexFormatError, QueryError
+from .lang import detect_lang
+from .store import StoredIndex, load_index
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage.
+
+    Attributes:
+        rank: 1 for the best.
+        score: the retriever's score (cosine for dense search).
+        passage_id: ``"{document}#{n}"``.
+        text: the passage, exactly as in the source text at the citation's span.
+        lang: the passage's language.
+        citation: where it comes from.
+    """
+
+    rank: int
+    score: float
+    passage_id: str
+    text: str
+    lang: str
+    citation: Citation
+
+    def to_dict(self) -> dict:
+        """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
+        return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
+                "lang": self.lang, "citation": self.citation.to_dict()}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The answer to one question: its detected language and the ranked hits."""
+
+    question: str
+    question_lang: str
+    hits: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"question": self.question, "question_lang": self.question_lang, "hits": [h.to_dict() for h in self.hits]}
+
+
+def check_question(question: str) -> str:
+    """Return the question stripped, or raise if it cannot be searched.
+
+    Raises:
+        EmptyQueryError: empty or only whitespace.
+        QueryError: longer than ``MAX_QUESTION_CHARS``.
+    """
+    if not isinstance(question, str) or not question.strip():
+        raise EmptyQueryError("the question is empty; type a question in Lao or English")
+    question = question.strip()
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}. Ask about one thing at a time")
+    return question
+
+
+class Searcher:
+    """Search over one index. The index and model load on first use and stay loaded.
+
+    Args:
+        index_dir: the index folder.
+        embedder: the embedder; made from the index's own config when None.
+        cache_dir: where the default model is converted (when ``embedder`` is None).
+    """
+
+    def __init__(self, index_dir: Path, *, embedder: Embedder | None = None, cache_dir: Path | None = None):
+        self.index_dir = Path(index_dir)
+        self._embedder = embedder
+        self._cache_dir = cache_dir
+        self._index: StoredIndex | None = None
+
+    @property
+    def index(self) -> StoredIndex:
+        """The loaded index (loaded on first use)."""
+        if self._index is None:
+            self._index = load_index(self.index_dir)
+        return self._index
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder, checked against the model the index was built with.
+
+        Raises:
+            IndexFormatError: the index was built with another model.
+        """
+        if self._embedder is None:
+            self._embedder = make_embedder(self.index.manifest.config, cache_dir=self._cache_dir)
+        built_with, current = self.index.manifest.model_id, self._embedder.model_id
+        if built_with != current:
+            raise IndexFormatError(
+                f"the index at {self.index_dir} was built with model {built_with!r} but the model in use is "
+                f"{current!r}; rebuild it with: python -m search build --index {self.index_dir}"
+            )
+        return self._embedder
+
+    def reload(self) -> None:
+        """Forget the loaded index, so the next search reads it again (after a rebuild)."""
+        self._index = None
+
+    def languages(self) -> tuple[str, ...]:
+        """The languages of the indexed passages, sorted."""
+        return tuple(sorted({p.lang for p in self.index.passages}))
+
+    def search(self, question: str, *, k: int = 10, lang: str | None = None) -> SearchResult:
+        """Rank passages for one question.
+
+        Args:
+            question: the question, in Lao or English (or any language the model reads).
+            k: how many hits (1 to 100).
+            lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
+
+        Returns:
+            A :class:`SearchResult`.
+
+        Raises:
+            EmptyQueryError, QueryError: the question cannot be searched.
+            IndexNotFoundError, IndexFormatError: the index is missing, damaged or of another model.
+        """
+        return self.search_batch([question], k=k, lang=lang)[0]
+
+    def search_batch(self, questions: Sequence[str], *, k: int = 10, lang: str | None = None) -> list[SearchResult]:
+        """Rank passages for many questions at once (same arguments as :meth:`search`)."""
+        if not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        questions = [check_question(q) for q in questions]
+        index = self.index
+        allowed = None if not lang else [i for i, p in enumerate(index.passages) if p.lang == lang]
+        vectors = self.embedder.embed_queries(questions)
+        ranked = index.dense.search(vectors, k, allowed=allowed)
+        candidates = self.languages()
+        return [
+            SearchResult(q, detect_lang(q, candidates=candidates), [self._hit(rank, i, s) for rank, (i, s) in enumerate(row, 1)])
+            for q, row in zip(questions, ranked)
+        ]
+
+    def _hit(self, rank: int, row: int, score: float) -> Hit:
+        p = self.index.passages[row]
+        return Hit(rank, score, p.passage_id, p.text, p.lang, p.citation)

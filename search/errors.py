@@ -1,0 +1,33 @@
+"""Errors the library raises. Each message says what failed, where, and how to fix it."""
+
+
+class SearchError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ModelError(SearchError):
+    """The embedding model cannot be found, converted or loaded."""
+
+
+class IndexNotFoundError(SearchError):
+    """No index exists at the given path."""
+
+
+class IndexFormatError(SearchError):
+    """The index is damaged, of another format version, or built with another model."""
+
+
+class QueryError(SearchError):
+    """The question cannot be searched as given (empty, too long)."""
+
+
+class EmptyQueryError(QueryError):
+    """The question is empty or only whitespace."""
+
+
+class CorpusError(SearchError):
+    """The corpus folder is missing or holds no readable report."""
+
+
+class DocumentError(SearchError):
+    """One report cannot be read (wrong type, binary, damaged)."""

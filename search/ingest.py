@@ -1,0 +1,214 @@
+"""Reading reports from corpus/: text extraction, paragraphs, section headings, titles.
+
+Every format becomes one plain text (the *source text*) plus page boundaries for
+PDFs. Paragraphs are spans of that text, so a citation's character span can be
+checked against it: for ``.txt`` and ``.md`` the source text is the file itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CorpusError, DocumentError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+_BLOCK_RE = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
+_MD_HEADING_RE = re.compile(r"#{1,6}[ \t]+(.+?)[ \t#]*")
+# An all-capitals lead such as "PROSECUTION" or "LAOS: TIER 2" before a normal sentence.
+_INLINE_HEADING_RE = re.compile(r"([A-Z][A-Z0-9 ,:&'’–-]*[A-Z0-9])[:.]?[ \t]+(?=[A-Z][a-z])")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of a document: its number, its span in the source text, its section and page."""
+
+    number: int
+    start: int
+    end: int
+    section: str | None = None
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """A report read from the corpus.
+
+    Attributes:
+        doc_id: file name relative to the corpus folder, with ``/`` separators.
+        title: a human title (first heading or headline), else the file name.
+        text: the source text all spans refer to.
+        paragraphs: content paragraphs in reading order.
+        content_hash: SHA-256 of the file's bytes.
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    paragraphs: tuple[Paragraph, ...]
+    content_hash: str
+
+
+def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
+    """List the readable report files of a corpus folder, recursively, sorted.
+
+    Returns:
+        The supported files, and ``(name, reason)`` for each file skipped for its type.
+
+    Raises:
+        CorpusError: the folder does not exist.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist; create it and put reports (.txt, .md, .html, .pdf) in it")
+    files, skipped = [], []
+    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(corpus_dir).as_posix()
+        if any(part.startswith(".") for part in Path(name).parts):
+            continue
+        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(path)
+        else:
+            skipped.append((name, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"))
+    return files, skipped
+
+
+def read_document(path: Path, doc_id: str | None = None) -> Document:
+    """Read one report into a :class:`Document`.
+
+    Args:
+        path: a ``.txt``, ``.md``, ``.html``/``.htm`` or ``.pdf`` file.
+        doc_id: the id to give it; the file name when None.
+
+    Raises:
+        DocumentError: the type is unsupported, or the file is binary, not UTF-8, damaged or empty.
+    """
+    path = Path(path)
+    doc_id = doc_id or path.name
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(f"{doc_id}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise DocumentError(f"{doc_id}: file is {len(data) // 2**20} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit; split it")
+    if suffix == ".pdf":
+        from .pdf import pdf_text
+
+        text, page_starts = pdf_text(data, doc_id)
+    else:
+        text, page_starts = _decode(data, doc_id), ()
+        if suffix in (".html", ".htm"):
+            from .html import html_text
+
+            text = html_text(text)
+    paragraphs = tuple(split_paragraphs(text, page_starts=page_starts, markdown=suffix != ".txt"))
+    if not paragraphs:
+        raise DocumentError(f"{doc_id}: no readable text found")
+    return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest())
+
+
+def _decode(data: bytes, doc_id: str) -> str:
+    if b"\x00" in data[:8192]:
+        raise DocumentError(f"{doc_id}: looks like a binary file, not text; save it as UTF-8 .txt, .md, .html or .pdf")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{doc_id}: not valid UTF-8 text (byte {exc.start}); re-save the file as UTF-8") from exc
+
+
+def split_paragraphs(text: str, *, page_starts: tuple[int, ...] = (), markdown: bool = True) -> list[Paragraph]:
+    """Split a source text into content paragraphs with their sections and pages.
+
+    Paragraphs are blocks separated by blank lines; a line repeated right after
+    itself (a photo caption printed twice) starts no new paragraph. Blocks that
+    are headings set the section of what follows; site debris (a few letters,
+    menu tokens such as ``XS SM MD LG``) is dropped.
+
+    Args:
+        text: the source text.
+        page_starts: the offset at which each page starts, for PDFs.
+        markdown: whether ``#`` lines are headings.
+
+    Returns:
+        The paragraphs, numbered from 1.
+    """
+    out, section = [], None
+    for start, end in _blocks(text):
+        block = text[start:end]
+        heading = _standalone_heading(block, markdown)
+        if heading:
+            section = heading
+            continue
+        if is_debris(block):
+            continue
+        inline = _INLINE_HEADING_RE.match(block)
+        if inline and sum(ch.isupper() for ch in inline.group(1)) >= 5:
+            section = inline.group(1).strip()
+        out.append(Paragraph(len(out) + 1, start, end, section, _page_of(start, page_starts)))
+    return out
+
+
+def _blocks(text: str):
+    """Yield (start, end) of blank-line separated blocks, cutting at an immediately repeated line."""
+    for match in _BLOCK_RE.finditer(text):
+        start, previous = match.start(), None
+        pos = start
+        for line in match.group().split("\n"):
+            stripped = line.strip()
+            if stripped and stripped == previous:
+                yield start, text.rfind(previous, start, pos) + len(previous)
+                start = None
+                break
+            previous = stripped or previous
+            pos += len(line) + 1
+        if start is not None:
+            yield start, match.end()
+
+
+def _standalone_heading(block: str, markdown: bool) -> str | None:
+    if "\n" in block or len(block) > 100:
+        return None
+    md = _MD_HEADING_RE.fullmatch(block) if markdown else None
+    if md:
+        return md.group(1).strip()
+    letters = [ch for ch in block if ch.isalpha()]
+    if len(letters) >= 4 and all(ch.isupper() for ch in letters) and not block.endswith("."):
+        return block.strip()
+    return None
+
+
+def is_debris(block: str) -> bool:
+    """True for text with no content: fewer than 6 letters, or only short menu tokens (``XS SM MD LG``)."""
+    letters = sum(unicodedata.category(ch).startswith("L") for ch in block)
+    tokens = block.split()
+    menu = all(len(tok) <= 3 and not any(ch.isdigit() for ch in tok) for tok in tokens) and len(tokens) <= 8
+    return letters < 6 or menu
+
+
+def find_title(text: str, fallback: str) -> str:
+    """Return a document's title: its first heading or headline, else ``fallback``.
+
+    A headline is a one-line block of 30–200 characters that does not end like a
+    sentence, among the first five blocks.
+    """
+    for i, (start, end) in enumerate(_blocks(text)):
+        block = text[start:end]
+        md = _MD_HEADING_RE.fullmatch(block)
+        if md:
+            return md.group(1).strip()
+        if "\n" not in block and 30 <= len(block) <= 200 and not block.rstrip().endswith((".", "!", "?", ":")):
+            return block.strip()
+        if i >= 4:
+            break
+    return fallback
+
+
+def _page_of(offset: int, page_starts: tuple[int, ...]) -> int | None:
+    if not page_starts:
+        return None
+    return sum(1 for s in page_starts if s <= offset)

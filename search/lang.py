@@ -1,0 +1,106 @@
+"""Language tagging and Lao text normalisation.
+
+Lao is decided by the share of Lao-script letters, deterministically, before any
+statistical detector is asked: langdetect has no Lao profile and raises on pure
+Lao text (see notes/lao.md). langdetect, seeded, decides the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from pathlib import Path
+
+LAO = "lo"
+UNKNOWN = "und"
+_LAO_FIRST, _LAO_LAST = 0x0E80, 0x0EFF
+_LAO_DIGITS = {0x0ED0 + i: str(i) for i in range(10)}
+# Spelling variants seen in the same article (notes/lao.md): fold to one form.
+_LAO_VARIANTS = (("ຫຼ", "ຫລ"), ("ໝ", "ຫມ"), ("ໜ", "ຫນ"))
+_LAO_SHARE = 0.5  # at least half of the letters in Lao script
+
+
+def is_lao_char(ch: str) -> bool:
+    """True for a character of the Lao block U+0E80–U+0EFF."""
+    return _LAO_FIRST <= ord(ch) <= _LAO_LAST
+
+
+def lao_share(text: str) -> float:
+    """Share of Lao-script characters among the letters and marks of ``text`` (0.0 if none)."""
+    letters = [ch for ch in text if unicodedata.category(ch)[0] in "LM"]
+    if not letters:
+        return 0.0
+    return sum(is_lao_char(ch) for ch in letters) / len(letters)
+
+
+def detect_lang(text: str, *, candidates: tuple[str, ...] = ()) -> str:
+    """Return the language of ``text`` as an ISO 639-1 code.
+
+    Lao when at least half of its letters are Lao script; otherwise langdetect's
+    answer (seeded, so the same text always gets the same code); ``"und"`` when
+    there is nothing to decide on. Short questions fool langdetect ("Article 215
+    penal code" reads as Catalan), so a caller that knows which languages can
+    occur passes them as ``candidates``: the likeliest of those that langdetect
+    considers at all wins over its top answer.
+
+    Args:
+        text: any text, a passage or a question.
+        candidates: languages to prefer, e.g. those of the indexed passages.
+
+    Returns:
+        ``"lo"``, a langdetect code such as ``"en"``, or ``"und"``.
+    """
+    if lao_share(text) >= _LAO_SHARE:
+        return LAO
+    from langdetect.lang_detect_exception import LangDetectException
+
+    others = tuple(sorted(lang for lang in set(candidates) - {LAO} if _has_profile(lang)))
+    if len(others) == 1:  # langdetect needs two profiles; with one, any letters decide
+        return others[0] if any(ch.isalpha() for ch in text) else UNKNOWN
+    detector = _factory(others).create()
+    detector.append(text)
+    try:
+        return detector.detect()
+    except LangDetectException:
+        return UNKNOWN
+
+
+def _profiles() -> Path:
+    from langdetect import detector_factory
+
+    return Path(detector_factory.PROFILES_DIRECTORY)
+
+
+def _has_profile(lang: str) -> bool:
+    return (_profiles() / lang).is_file()
+
+
+@functools.lru_cache(maxsize=8)
+def _factory(languages: tuple[str, ...]):
+    """A seeded langdetect factory over the given languages' profiles (all when none are given)."""
+    from langdetect.detector_factory import DetectorFactory
+
+    factory = DetectorFactory()
+    factory.seed = 0
+    if languages:
+        factory.load_json_profile([(_profiles() / lang).read_text(encoding="utf-8") for lang in languages])
+    else:
+        factory.load_profile(str(_profiles()))
+    return factory
+
+
+def fold_digits(text: str) -> str:
+    """Write Lao digits (໐–໙) as ASCII digits, so ``໒໐໒໑`` matches ``2021``."""
+    return text.translate(_LAO_DIGITS)
+
+
+def normalize_text(text: str) -> str:
+    """Normalise text for matching and embedding: NFC, Lao digits to ASCII, one spelling of ຫຼ/ໝ/ໜ.
+
+    The original text is kept for display; this form is what models and
+    tokenizers see, on both the question and the passage side.
+    """
+    text = fold_digits(unicodedata.normalize("NFC", text))
+    for variant, canonical in _LAO_VARIANTS:
+        text = text.replace(variant, canonical)
+    return text

@@ -1,0 +1,190 @@
+"""The on-disk index: a folder of plain files, written atomically, checked on load.
+
+Layout (see docs/index-format.md)::
+
+    index/manifest.json    format version, model, chunking settings, documents and their hashes
+    index/passages.jsonl   one passage a line, UTF-8 (Lao stays Lao), with its citation
+    index/dense.faiss      FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
+
+No pickle anywhere. A build writes a sibling staging folder and swaps it in with
+renames, so an interrupted build leaves the previous index in place.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import platform
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .cite import Citation
+from .dense import DenseIndex
+from .embed import DEFAULT_MODEL
+from .errors import IndexFormatError, IndexNotFoundError
+
+FORMAT_VERSION = 1
+MANIFEST, PASSAGES, DENSE = "manifest.json", "passages.jsonl", "dense.faiss"
+_BUILD_HINT = "rebuild it with: python -m search build"
+
+
+@dataclass(frozen=True)
+class IndexConfig:
+    """Settings that shape an index; stored in the manifest, compared before reuse.
+
+    Attributes:
+        model: the embedding model's name (``DEFAULT_MODEL`` or a sentence-transformers name/path).
+        query_prefix: put before questions; None means the model's default.
+        passage_prefix: put before passages; None means the model's default.
+        max_chars: passage length limit in characters.
+        max_words: passage length target in words.
+        max_tokens: passage length limit in model tokens.
+    """
+
+    model: str = DEFAULT_MODEL
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    max_chars: int = 600
+    max_words: int = 100
+    max_tokens: int = 480
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable span of a report, with everything needed to cite it."""
+
+    passage_id: str
+    text: str
+    lang: str
+    citation: Citation
+
+    def to_record(self) -> dict:
+        return {"id": self.passage_id, "lang": self.lang, "text": self.text, **self.citation.to_dict()}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Passage":
+        names = {f.name for f in fields(Citation)}
+        return cls(record["id"], record["text"], record["lang"], Citation(**{k: record[k] for k in names}))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index holds and how it was built."""
+
+    config: IndexConfig
+    model_id: str
+    dimension: int
+    passage_count: int
+    documents: dict = field(default_factory=dict)  # doc_id -> {"sha256", "title", "passages"}
+    skipped: dict = field(default_factory=dict)  # doc_id -> {"sha256", "reason"}: unreadable files
+    created: str = ""
+    format_version: int = FORMAT_VERSION
+    package_version: str = __version__
+    python: str = platform.python_version()
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "config": asdict(self.config)}
+
+
+@dataclass
+class StoredIndex:
+    """An index read from disk."""
+
+    path: Path
+    manifest: Manifest
+    passages: list[Passage]
+    dense: DenseIndex
+
+    @functools.cached_property
+    def vectors(self) -> np.ndarray:
+        """All passage vectors, row i for passage i."""
+        return self.dense.vectors()
+
+
+def load_index(index_dir: Path) -> StoredIndex:
+    """Read and check an index folder.
+
+    Raises:
+        IndexNotFoundError: there is no index at ``index_dir``.
+        IndexFormatError: the index is damaged or of another format version.
+    """
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir)
+    try:
+        with open(index_dir / PASSAGES, encoding="utf-8") as f:
+            passages = [Passage.from_record(json.loads(line)) for line in f if line.strip()]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexFormatError(f"{index_dir / PASSAGES} is missing or damaged ({exc}); {_BUILD_HINT}") from exc
+    dense = DenseIndex.load(index_dir / DENSE)
+    if not (len(passages) == len(dense) == manifest.passage_count) or dense.dimension != manifest.dimension:
+        raise IndexFormatError(
+            f"index at {index_dir} is inconsistent: manifest says {manifest.passage_count} passages of "
+            f"dimension {manifest.dimension}, found {len(passages)} passages and {len(dense)} vectors of "
+            f"dimension {dense.dimension}; {_BUILD_HINT}"
+        )
+    return StoredIndex(index_dir, manifest, passages, dense)
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """Read ``manifest.json`` alone (cheap: for staleness checks and status panels).
+
+    Raises:
+        IndexNotFoundError: no manifest at ``index_dir``.
+        IndexFormatError: the manifest is damaged or of another format version.
+    """
+    path = Path(index_dir) / MANIFEST
+    if not path.is_file():
+        raise IndexNotFoundError(f"no index at {index_dir}; build one with: python -m search build --index {index_dir}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index at {index_dir} has format version {data.get('format_version')!r}, this program reads "
+                f"version {FORMAT_VERSION}; {_BUILD_HINT}"
+            )
+        return Manifest(**{**data, "config": IndexConfig(**data["config"])})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise IndexFormatError(f"{path} is damaged ({exc}); {_BUILD_HINT}") from exc
+
+
+def write_index(index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex) -> None:
+    """Write an index atomically: into a staging folder beside ``index_dir``, then swapped in.
+
+    If anything fails before the swap, the previous index is untouched.
+    """
+    index_dir = Path(index_dir).absolute()
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}-staging-", dir=index_dir.parent))
+    try:
+        with open(staging / PASSAGES, "w", encoding="utf-8") as f:
+            for passage in passages:
+                f.write(json.dumps(passage.to_record(), ensure_ascii=False) + "\n")
+        dense.save(staging / DENSE)
+        stamped = Manifest(**{**manifest.__dict__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        (staging / MANIFEST).write_text(json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        _swap_in(staging, index_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging`` with two renames; the old folder is removed last."""
+    if not target.exists():
+        os.rename(staging, target)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
+    os.rename(target, retired / target.name)
+    try:
+        os.rename(staging, target)
+    except OSError:
+        os.rename(retired / target.name, target)  # put the previous index back
+        raise
+    finally:
+        shutil.rmtree(retired, ignore_errors=True)

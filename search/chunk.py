@@ -30,14 +30,15 @@ class ChunkSettings:
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Split text into sentences, returned as (start, end) spans without outer whitespace.
 
-    A period after a one- or two-letter word (``U.S.``, ``ກ.ຊ.``, ``No.``) or
-    inside a number (``3.5``) does not end a sentence.
+    A period after a word of one or two letters (``U.S.``, ``ກ.ຊ.``, ``No.``) or
+    inside a number (``3.5``) does not end a sentence; ``;`` and line breaks do.
     """
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
         word = text[:match.start()].rsplit(None, 1)[-1] if text[:match.start()].strip() else ""
-        if match.group().startswith(".") and len(word.replace(".", "")) <= 2 and match.group() != "\n":
+        bare = word.replace(".", "")
+        if match.group().startswith(".") and bare.isalpha() and len(bare) <= 2:
             continue
         spans.append((start, end))
         start = end

@@ -39,7 +39,8 @@ def format_citation(citation: Citation) -> str:
     """
     parts = [citation.document]
     if citation.title and citation.title != citation.document:
-        parts.append(f"“{citation.title}”")
+        title = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
+        parts.append(f"“{title}”")
     if citation.section:
         parts.append(citation.section)
     if citation.page is not None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import IndexFormatError
+from .errors import REBUILD_HINT, IndexFormatError
 
 
 class DenseIndex:
@@ -42,7 +42,7 @@ class DenseIndex:
         try:
             return cls(faiss.read_index(str(path)))
         except RuntimeError as exc:
-            raise IndexFormatError(f"{path} is not a readable FAISS index ({str(exc).splitlines()[0]})") from exc
+            raise IndexFormatError(f"{path} is missing or not a readable FAISS index; {REBUILD_HINT}") from exc
 
     def save(self, path: Path) -> None:
         """Write the index with ``faiss.write_index`` (FAISS's own format, no pickle)."""

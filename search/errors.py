@@ -1,5 +1,7 @@
 """Errors the library raises. Each message says what failed, where, and how to fix it."""
 
+REBUILD_HINT = "rebuild it with: python -m search build"
+
 
 class SearchError(Exception):
     """Base class of every error this library raises on purpose."""

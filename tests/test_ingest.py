@@ -1,0 +1,93 @@
+import pytest
+
+from search.errors import CorpusError, DocumentError
+from search.ingest import is_debris, list_corpus, read_document
+
+from conftest import CORPUS, DATA
+
+
+@pytest.fixture(scope="module")
+def tip():
+    return read_document(CORPUS / "laos-tip-2022-voa.txt")
+
+
+def test_bundled_report_sections_and_paragraphs(tip):
+    sections = [p.section for p in tip.paragraphs]
+    for name in ("PROSECUTION", "PROTECTION", "PREVENTION", "PROFILE"):
+        assert name in sections
+    prosecution = next(p for p in tip.paragraphs if p.section == "PROSECUTION")
+    assert tip.text[prosecution.start:prosecution.end].startswith("PROSECUTION The government increased law enforcement")
+    assert [p.number for p in tip.paragraphs] == list(range(1, len(tip.paragraphs) + 1))
+    # the paragraph after PROSECUTION inherits the section of the heading before it
+    follow = tip.paragraphs[tip.paragraphs.index(prosecution) + 2]
+    assert follow.section == "PROTECTION"
+
+
+def test_site_debris_and_repeated_caption_are_dropped(tip):
+    texts = [tip.text[p.start:p.end] for p in tip.paragraphs]
+    assert not any("XS" in t and "LG" in t for t in texts)
+    caption = "ແຟ້ມພາບ - ພະນັກງານລັດ"
+    assert sum(t.count(caption) for t in texts) == 1
+    assert is_debris("XS\nSM\nMD\nLG") and is_debris("XS SM MD LG")
+    assert not is_debris("ລັດຖະບານໄດ້ລະບຸຕົວ 110 ຄົນ")
+
+
+def test_title_is_the_headline(tip):
+    assert tip.title.startswith("ລາວ ຍັງຖືກຈັດເຂົ້າ")
+    assert tip.content_hash and len(tip.content_hash) == 64
+
+
+def test_markdown_headings_are_sections():
+    doc = read_document(DATA / "mini" / "rice-report.md")
+    assert doc.title == "Rice Harvest Report 2023"
+    assert [p.section for p in doc.paragraphs] == ["Production", "Markets"]
+    assert doc.text[doc.paragraphs[0].start:].startswith("Farmers in Savannakhet")
+
+
+def test_html_drops_scripts_and_keeps_headings():
+    doc = read_document(DATA / "mini" / "school-report.html")
+    assert doc.title == "School Enrolment Survey"
+    assert "alert" not in doc.text and "color:red" not in doc.text
+    first = doc.paragraphs[0]
+    assert first.section == "Primary schools"
+    assert doc.text[first.start:first.end] == "Primary school enrolment reached 98 percent of children aged six to ten."
+
+
+def test_pdf_pages(tmp_path):
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    for words in ("Budget allocations for district hospitals rose sharply.", "Rural roads were repaired after the floods."):
+        pdf.add_page()
+        pdf.set_font("helvetica", size=12)
+        pdf.multi_cell(0, 10, words)
+    path = tmp_path / "budget.pdf"
+    pdf.output(str(path))
+    doc = read_document(path)
+    assert [p.page for p in doc.paragraphs] == [1, 2]
+    assert "Rural roads" in doc.text[doc.paragraphs[1].start:doc.paragraphs[1].end]
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("binary.txt", b"\x00\x01\x02PK\x03\x04" * 20, "binary"),
+    ("latin1.txt", "Café report".encode("latin-1"), "UTF-8"),
+    ("empty.md", b"   \n\n  ", "no readable text"),
+    ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "cannot read this PDF"),
+    ("notes.docx", b"PK", "unsupported file type"),
+])
+def test_bad_files_give_clear_errors(tmp_path, name, data, message):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(DocumentError, match=message) as info:
+        read_document(path)
+    assert name in str(info.value)
+
+
+def test_list_corpus_skips_other_types_with_a_reason(tmp_path):
+    (tmp_path / "a.txt").write_text("Some report text here.", encoding="utf-8")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / ".hidden.txt").write_text("x", encoding="utf-8")
+    files, skipped = list_corpus(tmp_path)
+    assert [f.name for f in files] == ["a.txt"]
+    assert skipped[0][0] == "image.png" and "unsupported" in skipped[0][1]
+    with pytest.raises(CorpusError, match="does not exist"):
+        list_corpus(tmp_path / "missing")

@@ -1,0 +1,144 @@
+"""The index on disk: incremental rebuilds, atomic writes, damaged indexes, model mismatch."""
+
+import json
+
+import pytest
+
+from search import Embedder, Searcher, build_index, index_is_stale
+from search.convert import converted_model_dir
+from search.dense import DenseIndex
+from search.errors import CorpusError, IndexFormatError, IndexNotFoundError
+from search.store import load_index
+
+
+@pytest.fixture
+def counted(embedder, monkeypatch):
+    """The real embedder, counting the passages it embeds."""
+    seen = []
+    real = embedder.embed_passages
+
+    def embed_passages(texts, **kwargs):
+        seen.extend(texts)
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed_passages", embed_passages)
+    return embedder, seen
+
+
+def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted):
+    embedder, seen = counted
+    index_dir = tmp_path / "index"
+    first = build_index(mini_corpus, index_dir, embedder=embedder)
+    assert first.embedded == first.passages == len(seen) and len(first.documents) == 3
+    question = "How much rice was harvested in Savannakhet?"
+    rice_hit = Searcher(index_dir, embedder=embedder).search(question, k=1).hits[0]
+    assert "1.2 million tonnes" in rice_hit.text
+
+    seen.clear()
+    health = mini_corpus / "health-report.txt"
+    health.write_text(health.read_text(encoding="utf-8") + "\nໂຄງການນ້ຳສະອາດໄດ້ເຂົ້າເຖິງ 30 ບ້ານ ໃນປີ 2023.\n", encoding="utf-8")
+    second = build_index(mini_corpus, index_dir, embedder=embedder)
+    health_passages = [p for p in load_index(index_dir).passages if p.citation.document == "health-report.txt"]
+    assert second.embedded == len(seen) == len(health_passages)
+    assert all(text in {p.text for p in health_passages} for text in seen)
+    again = Searcher(index_dir, embedder=embedder).search(question, k=1).hits[0]
+    assert (again.passage_id, round(again.score, 5)) == (rice_hit.passage_id, round(rice_hit.score, 5))
+
+    seen.clear()
+    (mini_corpus / "rice-report.md").unlink()
+    third = build_index(mini_corpus, index_dir, embedder=embedder)
+    assert third.embedded == 0 and seen == []
+    assert {p.citation.document for p in load_index(index_dir).passages} == {"health-report.txt", "school-report.html"}
+
+
+def test_unreadable_files_are_skipped_and_named(mini_corpus, tmp_path, embedder):
+    (mini_corpus / "scan.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (mini_corpus / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    report = build_index(mini_corpus, tmp_path / "index", embedder=embedder)
+    skipped = dict(report.skipped)
+    assert "cannot read this PDF" in skipped["scan.pdf"] and "unsupported" in skipped["photo.jpg"]
+    assert len(report.documents) == 3
+    assert not index_is_stale(mini_corpus, tmp_path / "index")  # skipped files don't make it stale
+
+
+def test_staleness(mini_corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    assert index_is_stale(mini_corpus, index_dir)
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    assert not index_is_stale(mini_corpus, index_dir)
+    (mini_corpus / "new.md").write_text("# New\n\nA new report about bridges.\n", encoding="utf-8")
+    assert index_is_stale(mini_corpus, index_dir)
+
+
+def test_empty_corpus_is_an_error_and_keeps_the_old_index(mini_corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    for path in mini_corpus.iterdir():
+        path.unlink()
+    with pytest.raises(CorpusError, match="no readable report"):
+        build_index(mini_corpus, index_dir, embedder=embedder)
+    assert len(load_index(index_dir).passages) > 0
+
+
+def test_interrupted_build_leaves_the_previous_index(mini_corpus, tmp_path, embedder, monkeypatch):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    before = (index_dir / "passages.jsonl").read_bytes()
+    (mini_corpus / "rice-report.md").unlink()
+
+    def crash(self, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(DenseIndex, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        build_index(mini_corpus, index_dir, embedder=embedder)
+    assert (index_dir / "passages.jsonl").read_bytes() == before
+    assert len(load_index(index_dir).passages) > 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+
+
+def test_lao_is_stored_as_lao(mini_corpus, tmp_path, embedder):
+    build_index(mini_corpus, tmp_path / "index", embedder=embedder)
+    raw = (tmp_path / "index" / "passages.jsonl").read_text(encoding="utf-8")
+    assert "ໂຮງໝໍແຂວງ" in raw and "\\u0e" not in raw
+
+
+@pytest.fixture
+def built(mini_corpus, tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    return index_dir
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "dense.faiss").write_bytes(b"not faiss"), "not a readable FAISS index"),
+    (lambda d: (d / "dense.faiss").unlink(), "not a readable FAISS index"),
+    (lambda d: (d / "manifest.json").write_text("{broken", encoding="utf-8"), "damaged"),
+    (lambda d: (d / "passages.jsonl").write_text('{"id": 1}\n', encoding="utf-8"), "damaged"),
+    (lambda d: (d / "passages.jsonl").write_text("", encoding="utf-8"), "inconsistent"),
+])
+def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
+    damage(built)
+    with pytest.raises(IndexFormatError, match=message) as info:
+        Searcher(built, embedder=embedder).search("rice")
+    assert "python -m search build" in str(info.value)
+
+
+def test_other_format_version(built, embedder):
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = 99
+    (built / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="format version 99"):
+        Searcher(built, embedder=embedder).search("rice")
+
+
+def test_model_mismatch(built, model_cache):
+    other = Embedder(str(converted_model_dir(model_cache)), query_prefix="query: ", passage_prefix="passage: ")
+    with pytest.raises(IndexFormatError, match="was built with model") as info:
+        Searcher(built, embedder=other).search("rice")
+    assert "rebuild" in str(info.value)
+
+
+def test_missing_index(tmp_path, embedder):
+    with pytest.raises(IndexNotFoundError, match="python -m search build"):
+        Searcher(tmp_path / "nothing", embedder=embedder).search("rice")

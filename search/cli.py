@@ -17,8 +17,11 @@ import click
 from .build import build_index
 from .cite import format_citation
 from .embed import DEFAULT_MODEL, Embedder
-from .engine import Searcher
+from .engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
 from .errors import IndexNotFoundError, QueryError, SearchError
+from .evaluate import evaluate, format_side_by_side, format_table
+from .gold import load_gold
+from .report import write_report
 from .store import IndexConfig
 
 _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
@@ -116,6 +119,51 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, model, as_json)
     for hit in result.hits:
         click.echo(f"{hit.rank}. [{hit.score:.3f}] {hit.lang} · {format_citation(hit.citation)}")
         click.echo(textwrap.fill(hit.text, width=100, initial_indent="   ", subsequent_indent="   ") + "\n")
+
+
+@cli.command("eval")
+@click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_index_option
+@_cache_option
+@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages retrieved per question.")
+@click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER, show_default=True,
+              help="Retrieval method; 'all' compares them side by side.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON here.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a Markdown report with a chart here.")
+def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_dir):
+    """Measure retrieval on a gold question set (JSON Lines, see notes/gold-format.md).
+
+    Prints hit@1/3/5/10, mrr@10 and ndcg@10 overall, per question language and per
+    language pair; broken gold lines are listed by line number.
+
+    Example: python -m search eval eval/gold/laos-tip-2022.jsonl --retriever all
+    """
+    names = list(RETRIEVERS) if retriever == "all" else [retriever]
+    try:
+        questions, problems = load_gold(gold)
+        searcher = Searcher(index_dir, cache_dir=model_cache)
+        runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems) for name in names]
+    except SearchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in runs[0].problems:
+        click.echo(f"gold {gold.name} {problem}", err=True)
+    for run in runs:
+        run.config = _run_config(searcher, run, gold)
+    click.echo(format_side_by_side(runs) if retriever == "all" else format_table(runs[0]))
+    if json_out:
+        data = runs[0].to_dict() if retriever != "all" else {"retrievers": {r.retriever: r.to_dict() for r in runs}}
+        json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    if report_dir:
+        click.echo(f"report: {write_report(runs, report_dir, title=gold.name)}", err=True)
+
+
+def _run_config(searcher: Searcher, run, gold: Path) -> dict:
+    manifest = searcher.index.manifest
+    return {
+        "model": manifest.model_id, "retriever": run.retriever, "k": run.k, "gold": str(gold),
+        "index": {"path": str(searcher.index_dir), "created": manifest.created, "passages": manifest.passage_count,
+                  "documents": sorted(manifest.documents), "config": manifest.to_dict()["config"]},
+    }
 
 
 def main():  # pragma: no cover - entry point

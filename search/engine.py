@@ -15,6 +15,8 @@ from .store import StoredIndex, load_index
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
+RETRIEVERS = ("dense",)
+DEFAULT_RETRIEVER = "dense"
 
 
 @dataclass(frozen=True)
@@ -117,13 +119,14 @@ class Searcher:
         """The languages of the indexed passages, sorted."""
         return tuple(sorted({p.lang for p in self.index.passages}))
 
-    def search(self, question: str, *, k: int = 10, lang: str | None = None) -> SearchResult:
+    def search(self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER) -> SearchResult:
         """Rank passages for one question.
 
         Args:
             question: the question, in Lao or English (or any language the model reads).
             k: how many hits (1 to 100).
             lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
+            retriever: the retrieval method, one of ``RETRIEVERS``.
 
         Returns:
             A :class:`SearchResult`.
@@ -132,12 +135,16 @@ class Searcher:
             EmptyQueryError, QueryError: the question cannot be searched.
             IndexNotFoundError, IndexFormatError: the index is missing, damaged or of another model.
         """
-        return self.search_batch([question], k=k, lang=lang)[0]
+        return self.search_batch([question], k=k, lang=lang, retriever=retriever)[0]
 
-    def search_batch(self, questions: Sequence[str], *, k: int = 10, lang: str | None = None) -> list[SearchResult]:
+    def search_batch(
+        self, questions: Sequence[str], *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
+    ) -> list[SearchResult]:
         """Rank passages for many questions at once (same arguments as :meth:`search`)."""
         if not 1 <= k <= MAX_K:
             raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        if retriever not in RETRIEVERS:
+            raise QueryError(f"unknown retriever {retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
         questions = [check_question(q) for q in questions]
         index = self.index
         allowed = None if not lang else [i for i, p in enumerate(index.passages) if p.lang == lang]

@@ -1,0 +1,109 @@
+"""Gold sets: the format, broken lines, the dev set over the bundled report, and the eval command."""
+
+import json
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+
+from search.cli import cli
+from search.evaluate import evaluate, language_pair
+from search.gold import GoldQuestion, load_gold, match_form, relevant_ids
+from search.ingest import read_document
+
+from conftest import CORPUS, ROOT
+
+DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
+
+
+def test_match_form_follows_the_gold_format():
+    assert match_form("Five  to\n15 YEARS") == "five to 15 years"
+    assert match_form("ຈຳ") == match_form("ຈຳ")  # NFC on both sides
+    assert "ລະບຸຕົວ 110 ຄົນ" in match_form("ລັດຖະບານໄດ້ລະບຸຕົວ   110 ຄົນ ວ່າ")
+
+
+def test_broken_lines_are_reported_by_number(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    path.write_text("\n".join([
+        '{"id": "ok-1", "question": "How many victims?", "answers": ["110"]}',
+        '{"id": "bad-json", "question": ',
+        '{"id": "no-answers", "question": "What?"}',
+        '{"id": "ok-1", "question": "Again?", "answers": ["x"]}',
+        '["not", "an", "object"]',
+        '{"id": "empty", "question": "  ", "answers": ["x"]}',
+        '',
+        '{"id": "ok-2", "lang": "lo", "question": "ຈັກຄົນ?", "answers": ["ລະບຸຕົວ 110 ຄົນ"], "doc": "a.txt"}',
+    ]), encoding="utf-8")
+    questions, problems = load_gold(path)
+    assert [q.id for q in questions] == ["ok-1", "ok-2"]
+    assert questions[1].lang == "lo" and questions[1].doc == "a.txt" and questions[1].line == 8
+    assert [(p.line, p.id) for p in problems] == [(2, None), (3, "no-answers"), (4, "ok-1"), (5, None), (6, "empty")]
+    assert "invalid JSON" in problems[0].problem and "answers" in problems[1].problem
+    assert "repeats" in problems[2].problem
+
+
+def test_language_pair_names():
+    assert language_pair("lo", {"en"}) == "lo->en"
+    assert language_pair("en", {"lo", "en"}) == "en->en+lo"
+
+
+def test_dev_set_answers_occur_in_the_corpus():
+    questions, problems = load_gold(DEV_SET)
+    assert problems == []
+    text = match_form(read_document(CORPUS / "laos-tip-2022-voa.txt").text)
+    missing = [q.id for q in questions if not any(match_form(a) in text for a in q.answers)]
+    assert missing == []
+
+
+def test_dev_set_composition(searcher):
+    questions, _ = load_gold(DEV_SET)
+    passages = searcher.index.passages
+    pairs = Counter()
+    for q in questions:
+        langs = {p.lang for p in passages if p.passage_id in relevant_ids(q, passages)}
+        pairs[language_pair(q.lang, langs)] += 1
+    assert len(questions) >= 60
+    assert sum(q.lang == "lo" for q in questions) >= 25
+    assert pairs["lo->en"] >= 15  # Lao questions answered only by English paragraphs
+    assert pairs["en->lo"] >= 5  # English questions answered only by Lao paragraphs
+
+
+def test_evaluate_on_the_real_index(searcher):
+    questions = [
+        GoldQuestion("q1", "How many traffickers were convicted in 2021?", ("conviction of 10 traffickers",), "en"),
+        GoldQuestion("q2", "ມາດຕາ 215 ກຳນົດໂທດຈຳຄຸກຈັກປີ?", ("five to 15 years",), None),
+        GoldQuestion("q3", "Unanswerable?", ("this phrase is nowhere",), "en", line=3),
+    ]
+    run = evaluate(searcher, questions, k=10)
+    assert run.overall["n"] == 2
+    assert [p.id for p in run.problems] == ["q3"] and "no passage" in run.problems[0].problem
+    rows = {r["id"]: r for r in run.questions}
+    assert rows["q1"]["rank"] == 1 and rows["q1"]["pair"] == "en->en"
+    assert rows["q2"]["lang"] == "lo" and rows["q2"]["pair"] == "lo->en"  # detected, no lang given
+    assert len(rows["q1"]["top"]) == 10
+    assert run.by_lang["en"]["hit@1"] == 1.0
+
+
+def test_eval_command_prints_the_table_and_writes_json_and_report(tip_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    lines = DEV_SET.read_text(encoding="utf-8").splitlines()[:4] + ['{"id": "broken"']
+    gold.write_text("\n".join(lines), encoding="utf-8")
+    out, report = tmp_path / "run.json", tmp_path / "report"
+    result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index), "--json", str(out), "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "hit@5" in result.stdout and "pair lo->en" in result.stdout
+    assert "line 5: invalid JSON" in result.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert set(data) >= {"overall", "by_lang", "by_pair", "questions", "config", "broken"}
+    assert set(data["overall"]) == {"n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
+    assert data["overall"]["n"] == 4 and data["config"]["retriever"] == "dense"
+    assert {"id", "lang", "pair", "rank", "top"} <= set(data["questions"][0])
+    assert (report / "report.md").is_file() and (report / "hit_at_k.png").stat().st_size > 1000
+
+
+def test_eval_all_retrievers_side_by_side(tip_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text("\n".join(DEV_SET.read_text(encoding="utf-8").splitlines()[:3]), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index), "--retriever", "all"])
+    assert result.exit_code == 0, result.output
+    assert "dense hit@5" in result.stdout

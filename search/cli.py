@@ -38,7 +38,7 @@ def cli():
     """Search Lao and English reports; every answer is a cited passage."""
 
 
-class _Progress:
+class TerminalProgress:
     """A tqdm bar per build stage, on stderr."""
 
     def __init__(self):
@@ -56,7 +56,7 @@ class _Progress:
 
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
-    report = build_index(corpus_dir, index_dir, config=IndexConfig(model=model), cache_dir=model_cache, progress=_Progress())
+    report = build_index(corpus_dir, index_dir, config=IndexConfig(model=model), cache_dir=model_cache, progress=TerminalProgress())
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "

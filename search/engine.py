@@ -10,6 +10,7 @@ from .build import make_embedder
 from .cite import Citation
 from .embed import Embedder
 from .errors import EmptyQueryError, IndexFormatError, QueryError
+from .highlight import best_sentence_spans
 from .lang import detect_lang
 from .store import StoredIndex, load_index
 
@@ -155,6 +156,14 @@ class Searcher:
             SearchResult(q, detect_lang(q, candidates=candidates), [self._hit(rank, i, s) for rank, (i, s) in enumerate(row, 1)])
             for q, row in zip(questions, ranked)
         ]
+
+    def context(self, hit: Hit) -> list:
+        """The passages of the hit's paragraph, in reading order: the paragraph in full."""
+        return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
+
+    def highlight(self, question: str, hits: Sequence[Hit]) -> list[tuple[int, int] | None]:
+        """The span of the sentence in each hit that best matches the question (None for one-sentence hits)."""
+        return best_sentence_spans(self.embedder, question, [h.text for h in hits])
 
     def _hit(self, rank: int, row: int, score: float) -> Hit:
         p = self.index.passages[row]

@@ -106,6 +106,26 @@ class StoredIndex:
         """All passage vectors, row i for passage i."""
         return self.dense.vectors()
 
+    @functools.cached_property
+    def paragraphs(self) -> dict[tuple[str, int], list[Passage]]:
+        """Passages grouped by (document, paragraph number), in reading order."""
+        groups: dict[tuple[str, int], list[Passage]] = {}
+        for p in self.passages:
+            groups.setdefault((p.citation.document, p.citation.paragraph), []).append(p)
+        return groups
+
+    def summary(self) -> dict:
+        """What the index holds, for people: reports, passages per language, model, build time."""
+        langs: dict[str, int] = {}
+        for p in self.passages:
+            langs[p.lang] = langs.get(p.lang, 0) + 1
+        m = self.manifest
+        return {
+            "reports": [{"document": doc, "title": info["title"], "passages": info["passages"]} for doc, info in m.documents.items()],
+            "passages": len(self.passages), "passages_by_lang": dict(sorted(langs.items())),
+            "model": m.model_id, "built": m.created, "skipped": sorted(m.skipped),
+        }
+
 
 def load_index(index_dir: Path) -> StoredIndex:
     """Read and check an index folder.

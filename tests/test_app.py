@@ -1,0 +1,158 @@
+"""The real app, launched on a local port: queried through gradio_client and driven in headless Chromium."""
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from search.corpus import add_report, safe_file_name
+from search.errors import DocumentError
+
+from conftest import CORPUS
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+XSS_REPORT = (
+    "Field notes on river ferries\n\n"
+    "The ferry crossing at Pakse carried 900 passengers a day. <script>window.__pwned = 1</script> "
+    "Inspectors found <img src=x onerror=\"window.__pwned = 2\"> life jackets missing on half the boats.\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory, tip_index, embedder):
+    """The app on a copy of the bundled corpus and its index, so uploads touch nothing shared."""
+    from app import CSS, build_app
+
+    root = tmp_path_factory.mktemp("app")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(tip_index, index)
+    app = build_app(index, corpus_dir=corpus, embedder=embedder)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
+    yield {"url": url, "corpus": corpus, "index": index}
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def client(live_app):
+    from gradio_client import Client
+
+    return Client(live_app["url"], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash tests/setup.sh does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_app):
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(live_app["url"])
+    yield page
+    page.close()
+
+
+def _ask(page, question):
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator("#results .hit").first.wait_for(timeout=60_000)
+
+
+def test_api_search_in_english(client):
+    hits = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert "conviction of 10 traffickers" in hits[0]["text"]
+    citation = hits[0]["citation"]
+    assert citation["document"] == "laos-tip-2022-voa.txt" and citation["section"] == "PROSECUTION"
+    assert set(citation) >= {"document", "section", "paragraph", "start", "end", "page"}
+
+
+def test_api_search_in_lao_with_language_filter(client):
+    hits = client.predict("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?", 3, "lo", api_name="/search")
+    assert {h["lang"] for h in hits} == {"lo"}
+    assert any("110" in h["text"] for h in hits)
+
+
+def test_api_search_rejects_an_empty_question(client):
+    with pytest.raises(Exception, match="empty"):
+        client.predict("   ", 3, "all", api_name="/search")
+
+
+def test_page_lao_question_shows_a_cited_result(page):
+    _ask(page, "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?")
+    assert "Lao" in page.locator("#detected").inner_text()
+    first = page.locator("#results .hit").first
+    assert "¶" in first.locator(".cite").inner_text() and "laos-tip-2022-voa.txt" in first.inner_text()
+    assert page.locator("#results .hit").count() == 5
+    assert "five to 15 years" in page.locator("#results").inner_text()
+    assert first.locator("mark").count() == 1  # the best sentence is highlighted
+    first.locator("summary").click()
+    assert first.locator(".context p").first.is_visible()
+
+
+def test_page_example_button_runs_a_search(page):
+    page.get_by_role("button", name="How many traffickers were convicted in 2021?").click()
+    page.locator("#results .hit").first.wait_for(timeout=60_000)
+    assert "conviction of 10 traffickers" in page.locator("#results .hit").first.inner_text()
+
+
+def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app, tmp_path):
+    report = tmp_path / "ferry <b>notes<b>.txt"
+    report.write_text(XSS_REPORT, encoding="utf-8")
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(report))
+    page.locator("#add-report").click()
+    page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
+    assert list(live_app["corpus"].glob("ferry*notes*.txt"))
+    _ask(page, "How many passengers did the Pakse ferry carry?")
+    first = page.locator("#results .hit").first
+    assert "900 passengers" in first.inner_text()
+    assert "<script>window.__pwned = 1</script>" in first.inner_text()  # shown as text
+    assert page.locator("#results script").count() == 0 and page.locator("#results img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#upload-status b").count() == 0  # the file name did not become markup
+
+
+def test_page_upload_of_an_unreadable_file_changes_nothing(page, live_app, tmp_path):
+    before = sorted(p.name for p in live_app["corpus"].iterdir())
+    manifest = (live_app["index"] / "manifest.json").read_bytes()
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 not really")
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(bad))
+    page.locator("#add-report").click()
+    page.get_by_text("cannot read this PDF").first.wait_for(timeout=60_000)
+    assert sorted(p.name for p in live_app["corpus"].iterdir()) == before
+    assert (live_app["index"] / "manifest.json").read_bytes() == manifest
+
+
+def test_uploaded_names_cannot_escape_the_corpus(tmp_path):
+    source = tmp_path / "upload.txt"
+    source.write_text("A short report about fishing boats on the river.", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    saved = add_report(corpus, source, "../../../etc/evil.txt")
+    assert saved.parent == corpus and saved.name == "evil.txt"
+    assert add_report(corpus, source, "..\\..\\evil.txt").name == "evil-2.txt"
+    assert safe_file_name("ລາຍງານ 2024.TXT") == "ລາຍງານ 2024.txt"
+    with pytest.raises(DocumentError, match="unsupported"):
+        add_report(corpus, source, "evil.exe")
+    with pytest.raises(DocumentError):
+        add_report(corpus, source, "../..")

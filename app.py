@@ -56,7 +56,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         embedder: the model; made from the index's config when None.
     """
     searcher = Searcher(index_dir, embedder=embedder)
-    searcher.embedder.model  # load index and model now, not on the first question
+    searcher.warm_up()  # load index and model now, not on the first question
 
     def run_search(question: str, k: float, lang_label: str):
         try:

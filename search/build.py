@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bridge import build_term_tables, save_term_tables
 from .chunk import ChunkSettings, chunk_spans
 from .cite import Citation
 from .dense import DenseIndex
@@ -16,9 +17,11 @@ from .embed import Embedder
 from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from .ingest import Document, list_corpus, read_document
 from .lang import detect_lang
+from .sparse import SparseIndex
 from .store import IndexConfig, Manifest, Passage, StoredIndex, load_index, read_manifest, write_index
+from .tokenize import words_and_tokens
 
-# progress(stage, done, total): stage is "read" or "embed".
+# progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]
 
 
@@ -116,9 +119,24 @@ def build_index(
     passages = [p for passages, _, _ in kept for p in passages]
     documents = {info["doc_id"]: {k: v for k, v in info.items() if k != "doc_id"} for _, _, info in kept}
     manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
-    write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors))
+    words = [words_and_tokens(p.text) for p in passages]
+    sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
+    tables = build_term_tables(
+        passages, words, vectors, embedder, previous=_previous_terms(previous),
+        progress=(lambda done, total: progress("terms", done, total)) if progress else None,
+    )
+    write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
+                extras=(sparse.save, lambda folder: save_term_tables(tables, folder)))
     report.documents, report.passages = list(documents), len(passages)
     return report
+
+
+def _previous_terms(previous: StoredIndex | None):
+    """The previous index's term tables, if it has readable ones."""
+    try:
+        return previous.terms if previous is not None else None
+    except IndexFormatError:
+        return None
 
 
 def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> StoredIndex | None:

@@ -47,7 +47,7 @@ class TerminalProgress:
     def __call__(self, stage: str, done: int, total: int):
         from tqdm import tqdm
 
-        labels = {"read": "reading reports", "embed": "embedding passages"}
+        labels = {"read": "reading reports", "embed": "embedding passages", "terms": "embedding terms"}
         bar = self.bars.get(stage) or self.bars.setdefault(stage, tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr))
         bar.update(done - bar.n)
         if done >= total:

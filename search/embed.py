@@ -104,13 +104,13 @@ class Embedder:
         text = self.passage_prefix + normalize_text(passage)
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
-    def embed_queries(self, questions: Sequence[str]) -> np.ndarray:
-        """Embed questions with the query prefix.
+    def embed_queries(self, questions: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
+        """Embed questions (or search terms) with the query prefix, reporting ``progress(done, total)``.
 
         Returns:
             A float32 array of shape (len(questions), dimension), rows of length 1.
         """
-        return self._encode([self.query_prefix + normalize_text(q) for q in questions])
+        return self._encode_batched([self.query_prefix + normalize_text(q) for q in questions], progress)
 
     def embed_passages(self, passages: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         """Embed passages with the passage prefix, in batches, reporting ``progress(done, total)``.
@@ -118,7 +118,9 @@ class Embedder:
         Returns:
             A float32 array of shape (len(passages), dimension), rows of length 1.
         """
-        texts = [self.passage_prefix + normalize_text(p) for p in passages]
+        return self._encode_batched([self.passage_prefix + normalize_text(p) for p in passages], progress)
+
+    def _encode_batched(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         parts = []
         for start in range(0, len(texts), self.batch_size):
             parts.append(self._encode(texts[start:start + self.batch_size]))

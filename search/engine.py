@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,14 +11,19 @@ from .build import make_embedder
 from .cite import Citation
 from .embed import Embedder
 from .errors import EmptyQueryError, IndexFormatError, QueryError
+from .bridge import expand_question
 from .highlight import best_sentence_spans
+from .hybrid import reciprocal_rank_fusion
 from .lang import detect_lang
 from .store import StoredIndex, load_index
+from .tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
-RETRIEVERS = ("dense",)
-DEFAULT_RETRIEVER = "dense"
+# dense: FAISS cosine; lexical: BM25 over Lao-aware tokens; +bridge: the query gets its
+# translations (search/bridge.py); hybrid: dense and lexical fused by reciprocal rank.
+RETRIEVERS = ("dense", "lexical", "lexical+bridge", "hybrid", "hybrid+bridge")
+DEFAULT_RETRIEVER = "hybrid+bridge"
 
 
 @dataclass(frozen=True)
@@ -150,12 +156,34 @@ class Searcher:
         index = self.index
         allowed = None if not lang else [i for i, p in enumerate(index.passages) if p.lang == lang]
         vectors = self.embedder.embed_queries(questions)
-        ranked = index.dense.search(vectors, k, allowed=allowed)
+        depth = k if retriever == "dense" else max(10 * k, 100)  # more candidates for fusion
+        dense_rows = index.dense.search(vectors, depth, allowed=allowed)
         candidates = self.languages()
-        return [
-            SearchResult(q, detect_lang(q, candidates=candidates), [self._hit(rank, i, s) for rank, (i, s) in enumerate(row, 1)])
-            for q, row in zip(questions, ranked)
-        ]
+        results = []
+        for question, vector, dense_row in zip(questions, vectors, dense_rows):
+            question_lang = detect_lang(question, candidates=candidates)
+            ranked = self._rank(retriever, question, question_lang, vector, dense_row, depth, allowed)[:k]
+            hits = [self._hit(rank, i, s) for rank, (i, s) in enumerate(ranked, 1)]
+            results.append(SearchResult(question, question_lang, hits))
+        return results
+
+    def _rank(self, retriever, question, question_lang, vector, dense_row, depth, allowed) -> list[tuple[int, float]]:
+        """One question's ranked (row, score) list for a retriever."""
+        if retriever == "dense":
+            return dense_row
+        tokens = tokenize(question)
+        if retriever.endswith("+bridge"):
+            query = expand_question(tokens, question_lang, vector, self.index.terms)
+        else:
+            query = Counter(tokens)
+        lexical = self.index.sparse.rank(query, depth, allowed=allowed)
+        if retriever.startswith("lexical"):
+            return lexical
+        return reciprocal_rank_fusion([dense_row, lexical])
+
+    def warm_up(self) -> None:
+        """Load everything a search needs now (index, BM25, terms, model), not on the first question."""
+        self.index.sparse, self.index.terms, self.embedder.model  # noqa: B018
 
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""

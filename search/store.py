@@ -5,6 +5,8 @@ Layout (see docs/index-format.md)::
     index/manifest.json    format version, model, chunking settings, documents and their hashes
     index/passages.jsonl   one passage a line, UTF-8 (Lao stays Lao), with its citation
     index/dense.faiss      FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
+    index/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
+    index/terms.json, terms.npy       the language bridge's terms and their embeddings
 
 No pickle anywhere. A build writes a sibling staging folder and swaps it in with
 renames, so an interrupted build leaves the previous index in place.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Sequence
 import os
 import platform
 import shutil
@@ -26,11 +29,13 @@ import numpy as np
 
 from . import __version__
 from .cite import Citation
+from .bridge import TermTable, load_term_tables
 from .dense import DenseIndex
 from .embed import DEFAULT_MODEL
 from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
+from .sparse import SparseIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST, PASSAGES, DENSE = "manifest.json", "passages.jsonl", "dense.faiss"
 
 
@@ -45,6 +50,8 @@ class IndexConfig:
         max_chars: passage length limit in characters.
         max_words: passage length target in words.
         max_tokens: passage length limit in model tokens.
+        bm25_k1: BM25 term-frequency saturation.
+        bm25_b: BM25 length normalisation.
     """
 
     model: str = DEFAULT_MODEL
@@ -53,6 +60,8 @@ class IndexConfig:
     max_chars: int = 600
     max_words: int = 100
     max_tokens: int = 480
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,16 @@ class StoredIndex:
     def vectors(self) -> np.ndarray:
         """All passage vectors, row i for passage i."""
         return self.dense.vectors()
+
+    @functools.cached_property
+    def sparse(self) -> SparseIndex:
+        """The BM25 index (read on first use)."""
+        return SparseIndex.load(self.path)
+
+    @functools.cached_property
+    def terms(self) -> dict[str, TermTable]:
+        """The bridge's term tables, per language (read on first use)."""
+        return load_term_tables(self.path)
 
     @functools.cached_property
     def paragraphs(self) -> dict[tuple[str, int], list[Passage]]:
@@ -173,8 +192,18 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexFormatError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
-def write_index(index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex) -> None:
+def write_index(
+    index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex,
+    extras: Sequence[Callable[[Path], None]] = (),
+) -> None:
     """Write an index atomically: into a staging folder beside ``index_dir``, then swapped in.
+
+    Args:
+        index_dir: the index folder.
+        manifest: what the index holds.
+        passages: the passages, in vector order.
+        dense: the vector index.
+        extras: writers of further files (BM25, term tables), each called with the staging folder.
 
     If anything fails before the swap, the previous index is untouched.
     """
@@ -186,6 +215,8 @@ def write_index(index_dir: Path, manifest: Manifest, passages: list[Passage], de
             for passage in passages:
                 f.write(json.dumps(passage.to_record(), ensure_ascii=False) + "\n")
         dense.save(staging / DENSE)
+        for write in extras:
+            write(staging)
         stamped = Manifest(**{**manifest.__dict__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         (staging / MANIFEST).write_text(json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
         _swap_in(staging, index_dir)

@@ -1,0 +1,235 @@
+"""A bridge between Lao and English for lexical search.
+
+A Lao question shares no words with the English paragraph that answers it, so
+BM25 alone cannot find it. Two sources of translations are added to the query:
+
+* **the corpus's own terms, placed by the embedding model**: every content term of
+  the indexed passages is embedded once at build time; a question's vector, which
+  the dense search computes anyway, picks the closest terms of the *other*
+  languages. Terms that sit close to everything (hubs) are discounted by their
+  mean similarity to their nearest passages of the other language (CSLS-style).
+* **laonlp's Lao–English dictionary** (about 51,000 entries, shipped in the
+  package): each Lao content word of a question adds the words of its first
+  glosses, their weight shared out so that a word with many glosses, or split
+  into several dictionary pieces, does not outweigh the rest.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .embed import Embedder
+from .errors import REBUILD_HINT, IndexFormatError
+from .lang import LAO, is_lao_char, normalize_text
+from .tokenize import lao_stopwords, tokenize
+
+TERMS, TERM_VECTORS = "terms.json", "terms.npy"
+MAX_TERMS_PER_LANGUAGE = 4000
+_HUB_NEIGHBOURS = 5
+_GLOSSES_PER_WORD = 4
+
+
+@dataclass
+class TermTable:
+    """The content terms of one language's passages with their embeddings.
+
+    Attributes:
+        lang: the passages' language.
+        keys: the BM25 tokens.
+        words: the words embedded for each key (as written, before stemming).
+        vectors: their L2-normalised query embeddings, one row per key.
+        hub: each term's mean similarity to its nearest passages of other languages.
+    """
+
+    lang: str
+    keys: list[str]
+    words: list[str]
+    vectors: np.ndarray
+    hub: np.ndarray
+
+    def closest(self, query: np.ndarray, n: int) -> list[str]:
+        """The ``n`` keys whose terms are closest to a question vector, hubs discounted."""
+        if not self.keys:
+            return []
+        scores = self.vectors @ query - self.hub
+        return [self.keys[i] for i in np.argsort(-scores, kind="stable")[:n]]
+
+
+def build_term_tables(
+    passages: Sequence, words: Sequence[Sequence[tuple[str, str]]], passage_vectors: np.ndarray, embedder: Embedder,
+    *, previous: dict[str, TermTable] | None = None, progress: Callable[[int, int], None] | None = None,
+) -> dict[str, TermTable]:
+    """Embed the content terms of each language's passages (reusing vectors of a previous build).
+
+    Args:
+        passages: the indexed passages (for their languages).
+        words: ``words_and_tokens`` of each passage.
+        passage_vectors: the passages' dense vectors (for the hub discount).
+        embedder: the index's model.
+        previous: the tables of the previous index, whose vectors are reused by word.
+        progress: called as ``progress(done, total)`` while embedding new terms.
+    """
+    chosen = {lang: _content_terms(lang, passages, words) for lang in sorted({p.lang for p in passages}) if lang != "und"}
+    known = {(t.lang, w): v for t in (previous or {}).values() for w, v in zip(t.words, t.vectors)}
+    fresh = sorted({(lang, w) for lang, terms in chosen.items() for _, w in terms if (lang, w) not in known})
+    if fresh:
+        vectors = embedder.embed_queries([w for _, w in fresh], progress=progress)
+        known.update(zip(fresh, vectors))
+    tables = {}
+    for lang, terms in chosen.items():
+        vectors = np.array([known[(lang, w)] for _, w in terms], np.float32).reshape(-1, passage_vectors.shape[1])
+        others = passage_vectors[[i for i, p in enumerate(passages) if p.lang != lang]]
+        tables[lang] = TermTable(lang, [k for k, _ in terms], [w for _, w in terms], vectors, _hubness(vectors, others))
+    return tables
+
+
+def _content_terms(lang: str, passages, words) -> list[tuple[str, str]]:
+    """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE."""
+    df, surface = Counter(), defaultdict(Counter)
+    for p, pairs in zip(passages, words):
+        if p.lang != lang:
+            continue
+        seen = set()
+        for word, key in pairs:
+            if key.replace(".", "").isdigit() or len(key) < (2 if is_lao_char(key[0]) else 3):
+                continue
+            surface[key][word] += 1
+            seen.add(key)
+        df.update(seen)
+    keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]
+    return [(k, surface[k].most_common(1)[0][0]) for k in sorted(keys)]
+
+
+def _hubness(vectors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    if not len(vectors) or not len(others):
+        return np.zeros(len(vectors), np.float32)
+    sims = vectors @ others.T
+    top = min(_HUB_NEIGHBOURS, sims.shape[1])
+    return np.sort(sims, axis=1)[:, -top:].mean(axis=1).astype(np.float32)
+
+
+def save_term_tables(tables: dict[str, TermTable], folder: Path) -> None:
+    """Write ``terms.json`` (keys and words per language, UTF-8) and ``terms.npy`` (vectors, then hub)."""
+    meta = {lang: {"keys": t.keys, "words": t.words} for lang, t in tables.items()}
+    (Path(folder) / TERMS).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    parts = [np.hstack([t.vectors, t.hub[:, None]]) for t in tables.values() if len(t.keys)]
+    np.save(Path(folder) / TERM_VECTORS, np.vstack(parts) if parts else np.zeros((0, 1), np.float32), allow_pickle=False)
+
+
+def load_term_tables(folder: Path) -> dict[str, TermTable]:
+    """Read what :func:`save_term_tables` wrote.
+
+    Raises:
+        IndexFormatError: a file is missing or damaged.
+    """
+    try:
+        meta = json.loads((Path(folder) / TERMS).read_text(encoding="utf-8"))
+        rows = np.load(Path(folder) / TERM_VECTORS, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"the term files in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+    tables, start = {}, 0
+    for lang, entry in meta.items():
+        n = len(entry["keys"])
+        block = rows[start:start + n]
+        if len(block) != n or len(entry["words"]) != n:
+            raise IndexFormatError(f"the term files in {folder} disagree with each other; {REBUILD_HINT}")
+        tables[lang] = TermTable(lang, entry["keys"], entry["words"], block[:, :-1].copy(), block[:, -1].copy())
+        start += n
+    return tables
+
+
+@functools.lru_cache(maxsize=1)
+def lao_english_dictionary() -> dict[str, tuple[str, ...]]:
+    """laonlp's Lao–English dictionary: normalised Lao word → English glosses (loaded once per process)."""
+    import laonlp.corpus
+
+    path = Path(laonlp.corpus.__file__).parent / "lao-eng-dictionary.csv"
+    entries: dict[str, list[str]] = defaultdict(list)
+    with open(path, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            word, gloss = normalize_text((row.get("LaoWord") or "").strip()), (row.get("English") or "").strip()
+            if word and gloss:
+                entries[word].append(gloss)
+    return {word: tuple(glosses) for word, glosses in entries.items()}
+
+
+def dictionary_expansion(question_tokens: Sequence[str]) -> Counter:
+    """English tokens for the Lao content words of a question, from the dictionary.
+
+    A word missing from the dictionary is looked up as its longest known pieces
+    (``ການຝຶກ`` → ``ຝຶກ``). Each word contributes a total weight of 1, shared among
+    the tokens of its first glosses.
+    """
+    dictionary, stop = lao_english_dictionary(), lao_stopwords()
+    weights: Counter = Counter()
+    for token in question_tokens:
+        if not is_lao_char(token[0]) or token in stop or len(token) < 2:
+            continue
+        pieces = [token] if token in dictionary else _known_pieces(token, dictionary)
+        for piece in pieces:
+            glosses = [t for g in dictionary[piece][:_GLOSSES_PER_WORD] for t in tokenize(_strip_notes(g))]
+            glosses = [t for t in dict.fromkeys(glosses) if not is_lao_char(t[0])]
+            for gloss in glosses:
+                weights[gloss] += 1.0 / len(glosses) / len(pieces)
+    return weights
+
+
+def _known_pieces(token: str, dictionary) -> list[str]:
+    """Greedy longest dictionary entries of two or more characters inside ``token``."""
+    pieces, i = [], 0
+    while i < len(token):
+        for j in range(len(token), i + 1, -1):
+            if token[i:j] in dictionary and token[i:j] not in lao_stopwords():
+                pieces.append(token[i:j])
+                i = j
+                break
+        else:
+            i += 1
+    return pieces
+
+
+def _strip_notes(gloss: str) -> str:
+    depth, out = 0, []
+    for ch in gloss:
+        depth += ch == "("
+        if depth == 0:
+            out.append(ch)
+        depth -= ch == ")" and depth > 0
+    return "".join(out)
+
+
+def expand_question(
+    question_tokens: Sequence[str], question_lang: str, question_vector: np.ndarray, tables: dict[str, TermTable],
+    *, terms_per_language: int = 10, own_weight: float = 1.0, lao_own_weight: float = 0.3, use_dictionary: bool = True,
+) -> Counter:
+    """The weighted lexical query for a question: its own tokens plus their translations.
+
+    Args:
+        question_tokens: ``tokenize(question)``.
+        question_lang: the question's language.
+        question_vector: its dense (query) embedding.
+        tables: the index's term tables.
+        terms_per_language: how many closest terms each other language adds (weight 1 each).
+        own_weight: weight of the question's own non-Lao words.
+        lao_own_weight: weight of its own Lao words; lower, because a Lao question's
+            answer is often in English and the Lao words alone pull Lao passages up.
+        use_dictionary: add the dictionary glosses of its Lao words.
+    """
+    weights: Counter = Counter()
+    for token in question_tokens:
+        weights[token] += 1.0 if token[0].isdigit() else lao_own_weight if is_lao_char(token[0]) else own_weight
+    for lang, table in tables.items():
+        if lang != question_lang:
+            for key in table.closest(question_vector, terms_per_language):
+                weights[key] += 1.0
+    if use_dictionary and question_lang == LAO:
+        weights.update(dictionary_expansion(question_tokens))
+    return weights

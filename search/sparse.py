@@ -1,0 +1,111 @@
+"""BM25 over Lao-aware tokens, with weighted query terms, stored as plain numpy/scipy files.
+
+Each document row holds its BM25 term weights, ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))``,
+so a query is one sparse matrix-vector product. Query terms carry weights, which
+the language bridge needs (a dictionary gloss counts less than a word typed).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import REBUILD_HINT, IndexFormatError
+
+MATRIX, VOCAB = "bm25.npz", "bm25-vocab.json"
+
+
+class SparseIndex:
+    """A BM25 index: a (documents × vocabulary) CSR matrix of term weights.
+
+    Args:
+        matrix: the weights, one row per passage.
+        vocab: token → column.
+        idf: inverse document frequency per column.
+        params: ``{"k1": …, "b": …}``.
+    """
+
+    def __init__(self, matrix, vocab: dict[str, int], idf: np.ndarray, params: dict):
+        self.matrix, self.vocab, self.idf, self.params = matrix, vocab, idf, params
+
+    @classmethod
+    def from_tokens(cls, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+        """Index tokenised documents (row i is document i)."""
+        from scipy.sparse import csr_matrix
+
+        counts = [Counter(doc) for doc in documents]
+        vocab: dict[str, int] = {}
+        for c in counts:
+            for token in sorted(c):
+                vocab.setdefault(token, len(vocab))
+        n = len(documents)
+        df = np.zeros(len(vocab))
+        for c in counts:
+            for token in c:
+                df[vocab[token]] += 1
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        lengths = np.array([len(doc) for doc in documents], float)
+        avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
+        rows, cols, vals = [], [], []
+        for i, c in enumerate(counts):
+            norm = k1 * (1 - b + b * lengths[i] / avg)
+            for token, tf in c.items():
+                j = vocab[token]
+                rows.append(i)
+                cols.append(j)
+                vals.append(idf[j] * tf * (k1 + 1) / (tf + norm))
+        matrix = csr_matrix((np.array(vals, np.float32), (rows, cols)), shape=(n, len(vocab)))
+        return cls(matrix, vocab, idf.astype(np.float32), {"k1": k1, "b": b})
+
+    def scores(self, query: Mapping[str, float]) -> np.ndarray:
+        """BM25 score of every document for weighted query tokens (unknown tokens add nothing)."""
+        q = np.zeros(len(self.vocab), np.float32)
+        for token, weight in query.items():
+            j = self.vocab.get(token)
+            if j is not None:
+                q[j] += weight
+        return np.asarray(self.matrix @ q).ravel()
+
+    def rank(self, query: Mapping[str, float], k: int, *, allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """The top ``k`` (row, score) pairs with a positive score, best first, ties by row."""
+        scores = self.scores(query)
+        rows = np.arange(len(scores)) if allowed is None else np.asarray(list(allowed), dtype=np.int64)
+        if not len(rows):
+            return []
+        picked = rows[scores[rows] > 0]
+        order = sorted(picked.tolist(), key=lambda r: (-scores[r], r))[:k]
+        return [(r, float(scores[r])) for r in order]
+
+    def save(self, folder: Path) -> None:
+        """Write ``bm25.npz`` (scipy's npz, no pickle) and ``bm25-vocab.json``."""
+        from scipy.sparse import save_npz
+
+        save_npz(Path(folder) / MATRIX, self.matrix)
+        tokens = sorted(self.vocab, key=self.vocab.get)
+        data = {"params": self.params, "tokens": tokens, "idf": [round(float(x), 6) for x in self.idf]}
+        (Path(folder) / VOCAB).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "SparseIndex":
+        """Read what :meth:`save` wrote.
+
+        Raises:
+            IndexFormatError: a file is missing or damaged.
+        """
+        from scipy.sparse import load_npz
+
+        try:
+            matrix = load_npz(Path(folder) / MATRIX).tocsr()
+            data = json.loads((Path(folder) / VOCAB).read_text(encoding="utf-8"))
+            vocab = {token: i for i, token in enumerate(data["tokens"])}
+            idf = np.array(data["idf"], np.float32)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexFormatError(f"the BM25 files in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        if matrix.shape[1] != len(vocab) or len(idf) != len(vocab) or math.isnan(float(idf.sum())):
+            raise IndexFormatError(f"the BM25 files in {folder} disagree with each other; {REBUILD_HINT}")
+        return cls(matrix, vocab, idf, data["params"])

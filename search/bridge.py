@@ -208,7 +208,7 @@ def _strip_notes(gloss: str) -> str:
 
 def expand_question(
     question_tokens: Sequence[str], question_lang: str, question_vector: np.ndarray, tables: dict[str, TermTable],
-    *, terms_per_language: int = 10, own_weight: float = 1.0, lao_own_weight: float = 0.3, use_dictionary: bool = True,
+    *, terms_per_language: int = 10, own_weight: float = 0.3, use_dictionary: bool = True,
 ) -> Counter:
     """The weighted lexical query for a question: its own tokens plus their translations.
 
@@ -218,14 +218,14 @@ def expand_question(
         question_vector: its dense (query) embedding.
         tables: the index's term tables.
         terms_per_language: how many closest terms each other language adds (weight 1 each).
-        own_weight: weight of the question's own non-Lao words.
-        lao_own_weight: weight of its own Lao words; lower, because a Lao question's
-            answer is often in English and the Lao words alone pull Lao passages up.
+        own_weight: weight of the question's own words (numbers always weigh 1). Below 1,
+            because the own words alone pull up passages of the question's language,
+            which dense search already finds; the translations reach the others.
         use_dictionary: add the dictionary glosses of its Lao words.
     """
     weights: Counter = Counter()
     for token in question_tokens:
-        weights[token] += 1.0 if token[0].isdigit() else lao_own_weight if is_lao_char(token[0]) else own_weight
+        weights[token] += 1.0 if token[0].isdigit() else own_weight
     for lang, table in tables.items():
         if lang != question_lang:
             for key in table.closest(question_vector, terms_per_language):

@@ -89,9 +89,11 @@ def build(corpus_dir, index_dir, model_cache, model):
 @_cache_option
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Number of passages.")
 @click.option("--lang", type=click.Choice(["lo", "en"]), default=None, help="Only passages in this language.")
+@click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
+              help="Retrieval method.")
 @click.option("--model", default=None, help="Model to query with; must be the one the index was built with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
-def query(question, index_dir, corpus_dir, model_cache, k, lang, model, as_json):
+def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, model, as_json):
     """Print the passages that best answer QUESTION, with their citations.
 
     Builds the index from CORPUS first if there is none.
@@ -106,7 +108,7 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, model, as_json)
         except IndexNotFoundError:
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
             run_build(corpus_dir, index_dir, model_cache)
-        result = searcher.search(question, k=k, lang=lang)
+        result = searcher.search(question, k=k, lang=lang, retriever=retriever)
     except QueryError as exc:
         raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
     except SearchError as exc:

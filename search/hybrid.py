@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-RRF_K = 60
+# The usual 60 flattens the head of short lists; on the dev set (83 passages) 20 gave
+# hit@5 0.894 vs 0.864 for hybrid+bridge, and 10 to 30 were within one question of 20.
+RRF_K = 20
 
 
 def reciprocal_rank_fusion(

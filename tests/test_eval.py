@@ -96,7 +96,7 @@ def test_eval_command_prints_the_table_and_writes_json_and_report(tip_index, tmp
     data = json.loads(out.read_text(encoding="utf-8"))
     assert set(data) >= {"overall", "by_lang", "by_pair", "questions", "config", "broken"}
     assert set(data["overall"]) == {"n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
-    assert data["overall"]["n"] == 4 and data["config"]["retriever"] == "dense"
+    assert data["overall"]["n"] == 4 and data["config"]["retriever"] == "hybrid+bridge"  # the default
     assert {"id", "lang", "pair", "rank", "top"} <= set(data["questions"][0])
     assert (report / "report.md").is_file() and (report / "hit_at_k.png").stat().st_size > 1000
 
@@ -106,4 +106,13 @@ def test_eval_all_retrievers_side_by_side(tip_index, tmp_path):
     gold.write_text("\n".join(DEV_SET.read_text(encoding="utf-8").splitlines()[:3]), encoding="utf-8")
     result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index), "--retriever", "all"])
     assert result.exit_code == 0, result.output
-    assert "dense hit@5" in result.stdout
+    assert all(f"{name} hit@5" in result.stdout for name in ("dense", "lexical", "hybrid", "hybrid+bridge"))
+
+
+def test_bridge_helps_cross_lingual_questions_without_hurting_english(searcher):
+    questions, _ = load_gold(DEV_SET)
+    dense = evaluate(searcher, questions, retriever="dense")
+    default = evaluate(searcher, questions, retriever="hybrid+bridge")
+    assert default.by_pair["lo->en"]["mrr@10"] > dense.by_pair["lo->en"]["mrr@10"] + 0.1
+    assert default.by_lang["lo"]["hit@5"] > dense.by_lang["lo"]["hit@5"]
+    assert default.by_lang["en"]["hit@5"] >= dense.by_lang["en"]["hit@5"]

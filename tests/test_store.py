@@ -51,6 +51,25 @@ def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted
     assert {p.citation.document for p in load_index(index_dir).passages} == {"health-report.txt", "school-report.html"}
 
 
+def test_rebuild_embeds_only_new_terms(mini_corpus, tmp_path, embedder, monkeypatch):
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    asked = []
+    real = embedder.embed_queries
+
+    def embed_queries(texts, **kwargs):
+        asked.extend(texts)
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(embedder, "embed_queries", embed_queries)
+    (mini_corpus / "ferry.md").write_text("# Ferries\n\nThe ferry crossing carried passengers daily.\n", encoding="utf-8")
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    new_words = {"ferries", "ferry", "crossing", "carried", "passengers", "daily"}
+    assert asked and set(asked) <= new_words  # terms of unchanged reports are reused, not embedded again
+    terms = load_index(index_dir).terms["en"]
+    assert "ferri" in terms.keys or "ferry" in terms.keys
+
+
 def test_unreadable_files_are_skipped_and_named(mini_corpus, tmp_path, embedder):
     (mini_corpus / "scan.pdf").write_bytes(b"%PDF-1.4 garbage")
     (mini_corpus / "photo.jpg").write_bytes(b"\xff\xd8\xff")
@@ -116,6 +135,8 @@ def built(mini_corpus, tmp_path, embedder):
     (lambda d: (d / "manifest.json").write_text("{broken", encoding="utf-8"), "damaged"),
     (lambda d: (d / "passages.jsonl").write_text('{"id": 1}\n', encoding="utf-8"), "damaged"),
     (lambda d: (d / "passages.jsonl").write_text("", encoding="utf-8"), "inconsistent"),
+    (lambda d: (d / "bm25.npz").write_bytes(b"PK broken"), "BM25 files"),
+    (lambda d: (d / "terms.npy").unlink(), "term files"),
 ])
 def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
     damage(built)

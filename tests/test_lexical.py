@@ -1,0 +1,121 @@
+"""Lao-aware tokens, BM25 with weighted terms, the language bridge, and rank fusion — by hand."""
+
+import math
+import unicodedata
+
+import numpy as np
+import pytest
+
+from search.bridge import TermTable, dictionary_expansion, expand_question, lao_english_dictionary
+from search.errors import IndexFormatError
+from search.hybrid import reciprocal_rank_fusion
+from search.sparse import SparseIndex
+from search.tokenize import stem, tokenize
+
+
+def test_lao_words_keep_their_vowel_and_tone_marks():
+    tokens = tokenize("ລັດຖະບານໄດ້ລະບຸຕົວຜູ້ເຄາະຮ້າຍ")
+    assert "ລັດຖະບານ" in tokens and "ລະບຸ" in tokens
+    assert all(unicodedata.category(t[0]) != "Mn" for t in tokens)  # no token starts with a stray mark
+    assert "".join(tokenize("ສຶກສາ", keep_stopwords=True)) == "ສຶກສາ"  # bm25s's \\w splitter breaks this word
+
+
+def test_lao_digits_spelling_variants_and_numbers():
+    assert tokenize("ປີ ໒໐໒໑") == tokenize("ປີ 2021")
+    assert tokenize("ຫຼາຍ ໝາກ ໜ້າທີ່") == tokenize("ຫລາຍ ຫມາກ ຫນ້າທີ່")
+    assert "4000" in tokenize("more than 4,000 individuals") and "65.5" in tokenize("65.5 million kip.")
+    assert tokenize("Article 215 of the penal code") == ["article", "215", "penal", "code"]
+    assert "lgbtqi" in tokenize("LGBTQI+ ຜູ້ເຄາະຮ້າຍ")
+
+
+def test_lao_function_words_are_dropped():
+    tokens = tokenize("ລາຍງານ ຂອງ ລັດຖະບານ")
+    assert "ຂອງ" not in tokens and "ລັດຖະບານ" in tokens
+    assert "ຂອງ" in tokenize("ລາຍງານ ຂອງ ລັດຖະບານ", keep_stopwords=True)
+
+
+def test_light_stemmer():
+    assert stem("victims") == "victim" and stem("trained") == "train" and stem("training") == "train"
+    assert stem("bus") == "bus" and stem("2021") == "2021"
+
+
+def test_bm25_by_hand():
+    docs = [["police", "train"], ["police", "police", "victim"], ["victim"]]
+    index = SparseIndex.from_tokens(docs, k1=1.2, b=0.0)  # b=0: no length normalisation
+    idf_police = math.log(1 + (3 - 2 + 0.5) / (2 + 0.5))
+    idf_train = math.log(1 + (3 - 1 + 0.5) / (1 + 0.5))
+    scores = index.scores({"police": 1.0, "train": 0.5})
+    one = 1 * 2.2 / (1 + 1.2)
+    two = 2 * 2.2 / (2 + 1.2)
+    assert scores == pytest.approx([idf_police * one + 0.5 * idf_train * one, idf_police * two, 0.0])
+    assert index.rank({"police": 1.0}, 5) == [(1, pytest.approx(idf_police * two)), (0, pytest.approx(idf_police * one))]
+    assert index.rank({"police": 1.0}, 5, allowed=[0, 2]) == [(0, pytest.approx(idf_police * one))]
+    assert index.rank({"unknown": 1.0}, 5) == []
+
+
+def test_bm25_save_load(tmp_path):
+    index = SparseIndex.from_tokens([["ລັດຖະບານ", "2021"], ["police"]])
+    index.save(tmp_path)
+    again = SparseIndex.load(tmp_path)
+    assert again.vocab == index.vocab
+    assert np.allclose(again.scores({"ລັດຖະບານ": 1}), index.scores({"ລັດຖະບານ": 1}))
+    assert "ລັດຖະບານ" in (tmp_path / "bm25-vocab.json").read_text(encoding="utf-8")  # Lao stays Lao
+    (tmp_path / "bm25.npz").write_bytes(b"junk")
+    with pytest.raises(IndexFormatError, match="python -m search build"):
+        SparseIndex.load(tmp_path)
+
+
+def test_dictionary_bridge_on_lao_words():
+    assert len(lao_english_dictionary()) > 30_000
+    police = dictionary_expansion(tokenize("ຕຳຫຼວດ"))  # written ຫຼ; the dictionary writes ຫລ
+    assert police["police"] == pytest.approx(1.0)
+    prison = dictionary_expansion(tokenize("ຈຳຄຸກ ແຮງງານ"))
+    assert prison["imprison"] > 0 and prison["labor"] > 0
+    assert dictionary_expansion(tokenize("ຂອງ")) == {}  # "of" is a function word, not "the Mekong river"
+    assert dictionary_expansion(["police"]) == {}  # only Lao words are looked up
+
+
+def test_each_lao_word_weighs_one_in_total():
+    expansion = dictionary_expansion(tokenize("ໂທດ"))  # fault, crime, guilt, punishment, penalty...
+    assert sum(expansion.values()) == pytest.approx(1.0)
+    assert len(expansion) > 1
+
+
+def _table(lang, keys, vectors, hub):
+    return TermTable(lang, keys, keys, np.array(vectors, np.float32), np.array(hub, np.float32))
+
+
+def test_closest_terms_discount_hubs():
+    table = _table("en", ["police", "hub", "rice"], [[1, 0], [0.9, 0.436], [0, 1]], [0.0, 0.5, 0.0])
+    assert table.closest(np.array([1.0, 0.0]), 2) == ["police", "hub"]
+    assert table.closest(np.array([0.8, 0.6]), 1) == ["police"]  # "hub" is closer, but close to everything
+
+
+def test_expand_question_weights():
+    tables = {
+        "en": _table("en", ["police", "rice"], [[1, 0], [0, 1]], [0, 0]),
+        "lo": _table("lo", ["ເຂົ້າ"], [[0, 1]], [0]),
+    }
+    query = expand_question(["ຕຳຫລວດ", "2021"], "lo", np.array([1.0, 0.0]), tables, terms_per_language=1)
+    assert query["2021"] == 1.0 and query["ຕຳຫລວດ"] == pytest.approx(0.3)
+    assert query["police"] == pytest.approx(2.0)  # closest English term (1) + dictionary gloss (1)
+    assert "ເຂົ້າ" not in query  # no Lao terms for a Lao question
+    english = expand_question(["police"], "en", np.array([0.0, 1.0]), tables, terms_per_language=1)
+    assert english == {"police": pytest.approx(0.3), "ເຂົ້າ": 1.0}
+
+
+def test_reciprocal_rank_fusion_by_hand():
+    dense = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    lexical = [(3, 12.0), (1, 3.0)]
+    fused = reciprocal_rank_fusion([dense, lexical], k=10)
+    expected = {1: 1 / 11 + 1 / 12, 2: 1 / 12, 3: 1 / 13 + 1 / 11}
+    assert [i for i, _ in fused] == [1, 3, 2]
+    assert dict(fused) == pytest.approx(expected)
+    weighted = reciprocal_rank_fusion([dense, lexical], weights=[0.1, 1.0], k=10)
+    assert weighted[0][0] == 3
+
+
+def test_fusion_ties_break_by_id():
+    assert [i for i, _ in reciprocal_rank_fusion([[(7, 1.0)], [(4, 1.0)]])] == [4, 7]
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion([[(1, 1.0)]], weights=[1, 2])

@@ -119,12 +119,13 @@ class Searcher:
         return self._embedder
 
     def reload(self) -> None:
-        """Forget the loaded index, so the next search reads it again (after a rebuild)."""
-        self._index = None
+        """Read the index again, now (after a rebuild); searches under way finish on the old one."""
+        self._index = load_index(self.index_dir)
+        self.warm_up()
 
     def languages(self) -> tuple[str, ...]:
         """The languages of the indexed passages, sorted."""
-        return tuple(sorted({p.lang for p in self.index.passages}))
+        return tuple(self.index.rows_by_lang)
 
     def search(self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER) -> SearchResult:
         """Rank passages for one question.
@@ -153,30 +154,30 @@ class Searcher:
         if retriever not in RETRIEVERS:
             raise QueryError(f"unknown retriever {retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
         questions = [check_question(q) for q in questions]
-        index = self.index
-        allowed = None if not lang else [i for i, p in enumerate(index.passages) if p.lang == lang]
+        index = self.index  # one index for the whole call, even if reload() runs meanwhile
+        allowed = None if not lang else index.rows_by_lang.get(lang, [])
         vectors = self.embedder.embed_queries(questions)
         depth = k if retriever == "dense" else max(10 * k, 100)  # more candidates for fusion
         dense_rows = index.dense.search(vectors, depth, allowed=allowed)
-        candidates = self.languages()
         results = []
         for question, vector, dense_row in zip(questions, vectors, dense_rows):
-            question_lang = detect_lang(question, candidates=candidates)
-            ranked = self._rank(retriever, question, question_lang, vector, dense_row, depth, allowed)[:k]
-            hits = [self._hit(rank, i, s) for rank, (i, s) in enumerate(ranked, 1)]
+            question_lang = detect_lang(question, candidates=tuple(index.rows_by_lang))
+            ranked = self._rank(index, retriever, question, question_lang, vector, dense_row, depth, allowed)[:k]
+            hits = [_hit(index.passages[row], rank, score) for rank, (row, score) in enumerate(ranked, 1)]
             results.append(SearchResult(question, question_lang, hits))
         return results
 
-    def _rank(self, retriever, question, question_lang, vector, dense_row, depth, allowed) -> list[tuple[int, float]]:
+    @staticmethod
+    def _rank(index, retriever, question, question_lang, vector, dense_row, depth, allowed) -> list[tuple[int, float]]:
         """One question's ranked (row, score) list for a retriever."""
         if retriever == "dense":
             return dense_row
         tokens = tokenize(question)
         if retriever.endswith("+bridge"):
-            query = expand_question(tokens, question_lang, vector, self.index.terms)
+            query = expand_question(tokens, question_lang, vector, index.terms)
         else:
             query = Counter(tokens)
-        lexical = self.index.sparse.rank(query, depth, allowed=allowed)
+        lexical = index.sparse.rank(query, depth, allowed=allowed)
         if retriever.startswith("lexical"):
             return lexical
         return reciprocal_rank_fusion([dense_row, lexical])
@@ -193,6 +194,7 @@ class Searcher:
         """The span of the sentence in each hit that best matches the question (None for one-sentence hits)."""
         return best_sentence_spans(self.embedder, question, [h.text for h in hits])
 
-    def _hit(self, rank: int, row: int, score: float) -> Hit:
-        p = self.index.passages[row]
-        return Hit(rank, score, p.passage_id, p.text, p.lang, p.citation)
+
+
+def _hit(passage, rank: int, score: float) -> Hit:
+    return Hit(rank, score, passage.passage_id, passage.text, passage.lang, passage.citation)

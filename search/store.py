@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
 import os
 import platform
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .cite import Citation
 from .bridge import TermTable, load_term_tables
+from .cite import Citation
 from .dense import DenseIndex
 from .embed import DEFAULT_MODEL
 from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
@@ -126,6 +126,14 @@ class StoredIndex:
         return load_term_tables(self.path)
 
     @functools.cached_property
+    def rows_by_lang(self) -> dict[str, list[int]]:
+        """Passage rows per language, languages sorted (for language filters)."""
+        rows: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            rows.setdefault(p.lang, []).append(i)
+        return dict(sorted(rows.items()))
+
+    @functools.cached_property
     def paragraphs(self) -> dict[tuple[str, int], list[Passage]]:
         """Passages grouped by (document, paragraph number), in reading order."""
         groups: dict[tuple[str, int], list[Passage]] = {}
@@ -135,13 +143,11 @@ class StoredIndex:
 
     def summary(self) -> dict:
         """What the index holds, for people: reports, passages per language, model, build time."""
-        langs: dict[str, int] = {}
-        for p in self.passages:
-            langs[p.lang] = langs.get(p.lang, 0) + 1
+        langs = {lang: len(rows) for lang, rows in self.rows_by_lang.items()}
         m = self.manifest
         return {
             "reports": [{"document": doc, "title": info["title"], "passages": info["passages"]} for doc, info in m.documents.items()],
-            "passages": len(self.passages), "passages_by_lang": dict(sorted(langs.items())),
+            "passages": len(self.passages), "passages_by_lang": langs,
             "model": m.model_id, "built": m.created, "skipped": sorted(m.skipped),
         }
 

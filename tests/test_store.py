@@ -11,18 +11,23 @@ from search.errors import CorpusError, IndexFormatError, IndexNotFoundError
 from search.store import load_index
 
 
-@pytest.fixture
-def counted(embedder, monkeypatch):
-    """The real embedder, counting the passages it embeds."""
+def record_texts(monkeypatch, embedder, method: str) -> list:
+    """Let the real embedder's ``method`` run, recording the texts it is given."""
     seen = []
-    real = embedder.embed_passages
+    real = getattr(embedder, method)
 
-    def embed_passages(texts, **kwargs):
+    def recording(texts, **kwargs):
         seen.extend(texts)
         return real(texts, **kwargs)
 
-    monkeypatch.setattr(embedder, "embed_passages", embed_passages)
-    return embedder, seen
+    monkeypatch.setattr(embedder, method, recording)
+    return seen
+
+
+@pytest.fixture
+def counted(embedder, monkeypatch):
+    """The real embedder, counting the passages it embeds."""
+    return embedder, record_texts(monkeypatch, embedder, "embed_passages")
 
 
 def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted):
@@ -54,14 +59,7 @@ def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted
 def test_rebuild_embeds_only_new_terms(mini_corpus, tmp_path, embedder, monkeypatch):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=embedder)
-    asked = []
-    real = embedder.embed_queries
-
-    def embed_queries(texts, **kwargs):
-        asked.extend(texts)
-        return real(texts, **kwargs)
-
-    monkeypatch.setattr(embedder, "embed_queries", embed_queries)
+    asked = record_texts(monkeypatch, embedder, "embed_queries")
     (mini_corpus / "ferry.md").write_text("# Ferries\n\nThe ferry crossing carried passengers daily.\n", encoding="utf-8")
     build_index(mini_corpus, index_dir, embedder=embedder)
     new_words = {"ferries", "ferry", "crossing", "carried", "passengers", "daily"}

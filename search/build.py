@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .bridge import build_term_tables, save_term_tables
-from .chunk import ChunkSettings, chunk_spans
+from .chunk import ChunkSettings, chunk_spans, sentence_spans
 from .cite import Citation
 from .dense import DenseIndex
 from .embed import Embedder
@@ -18,7 +18,9 @@ from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundE
 from .ingest import Document, list_corpus, read_document
 from .lang import detect_lang
 from .sparse import SparseIndex
-from .store import IndexConfig, Manifest, Passage, StoredIndex, load_index, read_manifest, write_index
+from .store import (
+    IndexConfig, Manifest, Passage, StoredIndex, load_index, read_manifest, save_sentence_vectors, write_index,
+)
 from .tokenize import words_and_tokens
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
@@ -66,7 +68,9 @@ def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkS
                 continue
             seen.add(text)
             citation = Citation(doc.doc_id, doc.title, para.section, para.number, para.start + a, para.start + b, para.page)
-            out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, detect_lang(text), citation))
+            spans = sentence_spans(text)
+            sentences = tuple(spans) if len(spans) > 1 else ()  # one sentence: nothing to single out
+            out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, detect_lang(text), citation, sentences))
     return out
 
 
@@ -105,7 +109,7 @@ def build_index(
     files, skipped = list_corpus(corpus_dir)
     previous = _reusable(index_dir, config, embedder)
     report = BuildReport(skipped=list(skipped))
-    kept: list[tuple[list[Passage], np.ndarray | None, dict]] = []
+    kept: list[_Entry] = []
     for i, path in enumerate(files, 1):
         doc_id = path.relative_to(corpus_dir).as_posix()
         entry = _read_or_reuse(path, doc_id, previous, embedder, settings, report)
@@ -115,9 +119,9 @@ def build_index(
             progress("read", i, len(files))
     if not kept:
         raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
-    vectors = _embed_new(kept, embedder, progress, report)
-    passages = [p for passages, _, _ in kept for p in passages]
-    documents = {info["doc_id"]: {k: v for k, v in info.items() if k != "doc_id"} for _, _, info in kept}
+    vectors, sentence_vectors = _embed_new(kept, embedder, progress, report)
+    passages = [p for e in kept for p in e.passages]
+    documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
     manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
     words = [words_and_tokens(p.text) for p in passages]
     sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
@@ -126,7 +130,8 @@ def build_index(
         progress=(lambda done, total: progress("terms", done, total)) if progress else None,
     )
     write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
-                extras=(sparse.save, lambda folder: save_term_tables(tables, folder)))
+                extras=(sparse.save, lambda folder: save_term_tables(tables, folder),
+                        lambda folder: save_sentence_vectors(sentence_vectors, folder)))
     report.documents, report.passages = list(documents), len(passages)
     return report
 
@@ -150,8 +155,18 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> Store
     return old
 
 
-def _read_or_reuse(path, doc_id, previous, embedder, settings, report):
-    """Return (passages, vectors or None, manifest entry) for one file, or None if unreadable."""
+@dataclass
+class _Entry:
+    """One document on its way into the index; vectors are None until embedded."""
+
+    passages: list[Passage]
+    info: dict
+    vectors: np.ndarray | None = None
+    sentence_vectors: np.ndarray | None = None
+
+
+def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry | None:
+    """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -160,8 +175,9 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report):
     digest = hashlib.sha256(data).hexdigest()
     if previous is not None and previous.manifest.documents.get(doc_id, {}).get("sha256") == digest:
         rows = [i for i, p in enumerate(previous.passages) if p.citation.document == doc_id]
-        info = {"doc_id": doc_id, **previous.manifest.documents[doc_id]}
-        return [previous.passages[i] for i in rows], previous.vectors[rows], info
+        sentence_rows = [r for i in rows for r in range(*previous.sentence_rows[i])]
+        return _Entry([previous.passages[i] for i in rows], {"doc_id": doc_id, **previous.manifest.documents[doc_id]},
+                      previous.vectors[rows], previous.sentence_vectors[sentence_rows])
     try:
         doc = read_document(path, doc_id)
     except DocumentError as exc:
@@ -169,19 +185,24 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report):
         report.unreadable[doc_id] = {"sha256": digest, "reason": str(exc)}
         return None
     passages = document_passages(doc, embedder, settings)
-    return passages, None, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)}
+    return _Entry(passages, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)})
 
 
-def _embed_new(kept, embedder: Embedder, progress, report: BuildReport) -> np.ndarray:
-    """Embed the passages of changed documents; stack all vectors in passage order."""
-    fresh = [p.text for passages, vectors, _ in kept if vectors is None for p in passages]
-    report.embedded = len(fresh)
+def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
+    """Embed the passages and sentences of changed documents; return all passage and sentence vectors, in order."""
+    fresh = [e for e in kept if e.vectors is None]
+    texts = [p.text for e in fresh for p in e.passages]
+    sentences = [p.text[a:b] for e in fresh for p in e.passages for a, b in p.sentences]
+    report.embedded = len(texts)
     on_batch = (lambda done, total: progress("embed", done, total)) if progress else None
-    new_vectors = iter(embedder.embed_passages(fresh, progress=on_batch)) if fresh else iter(())
-    blocks = []
-    for passages, vectors, _ in kept:
-        blocks.append(vectors if vectors is not None else np.array([next(new_vectors) for _ in passages], np.float32))
-    return np.vstack([b.reshape(-1, embedder.dimension) for b in blocks])
+    vectors = embedder.embed_passages(texts + sentences, progress=on_batch) if fresh else None
+    passage_rows, sentence_rows = iter(range(len(texts))), iter(range(len(texts), len(texts) + len(sentences)))
+    for e in fresh:
+        e.vectors = vectors[[next(passage_rows) for _ in e.passages]]
+        e.sentence_vectors = vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
+    dim = embedder.dimension
+    return (np.vstack([e.vectors.reshape(-1, dim) for e in kept]),
+            np.vstack([e.sentence_vectors.reshape(-1, dim) for e in kept]))
 
 
 def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:

@@ -11,7 +11,7 @@ from .build import make_embedder
 from .cite import Citation
 from .embed import Embedder
 from .errors import EmptyQueryError, IndexFormatError, QueryError
-from .bridge import expand_question
+from .bridge import expand_question, lao_english_dictionary
 from .highlight import best_sentence_spans
 from .hybrid import reciprocal_rank_fusion
 from .lang import detect_lang
@@ -183,8 +183,10 @@ class Searcher:
         return reciprocal_rank_fusion([dense_row, lexical])
 
     def warm_up(self) -> None:
-        """Load everything a search needs now (index, BM25, terms, model), not on the first question."""
-        self.index.sparse, self.index.terms, self.embedder.model  # noqa: B018
+        """Load everything a search needs now (index, BM25, terms, sentences, model, Lao segmenter, dictionary)."""
+        self.index.sparse, self.index.terms, self.index.sentence_vectors, self.embedder.model  # noqa: B018
+        tokenize("ລາວ")
+        lao_english_dictionary()
 
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""
@@ -192,7 +194,12 @@ class Searcher:
 
     def highlight(self, question: str, hits: Sequence[Hit]) -> list[tuple[int, int] | None]:
         """The span of the sentence in each hit that best matches the question (None for one-sentence hits)."""
-        return best_sentence_spans(self.embedder, question, [h.text for h in hits])
+        index = self.index
+        rows = [index.row_of[h.passage_id] for h in hits]
+        return best_sentence_spans(
+            self.embedder.embed_queries([question])[0], [index.passages[r] for r in rows],
+            [index.sentence_rows[r] for r in rows], index.sentence_vectors,
+        )
 
 
 

@@ -1,4 +1,8 @@
-"""Which sentence of a passage best answers the question, for highlighting."""
+"""Which sentence of a passage best answers the question, for highlighting.
+
+The sentences of every passage are embedded at build time (``sentences.npy``),
+so a highlight costs one dot product per sentence, not a model call.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +10,27 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .chunk import sentence_spans
-from .embed import Embedder
 
-
-def best_sentence_spans(embedder: Embedder, question: str, passages: Sequence[str]) -> list[tuple[int, int] | None]:
-    """For each passage, the span of the sentence closest in meaning to the question.
-
-    All sentences of all passages are embedded in one batch. A passage of one
-    sentence gets None: there is nothing to single out.
+def best_sentence_spans(
+    question_vector: np.ndarray, passages: Sequence, sentence_rows: Sequence[tuple[int, int]], sentence_vectors: np.ndarray,
+) -> list[tuple[int, int] | None]:
+    """For each passage, the span of its sentence closest in meaning to the question.
 
     Args:
-        embedder: the index's embedder.
-        question: the question as asked.
-        passages: the texts of the hits.
+        question_vector: the question's query embedding.
+        passages: the passages (each with its ``sentences`` spans).
+        sentence_rows: for each passage, its rows in ``sentence_vectors``.
+        sentence_vectors: the sentences' embeddings.
 
     Returns:
-        One ``(start, end)`` span into each passage, or None.
+        One ``(start, end)`` span into each passage's text, or None for a passage
+        of one sentence (nothing to single out).
     """
-    spans = [sentence_spans(text) for text in passages]
-    flat = [(i, span) for i, found in enumerate(spans) if len(found) > 1 for span in found]
-    if not flat:
-        return [None] * len(passages)
-    query = embedder.embed_queries([question])[0]
-    vectors = embedder.embed_passages([passages[i][a:b] for i, (a, b) in flat])
-    scores = vectors @ query
-    best: list[tuple[int, int] | None] = [None] * len(passages)
-    top: dict[int, float] = {}
-    for (i, span), score in zip(flat, np.asarray(scores, dtype=float)):
-        if score > top.get(i, -np.inf):
-            top[i], best[i] = score, span
-    return best
+    out: list[tuple[int, int] | None] = []
+    for passage, (start, end) in zip(passages, sentence_rows):
+        if end - start < 2:
+            out.append(None)
+            continue
+        scores = sentence_vectors[start:end] @ question_vector
+        out.append(passage.sentences[int(np.argmax(scores))])
+    return out

@@ -7,6 +7,7 @@ Layout (see docs/index-format.md)::
     index/dense.faiss      FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
     index/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
     index/terms.json, terms.npy       the language bridge's terms and their embeddings
+    index/sentences.npy    vectors of the sentences of each passage, for highlighting
 
 No pickle anywhere. A build writes a sibling staging folder and swaps it in with
 renames, so an interrupted build leaves the previous index in place.
@@ -36,7 +37,7 @@ from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
 from .sparse import SparseIndex
 
 FORMAT_VERSION = 2
-MANIFEST, PASSAGES, DENSE = "manifest.json", "passages.jsonl", "dense.faiss"
+MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,17 @@ class Passage:
     text: str
     lang: str
     citation: Citation
+    sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in ``text`` when it has more than one
 
     def to_record(self) -> dict:
-        return {"id": self.passage_id, "lang": self.lang, "text": self.text, **self.citation.to_dict()}
+        return {"id": self.passage_id, "lang": self.lang, "text": self.text, **self.citation.to_dict(),
+                "sentences": [list(span) for span in self.sentences]}
 
     @classmethod
     def from_record(cls, record: dict) -> "Passage":
         names = {f.name for f in fields(Citation)}
-        return cls(record["id"], record["text"], record["lang"], Citation(**{k: record[k] for k in names}))
+        sentences = tuple((int(a), int(b)) for a, b in record.get("sentences", ()))
+        return cls(record["id"], record["text"], record["lang"], Citation(**{k: record[k] for k in names}), sentences)
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,37 @@ class StoredIndex:
     def terms(self) -> dict[str, TermTable]:
         """The bridge's term tables, per language (read on first use)."""
         return load_term_tables(self.path)
+
+    @functools.cached_property
+    def sentence_rows(self) -> list[tuple[int, int]]:
+        """For each passage, the (start, end) rows of its sentences in :attr:`sentence_vectors`."""
+        rows, start = [], 0
+        for p in self.passages:
+            rows.append((start, start + len(p.sentences)))
+            start += len(p.sentences)
+        return rows
+
+    @functools.cached_property
+    def sentence_vectors(self) -> np.ndarray:
+        """The vectors of the passages' sentences (for highlighting), in passage order.
+
+        Raises:
+            IndexFormatError: the file is missing, damaged, or does not match the passages.
+        """
+        path = self.path / SENTENCES
+        try:
+            vectors = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        expected = self.sentence_rows[-1][1] if self.passages else 0
+        if vectors.shape != (expected, self.manifest.dimension):
+            raise IndexFormatError(f"{path} holds {vectors.shape[0]} sentence vectors, the passages have {expected}; {REBUILD_HINT}")
+        return vectors
+
+    @functools.cached_property
+    def row_of(self) -> dict[str, int]:
+        """Passage id → row."""
+        return {p.passage_id: i for i, p in enumerate(self.passages)}
 
     @functools.cached_property
     def rows_by_lang(self) -> dict[str, list[int]]:
@@ -228,6 +263,11 @@ def write_index(
         _swap_in(staging, index_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def save_sentence_vectors(vectors: np.ndarray, folder: Path) -> None:
+    """Write the sentence vectors as ``sentences.npy`` (plain numpy, no pickle)."""
+    np.save(Path(folder) / SENTENCES, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
 
 
 def _swap_in(staging: Path, target: Path) -> None:

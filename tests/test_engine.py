@@ -98,3 +98,22 @@ def test_bad_questions(searcher, question, error):
 def test_bad_k(searcher):
     with pytest.raises(QueryError, match="k must be"):
         searcher.search("victims", k=0)
+
+
+def test_highlight_picks_the_sentence_that_answers(searcher):
+    question = "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?"
+    hits = searcher.search(question, k=3).hits
+    spans = searcher.highlight(question, hits)
+    top, (a, b) = hits[0], spans[0]
+    assert "five to 15 years" in top.text[a:b]
+    assert top.text[a:b] != top.text  # one sentence of several, not the whole passage
+    index = load_index(searcher.index_dir)
+    for p in index.passages:  # stored sentence spans cut each passage into its sentences
+        assert len(p.sentences) != 1 and all(0 <= s < e <= len(p.text) for s, e in p.sentences)
+
+
+def test_context_is_the_whole_paragraph(searcher):
+    hit = searcher.search("How many traffickers were convicted in 2021?", k=1).hits[0]
+    paragraph = searcher.context(hit)
+    assert hit.passage_id in [p.passage_id for p in paragraph] and len(paragraph) > 1
+    assert {p.citation.paragraph for p in paragraph} == {hit.citation.paragraph}

@@ -168,11 +168,10 @@ class _Entry:
 def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry | None:
     """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
     try:
-        data = path.read_bytes()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError as exc:
         report.skipped.append((doc_id, f"cannot read file: {exc.strerror}"))
         return None
-    digest = hashlib.sha256(data).hexdigest()
     if previous is not None and previous.manifest.documents.get(doc_id, {}).get("sha256") == digest:
         rows = [i for i, p in enumerate(previous.passages) if p.citation.document == doc_id]
         sentence_rows = [r for i in rows for r in range(*previous.sentence_rows[i])]
@@ -215,6 +214,14 @@ def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     except (IndexNotFoundError, IndexFormatError):
         return True
     files, _ = list_corpus(corpus_dir)
-    current = {p.relative_to(corpus_dir).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    current = {p.relative_to(corpus_dir).as_posix(): _digest(p) for p in files}
     known = {doc: info["sha256"] for doc, info in {**manifest.documents, **manifest.skipped}.items()}
     return current != known
+
+
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes; None when it cannot be read (it then counts as changed)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None

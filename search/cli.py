@@ -104,7 +104,7 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
     try:
         searcher = Searcher(index_dir, embedder=embedder, cache_dir=model_cache)
         try:
-            searcher.index
+            _ = searcher.index  # raises IndexNotFoundError when there is none
         except IndexNotFoundError:
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
             run_build(corpus_dir, index_dir, model_cache)

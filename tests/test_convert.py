@@ -46,7 +46,7 @@ def test_lao_letters_are_known_tokens(embedder):
 
 
 def test_conversion_is_cached_and_keyed_by_weights(model_cache, embedder):
-    embedder.model  # make sure the session's conversion happened
+    _ = embedder.model  # make sure the session's conversion happened
     first = converted_model_dir(model_cache)
     stamp = (first / "model.safetensors").stat().st_mtime_ns
     again = converted_model_dir(model_cache)

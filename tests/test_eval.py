@@ -3,7 +3,6 @@
 import json
 from collections import Counter
 
-import pytest
 from click.testing import CliRunner
 
 from search.cli import cli

@@ -86,9 +86,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         try:
             report = build_index(corpus_dir, index_dir, config=searcher.index.manifest.config, embedder=searcher.embedder,
                                  progress=lambda stage, done, total: progress((done, total), desc=f"{stage} {done}/{total}"))
-        except SearchError as exc:
+        except Exception as exc:  # whatever failed, the corpus goes back to what the index holds
             added.unlink(missing_ok=True)
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(str(exc) if isinstance(exc, SearchError) else f"indexing {added.name} failed: {exc}") from exc
         searcher.reload()
         count = searcher.index.manifest.documents.get(added.name, {}).get("passages", 0)
         return f"Added **{_md_text(added.name)}**: {count} passages, searchable now ({report.embedded} embedded).", _summary(searcher)

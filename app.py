@@ -60,18 +60,17 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
 
     def run_search(question: str, k: float, lang_label: str):
         try:
-            result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label))
-            spans = searcher.highlight(result.question, result.hits)
+            result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
         except SearchError as exc:
             raise gr.Error(str(exc)) from exc
-        cards = "".join(_card(hit, span, searcher.context(hit)) for hit, span in zip(result.hits, spans))
+        cards = "".join(_card(hit, searcher.context(hit)) for hit in result.hits)
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
         return lang, cards or "<p>No passage found.</p>"
 
     def api_search(question: str, k: int = 5, lang: str = "all") -> list[dict]:
         """Ranked passages with citations, as the CLI's --json prints them. lang: all, lo or en."""
         try:
-            hits = searcher.search(question, k=int(k), lang=None if lang in ("all", "", None) else lang).hits
+            hits = searcher.search(question, k=int(k), lang=None if lang in ("all", "", None) else lang, highlight=True).hits
         except SearchError as exc:
             raise gr.Error(str(exc)) from exc
         return [h.to_dict() for h in hits]
@@ -124,9 +123,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     return app
 
 
-def _card(hit, span, context) -> str:
+def _card(hit, context) -> str:
     """One result as HTML. Every piece of report text goes through html.escape."""
-    text = hit.text
+    text, span = hit.text, hit.highlight
     body = html.escape(text) if span is None else (
         html.escape(text[:span[0]]) + "<mark>" + html.escape(text[span[0]:span[1]]) + "</mark>" + html.escape(text[span[1]:]))
     paragraph = "".join(

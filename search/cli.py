@@ -108,7 +108,7 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
         except IndexNotFoundError:
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
             run_build(corpus_dir, index_dir, model_cache)
-        result = searcher.search(question, k=k, lang=lang, retriever=retriever)
+        result = searcher.search(question, k=k, lang=lang, retriever=retriever, highlight=True)
     except QueryError as exc:
         raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
     except SearchError as exc:

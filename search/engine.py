@@ -37,6 +37,8 @@ class Hit:
         text: the passage, exactly as in the source text at the citation's span.
         lang: the passage's language.
         citation: where it comes from.
+        highlight: the span in ``text`` of the sentence closest to the question, when asked
+            for and the passage has more than one sentence.
     """
 
     rank: int
@@ -45,11 +47,13 @@ class Hit:
     text: str
     lang: str
     citation: Citation
+    highlight: tuple[int, int] | None = None
 
     def to_dict(self) -> dict:
         """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
         return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
-                "lang": self.lang, "citation": self.citation.to_dict()}
+                "lang": self.lang, "citation": self.citation.to_dict(),
+                "highlight": list(self.highlight) if self.highlight else None}
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,10 @@ class Searcher:
         """The languages of the indexed passages, sorted."""
         return tuple(self.index.rows_by_lang)
 
-    def search(self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER) -> SearchResult:
+    def search(
+        self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
+        highlight: bool = False,
+    ) -> SearchResult:
         """Rank passages for one question.
 
         Args:
@@ -135,6 +142,7 @@ class Searcher:
             k: how many hits (1 to 100).
             lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
             retriever: the retrieval method, one of ``RETRIEVERS``.
+            highlight: also find each hit's sentence closest to the question (``Hit.highlight``).
 
         Returns:
             A :class:`SearchResult`.
@@ -143,10 +151,11 @@ class Searcher:
             EmptyQueryError, QueryError: the question cannot be searched.
             IndexNotFoundError, IndexFormatError: the index is missing, damaged or of another model.
         """
-        return self.search_batch([question], k=k, lang=lang, retriever=retriever)[0]
+        return self.search_batch([question], k=k, lang=lang, retriever=retriever, highlight=highlight)[0]
 
     def search_batch(
         self, questions: Sequence[str], *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
+        highlight: bool = False,
     ) -> list[SearchResult]:
         """Rank passages for many questions at once (same arguments as :meth:`search`)."""
         if not 1 <= k <= MAX_K:
@@ -163,8 +172,9 @@ class Searcher:
         for question, vector, dense_row in zip(questions, vectors, dense_rows):
             question_lang = detect_lang(question, candidates=tuple(index.rows_by_lang))
             ranked = self._rank(index, retriever, question, question_lang, vector, dense_row, depth, allowed)[:k]
-            hits = [_hit(index.passages[row], rank, score) for rank, (row, score) in enumerate(ranked, 1)]
-            results.append(SearchResult(question, question_lang, hits))
+            rows = [row for row, _ in ranked]
+            spans = _best_sentences(index, vector, rows) if highlight else [None] * len(rows)
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans)))
         return results
 
     @staticmethod
@@ -192,16 +202,16 @@ class Searcher:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""
         return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
 
-    def highlight(self, question: str, hits: Sequence[Hit]) -> list[tuple[int, int] | None]:
-        """The span of the sentence in each hit that best matches the question (None for one-sentence hits)."""
-        index = self.index
-        rows = [index.row_of[h.passage_id] for h in hits]
-        return best_sentence_spans(
-            self.embedder.embed_queries([question])[0], [index.passages[r] for r in rows],
-            [index.sentence_rows[r] for r in rows], index.sentence_vectors,
-        )
 
 
+def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans) -> list[Hit]:
+    hits = []
+    for rank, ((row, score), span) in enumerate(zip(ranked, spans), 1):
+        p = index.passages[row]
+        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span))
+    return hits
 
-def _hit(passage, rank: int, score: float) -> Hit:
-    return Hit(rank, score, passage.passage_id, passage.text, passage.lang, passage.citation)
+
+def _best_sentences(index: StoredIndex, vector, rows: list[int]) -> list[tuple[int, int] | None]:
+    passages = [index.passages[r] for r in rows]
+    return best_sentence_spans(vector, passages, [index.sentence_rows[r] for r in rows], index.sentence_vectors)

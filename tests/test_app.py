@@ -1,5 +1,6 @@
 """The real app, launched on a local port: queried through gradio_client and driven in headless Chromium."""
 
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -83,6 +84,19 @@ def test_api_search_in_english(client):
     citation = hits[0]["citation"]
     assert citation["document"] == "laos-tip-2022-voa.txt" and citation["section"] == "PROSECUTION"
     assert set(citation) >= {"document", "section", "paragraph", "start", "end", "page"}
+    start, end = hits[0]["highlight"]
+    assert "conviction of 10 traffickers" in hits[0]["text"][start:end]
+
+
+def test_api_returns_what_the_cli_prints(client, live_app):
+    from click.testing import CliRunner
+
+    from search.cli import cli
+
+    question = "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?"
+    api = client.predict(question, 4, "all", api_name="/search")
+    printed = CliRunner().invoke(cli, ["query", question, "--index", str(live_app["index"]), "-k", "4", "--json"])
+    assert api == json.loads(printed.stdout)
 
 
 def test_api_search_in_lao_with_language_filter(client):

@@ -102,11 +102,11 @@ def test_bad_k(searcher):
 
 def test_highlight_picks_the_sentence_that_answers(searcher):
     question = "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?"
-    hits = searcher.search(question, k=3).hits
-    spans = searcher.highlight(question, hits)
-    top, (a, b) = hits[0], spans[0]
+    hits = searcher.search(question, k=3, highlight=True).hits
+    top, (a, b) = hits[0], hits[0].highlight
     assert "five to 15 years" in top.text[a:b]
     assert top.text[a:b] != top.text  # one sentence of several, not the whole passage
+    assert searcher.search(question, k=3).hits[0].highlight is None  # only when asked for
     index = load_index(searcher.index_dir)
     for p in index.passages:  # stored sentence spans cut each passage into its sentences
         assert len(p.sentences) != 1 and all(0 <= s < e <= len(p.text) for s, e in p.sentences)

@@ -143,8 +143,7 @@ def built(mini_corpus, tmp_path, embedder):
 def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
     damage(built)
     with pytest.raises(IndexFormatError, match=message) as info:
-        searcher = Searcher(built, embedder=embedder)
-        searcher.highlight("rice", searcher.search("rice").hits)
+        Searcher(built, embedder=embedder).search("rice", highlight=True)
     assert "python -m search build" in str(info.value)
 
 

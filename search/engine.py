@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .bridge import expand_question, lao_english_dictionary
 from .build import make_embedder
 from .cite import Citation
 from .embed import Embedder
 from .errors import EmptyQueryError, IndexFormatError, QueryError
-from .bridge import expand_question, lao_english_dictionary
 from .highlight import best_sentence_spans
 from .hybrid import reciprocal_rank_fusion
 from .lang import detect_lang
@@ -201,7 +201,6 @@ class Searcher:
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""
         return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
-
 
 
 def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans) -> list[Hit]:

@@ -156,11 +156,6 @@ class StoredIndex:
         return vectors
 
     @functools.cached_property
-    def row_of(self) -> dict[str, int]:
-        """Passage id → row."""
-        return {p.passage_id: i for i, p in enumerate(self.passages)}
-
-    @functools.cached_property
     def rows_by_lang(self) -> dict[str, list[int]]:
         """Passage rows per language, languages sorted (for language filters)."""
         rows: dict[str, list[int]] = {}

@@ -12,6 +12,12 @@ BM25 alone cannot find it. Two sources of translations are added to the query:
   package): each Lao content word of a question adds the words of its first
   glosses, their weight shared out so that a word with many glosses, or split
   into several dictionary pieces, does not outweigh the rest.
+* **each Lao word read as Thai**: Lao and Thai are close relatives, and most Lao
+  words are written letter for letter like their Thai cognates (ຊາຍແດນ, ชายแดน:
+  border). The model saw far more Thai than Lao, so a Lao word spelt in Thai
+  letters lands nearer its English translation (ດ່ານຊາຍແດນ → border, crossings;
+  ສາມຫລ່ຽມຄຳ → triangle). Each content word of a Lao question, read as Thai,
+  adds its closest English terms of the corpus.
 """
 
 from __future__ import annotations
@@ -35,6 +41,17 @@ TERMS, TERM_VECTORS = "terms.json", "terms.npy"
 MAX_TERMS_PER_LANGUAGE = 4000
 _HUB_NEIGHBOURS = 5
 _GLOSSES_PER_WORD = 4
+_NEIGHBOURS_PER_WORD = 3
+
+# Unicode laid the Lao block out parallel to the Thai one: U+0E80 + n is the Lao
+# counterpart of U+0E00 + n. These letters differ from that rule: ຍ and ຮ match Thai
+# ย and ร in cognates; ໍ (as in ບໍ່) is the vowel Thai writes อ; ົ is silent in Thai
+# (ຄົນ, คน) except in ົວ (ຕົວ, ตัว); ຼ is a subscript ລ; ຽ is the vowel Thai writes ีย.
+_LAO_TO_THAI = {
+    "ຍ": "ย", "ຮ": "ร", "ໍ": "อ", "ົວ": "ัว", "ົ": "", "ຼ": "ล", "ຽ": "ีย", "ໜ": "หน", "ໝ": "หม",
+    # ບໍ່ may be typed with ໍ before the tone mark; Thai puts the tone on the consonant: บ่อ.
+    **{"ໍ" + tone: thai + "อ" for tone, thai in zip("່້໊໋", "่้๊๋")},
+}
 
 
 @dataclass
@@ -206,9 +223,49 @@ def _strip_notes(gloss: str) -> str:
     return "".join(out)
 
 
+def read_as_thai(text: str) -> str:
+    """Lao text spelt letter for letter in Thai script (other characters unchanged).
+
+    >>> read_as_thai("ຊາຍແດນ")
+    'ชายแดน'
+    """
+    out, i = [], 0
+    while i < len(text):
+        pair = text[i:i + 2]
+        if pair in _LAO_TO_THAI:
+            out.append(_LAO_TO_THAI[pair])
+            i += 2
+            continue
+        ch = text[i]
+        if ch in _LAO_TO_THAI:
+            out.append(_LAO_TO_THAI[ch])
+        elif is_lao_char(ch) and "\u0e80" <= ch <= "\u0edf":
+            out.append(chr(ord(ch) - 0x80))
+        else:
+            out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def lao_content_words(question_tokens: Sequence[str]) -> list[str]:
+    """The Lao content words of a tokenised question, once each, in order."""
+    stop = lao_stopwords()
+    return list(dict.fromkeys(t for t in question_tokens if is_lao_char(t[0]) and len(t) > 1 and t not in stop))
+
+
+def word_neighbours(word_vectors: Sequence[np.ndarray], table: TermTable, n: int = _NEIGHBOURS_PER_WORD) -> Counter:
+    """The ``n`` closest terms of ``table`` to each word vector, each word sharing a weight of 1 among them."""
+    weights: Counter = Counter()
+    for vector in word_vectors:
+        for key in table.closest(vector, n):
+            weights[key] += 1.0 / n
+    return weights
+
+
 def expand_question(
     question_tokens: Sequence[str], question_lang: str, question_vector: np.ndarray, tables: dict[str, TermTable],
     *, terms_per_language: int = 10, own_weight: float = 0.3, use_dictionary: bool = True,
+    thai_word_vectors: Sequence[np.ndarray] = (),
 ) -> Counter:
     """The weighted lexical query for a question: its own tokens plus their translations.
 
@@ -222,6 +279,8 @@ def expand_question(
             because the own words alone pull up passages of the question's language,
             which dense search already finds; the translations reach the others.
         use_dictionary: add the dictionary glosses of its Lao words.
+        thai_word_vectors: query embeddings of its Lao content words read as Thai
+            (``read_as_thai``); each adds its closest terms of the other languages.
     """
     weights: Counter = Counter()
     for token in question_tokens:
@@ -230,6 +289,7 @@ def expand_question(
         if lang != question_lang:
             for key in table.closest(question_vector, terms_per_language):
                 weights[key] += 1.0
+            weights.update(word_neighbours(thai_word_vectors, table))
     if use_dictionary and question_lang == LAO:
         weights.update(dictionary_expansion(question_tokens))
     return weights

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bridge import expand_question, lao_english_dictionary
+import numpy as np
+
+from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from .build import make_embedder
 from .cite import Citation
 from .embed import Embedder
@@ -20,10 +22,40 @@ from .tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
-# dense: FAISS cosine; lexical: BM25 over Lao-aware tokens; +bridge: the query gets its
-# translations (search/bridge.py); hybrid: dense and lexical fused by reciprocal rank.
-RETRIEVERS = ("dense", "lexical", "lexical+bridge", "hybrid", "hybrid+bridge")
-DEFAULT_RETRIEVER = "hybrid+bridge"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The parts a retriever combines; each can be switched off for comparison.
+
+    Attributes:
+        dense: rank passages by cosine with the question (FAISS).
+        centered: take the language component out of the vectors first (search/centering.py).
+        sentences: also rank passages by their best sentence, a list of its own in the fusion.
+        lexical: rank passages by BM25 over Lao-aware tokens (search/sparse.py).
+        bridge: add the question's translations to the BM25 query (search/bridge.py).
+    """
+
+    dense: bool = False
+    centered: bool = True
+    sentences: bool = False
+    lexical: bool = False
+    bridge: bool = False
+
+
+# Several lists are fused by reciprocal rank (search/hybrid.py).
+PIPELINES = {
+    "dense-raw": Pipeline(dense=True, centered=False),
+    "dense": Pipeline(dense=True),
+    "dense+sentences": Pipeline(dense=True, sentences=True),
+    "lexical": Pipeline(lexical=True),
+    "lexical+bridge": Pipeline(lexical=True, bridge=True),
+    "hybrid": Pipeline(dense=True, lexical=True),
+    "hybrid+bridge": Pipeline(dense=True, lexical=True, bridge=True),
+    "hybrid+bridge+sentences": Pipeline(dense=True, lexical=True, bridge=True, sentences=True),
+}
+RETRIEVERS = tuple(PIPELINES)
+DEFAULT_RETRIEVER = "hybrid+bridge+sentences"
 
 
 @dataclass(frozen=True)
@@ -90,13 +122,17 @@ class Searcher:
         index_dir: the index folder.
         embedder: the embedder; made from the index's own config when None.
         cache_dir: where the default model is converted (when ``embedder`` is None).
+        word_cache_size: how many embedded question words (for the bridge) to keep; 0 keeps none.
     """
 
-    def __init__(self, index_dir: Path, *, embedder: Embedder | None = None, cache_dir: Path | None = None):
+    def __init__(self, index_dir: Path, *, embedder: Embedder | None = None, cache_dir: Path | None = None,
+                 word_cache_size: int = 50_000):
         self.index_dir = Path(index_dir)
         self._embedder = embedder
         self._cache_dir = cache_dir
         self._index: StoredIndex | None = None
+        self._word_vectors: dict[str, np.ndarray] = {}
+        self._word_cache_size = word_cache_size
 
     @property
     def index(self) -> StoredIndex:
@@ -163,38 +199,60 @@ class Searcher:
         if retriever not in RETRIEVERS:
             raise QueryError(f"unknown retriever {retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
         questions = [check_question(q) for q in questions]
+        pipeline = PIPELINES[retriever]
         index = self.index  # one index for the whole call, even if reload() runs meanwhile
         allowed = None if not lang else index.rows_by_lang.get(lang, [])
+        question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         vectors = self.embedder.embed_queries(questions)
-        depth = k if retriever == "dense" else max(10 * k, 100)  # more candidates for fusion
-        dense_rows = index.dense.search(vectors, depth, allowed=allowed)
+        centered = index.centering.apply(vectors, question_langs)
+        fused = pipeline.dense + pipeline.sentences + pipeline.lexical > 1
+        depth = max(10 * k, 100) if fused else k  # more candidates for fusion
+        dense_rows = (index.centered_dense if pipeline.centered else index.dense).search(
+            centered if pipeline.centered else vectors, depth, allowed=allowed) if pipeline.dense else None
         results = []
-        for question, vector, dense_row in zip(questions, vectors, dense_rows):
-            question_lang = detect_lang(question, candidates=tuple(index.rows_by_lang))
-            ranked = self._rank(index, retriever, question, question_lang, vector, dense_row, depth, allowed)[:k]
+        for i, (question, question_lang, vector) in enumerate(zip(questions, question_langs, vectors)):
+            # The model's lists (passages, best sentences) share one vote; BM25 has the other.
+            model_lists = []
+            if pipeline.dense:
+                model_lists.append(dense_rows[i])
+            if pipeline.sentences:
+                model_lists.append(_sentence_ranking(index, centered[i], depth, allowed))
+            rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
+            if pipeline.lexical:
+                rankings = [*rankings, self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed)]
+                weights = [*weights, 1.0]
+            ranked = (reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
             rows = [row for row, _ in ranked]
             spans = _best_sentences(index, vector, rows) if highlight else [None] * len(rows)
             results.append(SearchResult(question, question_lang, _hits(index, ranked, spans)))
         return results
 
-    @staticmethod
-    def _rank(index, retriever, question, question_lang, vector, dense_row, depth, allowed) -> list[tuple[int, float]]:
-        """One question's ranked (row, score) list for a retriever."""
-        if retriever == "dense":
-            return dense_row
+    def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed) -> list[tuple[int, float]]:
+        """BM25 over the question's tokens, with their translations when the pipeline has the bridge."""
         tokens = tokenize(question)
-        if retriever.endswith("+bridge"):
-            query = expand_question(tokens, question_lang, vector, index.terms)
+        if pipeline.bridge:
+            thai = self._thai_word_vectors(lao_content_words(tokens))
+            query = expand_question(tokens, question_lang, vector, index.terms, thai_word_vectors=thai)
         else:
             query = Counter(tokens)
-        lexical = index.sparse.rank(query, depth, allowed=allowed)
-        if retriever.startswith("lexical"):
-            return lexical
-        return reciprocal_rank_fusion([dense_row, lexical])
+        return index.sparse.rank(query, depth, allowed=allowed)
+
+    def _thai_word_vectors(self, words: list[str]) -> list[np.ndarray]:
+        """Query embeddings of Lao words read as Thai, cached: questions share most of their words."""
+        found = {w: self._word_vectors.get(w) for w in words}
+        missing = [w for w, v in found.items() if v is None]
+        if missing:
+            found.update(zip(missing, self.embedder.embed_queries([read_as_thai(w) for w in missing])))
+            if len(self._word_vectors) + len(missing) > self._word_cache_size:
+                self._word_vectors = {}
+            if len(missing) <= self._word_cache_size:
+                self._word_vectors.update((w, found[w]) for w in missing)
+        return [found[w] for w in words]
 
     def warm_up(self) -> None:
         """Load everything a search needs now (index, BM25, terms, sentences, model, Lao segmenter, dictionary)."""
-        self.index.sparse, self.index.terms, self.index.sentence_vectors, self.embedder.model  # noqa: B018
+        index = self.index
+        index.sparse, index.terms, index.centered_dense, index.centered_sentences, self.embedder.model  # noqa: B018
         tokenize("ລາວ")
         lao_english_dictionary()
 
@@ -209,6 +267,20 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans) -> list[Hi
         p = index.passages[row]
         hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span))
     return hits
+
+
+def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed) -> list[tuple[int, float]]:
+    """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own."""
+    scores = index.centered_vectors @ centered_query
+    sentence_scores = index.centered_sentences @ centered_query
+    has_sentences = np.zeros(len(scores), bool)
+    has_sentences[index.sentence_owner] = True
+    best = np.full(len(scores), -np.inf, np.float32)
+    np.maximum.at(best, index.sentence_owner, sentence_scores)
+    scores = np.where(has_sentences, best, scores)
+    rows = np.arange(len(scores)) if allowed is None else np.fromiter(allowed, dtype=np.int64)
+    order = rows[np.lexsort((rows, -scores[rows]))][:depth]
+    return [(int(r), float(scores[r])) for r in order]
 
 
 def _best_sentences(index: StoredIndex, vector, rows: list[int]) -> list[tuple[int, int] | None]:

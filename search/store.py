@@ -30,6 +30,7 @@ import numpy as np
 
 from . import __version__
 from .bridge import TermTable, load_term_tables
+from .centering import LanguageCentering
 from .cite import Citation
 from .dense import DenseIndex
 from .embed import DEFAULT_MODEL
@@ -154,6 +155,32 @@ class StoredIndex:
         if vectors.shape != (expected, self.manifest.dimension):
             raise IndexFormatError(f"{path} holds {vectors.shape[0]} sentence vectors, the passages have {expected}; {REBUILD_HINT}")
         return vectors
+
+    @functools.cached_property
+    def centering(self) -> LanguageCentering:
+        """The passages' language means (computed on load: they change with every build)."""
+        return LanguageCentering.fit(self.vectors, [p.lang for p in self.passages])
+
+    @functools.cached_property
+    def centered_vectors(self) -> np.ndarray:
+        """The passage vectors with the language component partly removed (see search/centering.py)."""
+        return self.centering.apply(self.vectors, [p.lang for p in self.passages])
+
+    @functools.cached_property
+    def centered_dense(self) -> DenseIndex:
+        """A FAISS index over :attr:`centered_vectors`."""
+        return DenseIndex.from_vectors(self.centered_vectors)
+
+    @functools.cached_property
+    def centered_sentences(self) -> np.ndarray:
+        """The sentence vectors, centered by the sentences' own language means."""
+        langs = [p.lang for p, (start, end) in zip(self.passages, self.sentence_rows) for _ in range(start, end)]
+        return LanguageCentering.fit(self.sentence_vectors, langs).apply(self.sentence_vectors, langs)
+
+    @functools.cached_property
+    def sentence_owner(self) -> np.ndarray:
+        """For each row of :attr:`sentence_vectors`, the row of its passage."""
+        return np.repeat(np.arange(len(self.passages)), [end - start for start, end in self.sentence_rows])
 
     @functools.cached_property
     def rows_by_lang(self) -> dict[str, list[int]]:

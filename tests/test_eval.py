@@ -6,6 +6,7 @@ from collections import Counter
 from click.testing import CliRunner
 
 from search.cli import cli
+from search.engine import DEFAULT_RETRIEVER, RETRIEVERS
 from search.evaluate import evaluate, language_pair
 from search.gold import GoldQuestion, load_gold, match_form, relevant_ids
 from search.ingest import read_document
@@ -95,7 +96,7 @@ def test_eval_command_prints_the_table_and_writes_json_and_report(tip_index, tmp
     data = json.loads(out.read_text(encoding="utf-8"))
     assert set(data) >= {"overall", "by_lang", "by_pair", "questions", "config", "broken"}
     assert set(data["overall"]) == {"n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "ndcg@10"}
-    assert data["overall"]["n"] == 4 and data["config"]["retriever"] == "hybrid+bridge"  # the default
+    assert data["overall"]["n"] == 4 and data["config"]["retriever"] == "hybrid+bridge+sentences"  # the default
     assert {"id", "lang", "pair", "rank", "top"} <= set(data["questions"][0])
     assert (report / "report.md").is_file() and (report / "hit_at_k.png").stat().st_size > 1000
 
@@ -105,13 +106,17 @@ def test_eval_all_retrievers_side_by_side(tip_index, tmp_path):
     gold.write_text("\n".join(DEV_SET.read_text(encoding="utf-8").splitlines()[:3]), encoding="utf-8")
     result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index), "--retriever", "all"])
     assert result.exit_code == 0, result.output
-    assert all(f"{name} hit@5" in result.stdout for name in ("dense", "lexical", "hybrid", "hybrid+bridge"))
+    assert all(f"{name} hit@5" in result.stdout for name in RETRIEVERS)
 
 
-def test_bridge_helps_cross_lingual_questions_without_hurting_english(searcher):
+def test_default_pipeline_beats_plain_dense_across_languages_without_hurting_english(searcher):
     questions, _ = load_gold(DEV_SET)
-    dense = evaluate(searcher, questions, retriever="dense")
-    default = evaluate(searcher, questions, retriever="hybrid+bridge")
-    assert default.by_pair["lo->en"]["mrr@10"] > dense.by_pair["lo->en"]["mrr@10"] + 0.1
-    assert default.by_lang["lo"]["hit@5"] > dense.by_lang["lo"]["hit@5"]
-    assert default.by_lang["en"]["hit@5"] >= dense.by_lang["en"]["hit@5"]
+    plain = evaluate(searcher, questions, retriever="dense-raw")
+    centered = evaluate(searcher, questions, retriever="dense")
+    default = evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER)
+    # Centering alone: Lao questions answered in English, measured 0.278 -> 0.565.
+    assert centered.by_pair["lo->en"]["mrr@10"] > plain.by_pair["lo->en"]["mrr@10"] + 0.15
+    # The whole pipeline: measured 0.668 (plain dense 0.278), Lao hit@5 0.844 (0.500).
+    assert default.by_pair["lo->en"]["mrr@10"] > plain.by_pair["lo->en"]["mrr@10"] + 0.25
+    assert default.by_lang["lo"]["hit@5"] > centered.by_lang["lo"]["hit@5"]
+    assert default.by_lang["en"]["hit@5"] >= plain.by_lang["en"]["hit@5"]

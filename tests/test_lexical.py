@@ -6,7 +6,10 @@ import unicodedata
 import numpy as np
 import pytest
 
-from search.bridge import TermTable, dictionary_expansion, expand_question, lao_english_dictionary
+from search.bridge import (
+    TermTable, dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
+    word_neighbours,
+)
 from search.errors import IndexFormatError
 from search.hybrid import reciprocal_rank_fusion
 from search.sparse import SparseIndex
@@ -102,6 +105,40 @@ def test_expand_question_weights():
     assert "ເຂົ້າ" not in query  # no Lao terms for a Lao question
     english = expand_question(["police"], "en", np.array([0.0, 1.0]), tables, terms_per_language=1)
     assert english == {"police": pytest.approx(0.3), "ເຂົ້າ": 1.0}
+
+
+@pytest.mark.parametrize("lao, thai", [
+    ("ຊາຍແດນ", "ชายแดน"),  # border: tone-less letters and vowels, shifted block to block
+    ("ສາຍດ່ວນ", "สายด่วน"),  # hotline: a tone mark stays on its consonant
+    ("ຄົນ", "คน"),  # ົ is not written in Thai
+    ("ຕົວ", "ตัว"),  # ... except in ົວ
+    ("ຮ້າຍ", "ร้าย"),  # ຮ and ຍ match Thai ร and ย in cognates
+    ("ບໍ່", "บ่อ"), ("ບ່ໍ", "บ่อ"),  # ໍ is Thai อ, whichever order the marks were typed in
+    ("ຫຼາຍ", "หลาย"), ("ໝາກ", "หมาก"),  # subscript ລ and the ligatures
+    ("ມາດຕາ 215", "มาดตา 215"),  # digits and spaces unchanged
+])
+def test_read_as_thai(lao, thai):
+    assert read_as_thai(lao) == thai
+
+
+def test_lao_content_words_skip_function_words_and_english():
+    assert lao_content_words(tokenize("ລັດຖະບານ ແລະ ຊາຍແດນ SEZ ລັດຖະບານ 2021")) == ["ລັດຖະບານ", "ຊາຍແດນ"]
+
+
+def test_word_neighbours_share_one_weight_per_word():
+    table = _table("en", ["police", "rice", "boat"], [[1, 0], [0, 1], [0.7, 0.7]], [0, 0, 0])
+    weights = word_neighbours([np.array([1.0, 0.0]), np.array([0.0, 1.0])], table, n=2)
+    assert weights == {"police": 0.5, "boat": 1.0, "rice": 0.5}
+
+
+def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(tip_index, embedder):
+    """ດ່ານຊາຍແດນ (border checkpoint) is not in the dictionary; read as Thai, the model places it near 'border'."""
+    from search.store import load_index
+
+    english = load_index(tip_index).terms["en"]
+    as_lao, as_thai = embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
+    assert "border" in word_neighbours([as_thai], english, n=3)
+    assert "border" not in word_neighbours([as_lao], english, n=3)
 
 
 def test_reciprocal_rank_fusion_by_hand():

@@ -1,0 +1,66 @@
+"""Language centering: taking the language out of multilingual embeddings before comparing them.
+
+A multilingual model's vectors carry, besides the meaning, a large component that
+says which language the text is in. Lao questions therefore sit closer to every
+Lao passage than to the English paragraph that answers them. Subtracting part of
+each language's mean vector (from the passages of that language, and from the
+questions of that language) removes most of that component (Libovický et al.,
+"On the Language Neutrality of Pre-trained Multilingual Representations", 2020).
+
+Measured on the dev set (dense retrieval alone, hit@5 / mrr@10 overall): raw
+cosine 0.697 / 0.619; centered with strength 0.5, 0.864 / 0.751; Lao questions
+answered in English go from 0.333 / 0.278 to 0.708 / 0.565. Strength 1.0 gave
+0.864 / 0.689, 0.3 gave 0.833 / 0.730.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+STRENGTH = 0.5
+# A mean over a handful of passages is mostly their content, not their language:
+# languages with fewer passages are left as they are. (The bundled report's 12
+# Lao passages already give the gain above.)
+MIN_PASSAGES = 10
+
+
+@dataclass
+class LanguageCentering:
+    """Per-language mean vectors, and the share of them to subtract.
+
+    Attributes:
+        means: language → mean of that language's vectors (only languages with enough of them).
+        strength: the share of the mean subtracted (0: no centering).
+    """
+
+    means: dict[str, np.ndarray]
+    strength: float = STRENGTH
+
+    @classmethod
+    def fit(cls, vectors: np.ndarray, langs: Sequence[str], *, strength: float = STRENGTH,
+            min_count: int = MIN_PASSAGES) -> "LanguageCentering":
+        """The means of ``vectors`` per language, for languages with at least ``min_count`` rows.
+
+        Centering only makes sense between languages, so with fewer than two such
+        languages nothing is centered.
+        """
+        labels = np.asarray(langs)
+        means = {lang: vectors[labels == lang].mean(axis=0) for lang in sorted(set(langs))
+                 if (labels == lang).sum() >= min_count}
+        return cls(means if len(means) >= 2 else {}, strength)
+
+    def apply(self, vectors: np.ndarray, langs: Sequence[str]) -> np.ndarray:
+        """``vectors`` (one row per text of the given language) with their language's mean partly removed, re-normalised."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if not self.means or not self.strength:
+            return vectors
+        offsets = np.zeros_like(vectors)
+        for i, lang in enumerate(langs):
+            if lang in self.means:
+                offsets[i] = self.means[lang]
+        out = vectors - self.strength * offsets
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.where(norms > 0, norms, 1)).astype(np.float32)

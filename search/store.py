@@ -168,8 +168,8 @@ class StoredIndex:
 
     @functools.cached_property
     def centered_dense(self) -> DenseIndex:
-        """A FAISS index over :attr:`centered_vectors`."""
-        return DenseIndex.from_vectors(self.centered_vectors)
+        """A FAISS index over :attr:`centered_vectors` (the stored one when nothing is centered)."""
+        return DenseIndex.from_vectors(self.centered_vectors) if self.centering.means else self.dense
 
     @functools.cached_property
     def centered_sentences(self) -> np.ndarray:

@@ -239,7 +239,7 @@ def read_as_thai(text: str) -> str:
         ch = text[i]
         if ch in _LAO_TO_THAI:
             out.append(_LAO_TO_THAI[ch])
-        elif is_lao_char(ch) and "\u0e80" <= ch <= "\u0edf":
+        elif "\u0e80" <= ch <= "\u0edf":
             out.append(chr(ord(ch) - 0x80))
         else:
             out.append(ch)

@@ -185,10 +185,10 @@ def dictionary_expansion(question_tokens: Sequence[str]) -> Counter:
     (``ການຝຶກ`` → ``ຝຶກ``). Each word contributes a total weight of 1, shared among
     the tokens of its first glosses.
     """
-    dictionary, stop = lao_english_dictionary(), lao_stopwords()
+    dictionary = lao_english_dictionary()
     weights: Counter = Counter()
     for token in question_tokens:
-        if not is_lao_char(token[0]) or token in stop or len(token) < 2:
+        if not _is_lao_content_word(token):
             continue
         pieces = [token] if token in dictionary else _known_pieces(token, dictionary)
         for piece in pieces:
@@ -249,8 +249,12 @@ def read_as_thai(text: str) -> str:
 
 def lao_content_words(question_tokens: Sequence[str]) -> list[str]:
     """The Lao content words of a tokenised question, once each, in order."""
-    stop = lao_stopwords()
-    return list(dict.fromkeys(t for t in question_tokens if is_lao_char(t[0]) and len(t) > 1 and t not in stop))
+    return list(dict.fromkeys(t for t in question_tokens if _is_lao_content_word(t)))
+
+
+def _is_lao_content_word(token: str) -> bool:
+    """A Lao word of two letters or more that is not a function word."""
+    return is_lao_char(token[0]) and len(token) > 1 and token not in lao_stopwords()
 
 
 def word_neighbours(word_vectors: Sequence[np.ndarray], table: TermTable, n: int = _NEIGHBOURS_PER_WORD) -> Counter:

@@ -174,7 +174,7 @@ class StoredIndex:
     @functools.cached_property
     def centered_sentences(self) -> np.ndarray:
         """The sentence vectors, centered by the sentences' own language means."""
-        langs = [p.lang for p, (start, end) in zip(self.passages, self.sentence_rows) for _ in range(start, end)]
+        langs = [self.passages[row].lang for row in self.sentence_owner]
         return LanguageCentering.fit(self.sentence_vectors, langs).apply(self.sentence_vectors, langs)
 
     @functools.cached_property

@@ -11,7 +11,9 @@ BM25 alone cannot find it. Two sources of translations are added to the query:
 * **laonlp's Lao–English dictionary** (about 51,000 entries, shipped in the
   package): each Lao content word of a question adds the words of its first
   glosses, their weight shared out so that a word with many glosses, or split
-  into several dictionary pieces, does not outweigh the rest.
+  into several dictionary pieces, does not outweigh the rest. Words the
+  segmenter split are looked up together first, as the dictionary's phrases
+  (ເປັນ + ທາງການ: official, where ທາງການ alone is "officially").
 * **each Lao word read as Thai**: Lao and Thai are close relatives, and most Lao
   words are written letter for letter like their Thai cognates (ຊາຍແດນ, ชายแดน:
   border). The model saw far more Thai than Lao, so a Lao word spelt in Thai
@@ -41,6 +43,7 @@ TERMS, TERM_VECTORS = "terms.json", "terms.npy"
 MAX_TERMS_PER_LANGUAGE = 4000
 _HUB_NEIGHBOURS = 5
 _GLOSSES_PER_WORD = 4
+_WORDS_PER_PHRASE = 4
 _NEIGHBOURS_PER_WORD = 3
 
 # Unicode laid the Lao block out parallel to the Thai one: U+0E80 + n is the Lao
@@ -178,16 +181,22 @@ def lao_english_dictionary() -> dict[str, tuple[str, ...]]:
     return {word: tuple(glosses) for word, glosses in entries.items()}
 
 
-def dictionary_expansion(question_tokens: Sequence[str]) -> Counter:
+def dictionary_expansion(question_words: Sequence[str]) -> Counter:
     """English tokens for the Lao content words of a question, from the dictionary.
 
-    A word missing from the dictionary is looked up as its longest known pieces
-    (``ການຝຶກ`` → ``ຝຶກ``). Each word contributes a total weight of 1, shared among
-    the tokens of its first glosses.
+    Args:
+        question_words: the question's words in order, as ``tokenize`` gives them;
+            with function words kept (``keep_stopwords=True``), phrases that contain
+            one are found too.
+
+    Consecutive words that together are a dictionary entry (up to four) are looked
+    up as one, the longest first. A word missing from the dictionary is looked up
+    as its longest known pieces (``ການຝຶກ`` → ``ຝຶກ``). Each word or phrase
+    contributes a total weight of 1, shared among the tokens of its first glosses.
     """
     dictionary = lao_english_dictionary()
     weights: Counter = Counter()
-    for token in question_tokens:
+    for token in _dictionary_phrases(question_words, dictionary):
         if not _is_lao_content_word(token):
             continue
         pieces = [token] if token in dictionary else _known_pieces(token, dictionary)
@@ -197,6 +206,25 @@ def dictionary_expansion(question_tokens: Sequence[str]) -> Counter:
             for gloss in glosses:
                 weights[gloss] += 1.0 / len(glosses) / len(pieces)
     return weights
+
+
+def _dictionary_phrases(words: Sequence[str], dictionary) -> list[str]:
+    """The words with each longest run of Lao words that is a dictionary entry joined into one.
+
+    A run of function words only (ເພື່ອ + ໃຫ້: "in order to") is no phrase.
+    """
+    out, i = [], 0
+    while i < len(words):
+        for j in range(min(len(words), i + _WORDS_PER_PHRASE), i + 1, -1):
+            run, phrase = words[i:j], "".join(words[i:j])
+            if phrase in dictionary and all(is_lao_char(w[0]) for w in run) and any(map(_is_lao_content_word, run)):
+                out.append(phrase)
+                i = j
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _known_pieces(token: str, dictionary) -> list[str]:
@@ -269,7 +297,7 @@ def word_neighbours(word_vectors: Sequence[np.ndarray], table: TermTable, n: int
 def expand_question(
     question_tokens: Sequence[str], question_lang: str, question_vector: np.ndarray, tables: dict[str, TermTable],
     *, terms_per_language: int = 10, own_weight: float = 0.3, use_dictionary: bool = True,
-    thai_word_vectors: Sequence[np.ndarray] = (),
+    thai_word_vectors: Sequence[np.ndarray] = (), question_words: Sequence[str] = (),
 ) -> Counter:
     """The weighted lexical query for a question: its own tokens plus their translations.
 
@@ -285,6 +313,8 @@ def expand_question(
         use_dictionary: add the dictionary glosses of its Lao words.
         thai_word_vectors: query embeddings of its Lao content words read as Thai
             (``read_as_thai``); each adds its closest terms of the other languages.
+        question_words: its words with function words kept, for the dictionary's
+            phrases (``dictionary_expansion``); ``question_tokens`` when empty.
     """
     weights: Counter = Counter()
     for token in question_tokens:
@@ -295,5 +325,5 @@ def expand_question(
                 weights[key] += 1.0
             weights.update(word_neighbours(thai_word_vectors, table))
     if use_dictionary and question_lang == LAO:
-        weights.update(dictionary_expansion(question_tokens))
+        weights.update(dictionary_expansion(question_words or question_tokens))
     return weights

@@ -232,7 +232,8 @@ class Searcher:
         tokens = tokenize(question)
         if pipeline.bridge:
             thai = self._thai_word_vectors(lao_content_words(tokens))
-            query = expand_question(tokens, question_lang, vector, index.terms, thai_word_vectors=thai)
+            query = expand_question(tokens, question_lang, vector, index.terms, thai_word_vectors=thai,
+                                    question_words=tokenize(question, keep_stopwords=True))
         else:
             query = Counter(tokens)
         return index.sparse.rank(query, depth, allowed=allowed)

@@ -29,12 +29,17 @@ ENGLISH_STOPWORDS = frozenset(
 )
 
 
+# laonlp's list lacks the question words, which the English list has (how, which, what...):
+# how many, how much, which, what, who, where, when, how, why; ທັງໝົດ (all); the question particle ບໍ.
+_LAO_QUESTION_WORDS = "ຈັກ ເທົ່າໃດ ປານໃດ ໃດ ຫຍັງ ໃຜ ໃສ ເມື່ອໃດ ແນວໃດ ເປັນຫຍັງ ທັງໝົດ ບໍ"
+
+
 @functools.lru_cache(maxsize=1)
 def lao_stopwords() -> frozenset[str]:
-    """laonlp's list of Lao function words, normalised like the text."""
+    """laonlp's list of Lao function words with the question words, normalised like the text."""
     from laonlp.corpus import lao_stopwords as stopwords
 
-    return frozenset(normalize_text(w) for w in stopwords())
+    return frozenset(normalize_text(w) for w in [*stopwords(), *_LAO_QUESTION_WORDS.split()])
 
 
 def stem(word: str) -> str:

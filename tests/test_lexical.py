@@ -78,6 +78,22 @@ def test_dictionary_bridge_on_lao_words():
     assert dictionary_expansion(["police"]) == {}  # only Lao words are looked up
 
 
+def test_dictionary_phrases_across_segmented_words():
+    # The segmenter splits ເປັນທາງການ (official) into ເປັນ (a function word) + ທາງການ ("officially").
+    words = tokenize("ເປັນທາງການ", keep_stopwords=True)
+    assert words == ["ເປັນ", "ທາງການ"]
+    assert dictionary_expansion(words)["official"] == pytest.approx(1.0)
+    assert "official" not in dictionary_expansion(tokenize("ເປັນທາງການ"))  # without ເປັນ: the word alone
+    # A phrase made only of function words stays out: ເພື່ອ + ໃຫ້ ("in order to").
+    assert dictionary_expansion(tokenize("ເພື່ອໃຫ້", keep_stopwords=True)) == {}
+
+
+def test_lao_question_words_are_function_words():
+    assert "ຈັກ" not in tokenize("ມີຜູ້ເຄາະຮ້າຍຈັກຄົນ?")  # how many, like English "how"
+    assert dictionary_expansion(tokenize("ມີຜູ້ເຄາະຮ້າຍຈັກຄົນ?", keep_stopwords=True))["machine"] == 0  # ຈັກ: machine
+    assert "ເຄື່ອງຈັກ" in tokenize("ເຄື່ອງຈັກ")  # the word for machine is kept
+
+
 def test_each_lao_word_weighs_one_in_total():
     expansion = dictionary_expansion(tokenize("ໂທດ"))  # fault, crime, guilt, punishment, penalty...
     assert sum(expansion.values()) == pytest.approx(1.0)

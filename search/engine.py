@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer_type import asks_for_number
 from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from .build import make_embedder
 from .cite import Citation
@@ -34,6 +35,8 @@ class Pipeline:
         sentences: also rank passages by their best sentence, a list of its own in the fusion.
         lexical: rank passages by BM25 over Lao-aware tokens (search/sparse.py).
         bridge: add the question's translations to the BM25 query (search/bridge.py).
+        answer_type: when the question asks for a number, every list ranks the passages
+            (and sentences) that state one first (search/answer_type.py).
     """
 
     dense: bool = False
@@ -41,6 +44,7 @@ class Pipeline:
     sentences: bool = False
     lexical: bool = False
     bridge: bool = False
+    answer_type: bool = False
 
 
 # Several lists are fused by reciprocal rank (search/hybrid.py).
@@ -53,9 +57,10 @@ PIPELINES = {
     "hybrid": Pipeline(dense=True, lexical=True),
     "hybrid+bridge": Pipeline(dense=True, lexical=True, bridge=True),
     "hybrid+bridge+sentences": Pipeline(dense=True, lexical=True, bridge=True, sentences=True),
+    "hybrid+bridge+sentences+answer-type": Pipeline(dense=True, lexical=True, bridge=True, sentences=True, answer_type=True),
 }
 RETRIEVERS = tuple(PIPELINES)
-DEFAULT_RETRIEVER = "hybrid+bridge+sentences"
+DEFAULT_RETRIEVER = "hybrid+bridge+sentences+answer-type"
 
 
 @dataclass(frozen=True)
@@ -211,19 +216,22 @@ class Searcher:
             centered if pipeline.centered else vectors, depth, allowed=allowed) if pipeline.dense else None
         results = []
         for i, (question, question_lang, vector) in enumerate(zip(questions, question_langs, vectors)):
+            numeric = pipeline.answer_type and asks_for_number(question)
             # The model's lists (passages, best sentences) share one vote; BM25 has the other.
             model_lists = []
             if pipeline.dense:
                 model_lists.append(dense_rows[i])
             if pipeline.sentences:
-                model_lists.append(_sentence_ranking(index, centered[i], depth, allowed))
+                model_lists.append(_sentence_ranking(index, centered[i], depth, allowed, numbers_first=numeric))
             rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
             if pipeline.lexical:
                 rankings = [*rankings, self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed)]
                 weights = [*weights, 1.0]
+            if numeric:
+                rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
             ranked = (reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
             rows = [row for row, _ in ranked]
-            spans = _best_sentences(index, vector, rows) if highlight else [None] * len(rows)
+            spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             results.append(SearchResult(question, question_lang, _hits(index, ranked, spans)))
         return results
 
@@ -254,6 +262,7 @@ class Searcher:
         """Load everything a search needs now (index, BM25, terms, sentences, model, Lao segmenter, dictionary)."""
         index = self.index
         index.sparse, index.terms, index.centered_dense, index.centered_sentences, self.embedder.model  # noqa: B018
+        index.numeric_passages, index.numeric_sentences  # noqa: B018
         tokenize("ລາວ")
         lao_english_dictionary()
 
@@ -270,10 +279,17 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans) -> list[Hi
     return hits
 
 
-def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed) -> list[tuple[int, float]]:
-    """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own."""
+def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed, *, numbers_first: bool = False) -> list[tuple[int, float]]:
+    """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
+
+    With ``numbers_first``, the best sentence is the best of those that state a quantity, and
+    passages with none come after the others.
+    """
     scores = index.centered_vectors @ centered_query
     sentence_scores = index.centered_sentences @ centered_query
+    if numbers_first:  # a cosine spans 2, so lowering by 2 ranks these after all the others
+        scores = np.where(index.numeric_passages, scores, scores - 2)
+        sentence_scores = np.where(index.numeric_sentences, sentence_scores, sentence_scores - 2)
     has_sentences = np.zeros(len(scores), bool)
     has_sentences[index.sentence_owner] = True
     best = np.full(len(scores), -np.inf, np.float32)
@@ -284,6 +300,13 @@ def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed) -
     return [(int(r), float(scores[r])) for r in order]
 
 
-def _best_sentences(index: StoredIndex, vector, rows: list[int]) -> list[tuple[int, int] | None]:
+def _numbers_first(ranking: list[tuple[int, float]], numeric: np.ndarray) -> list[tuple[int, float]]:
+    """The ranking with the passages that state a quantity first, each part in its own order."""
+    return sorted(ranking, key=lambda pair: not numeric[pair[0]])
+
+
+def _best_sentences(index: StoredIndex, vector, rows: list[int], *, numbers_first: bool) -> list[tuple[int, int] | None]:
     passages = [index.passages[r] for r in rows]
-    return best_sentence_spans(vector, passages, [index.sentence_rows[r] for r in rows], index.sentence_vectors)
+    preferred = index.numeric_sentences if numbers_first else None
+    return best_sentence_spans(vector, passages, [index.sentence_rows[r] for r in rows], index.sentence_vectors,
+                               preferred=preferred)

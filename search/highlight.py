@@ -13,6 +13,7 @@ import numpy as np
 
 def best_sentence_spans(
     question_vector: np.ndarray, passages: Sequence, sentence_rows: Sequence[tuple[int, int]], sentence_vectors: np.ndarray,
+    *, preferred: np.ndarray | None = None,
 ) -> list[tuple[int, int] | None]:
     """For each passage, the span of its sentence closest in meaning to the question.
 
@@ -21,6 +22,8 @@ def best_sentence_spans(
         passages: the passages (each with its ``sentences`` spans).
         sentence_rows: for each passage, its rows in ``sentence_vectors``.
         sentence_vectors: the sentences' embeddings.
+        preferred: a mask over the rows of ``sentence_vectors``; when given, the closest
+            preferred sentence wins over any other (a number for a "how many" question).
 
     Returns:
         One ``(start, end)`` span into each passage's text, or None for a passage
@@ -32,5 +35,7 @@ def best_sentence_spans(
             out.append(None)
             continue
         scores = sentence_vectors[start:end] @ question_vector
+        if preferred is not None:
+            scores = np.where(preferred[start:end], scores, scores - 2)  # a cosine spans 2
         out.append(passage.sentences[int(np.argmax(scores))])
     return out

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .answer_type import holds_number
 from .bridge import TermTable, load_term_tables
 from .centering import LanguageCentering
 from .cite import Citation
@@ -176,6 +177,16 @@ class StoredIndex:
         """The sentence vectors, centered by the sentences' own language means."""
         langs = [self.passages[row].lang for row in self.sentence_owner]
         return LanguageCentering.fit(self.sentence_vectors, langs).apply(self.sentence_vectors, langs)
+
+    @functools.cached_property
+    def numeric_passages(self) -> np.ndarray:
+        """For each passage, whether it states a quantity (search/answer_type.py); computed on first use."""
+        return np.array([holds_number(p.text) for p in self.passages], bool)
+
+    @functools.cached_property
+    def numeric_sentences(self) -> np.ndarray:
+        """For each row of :attr:`sentence_vectors`, whether its sentence states a quantity."""
+        return np.array([holds_number(p.text[a:b]) for p in self.passages for a, b in p.sentences], bool)
 
     @functools.cached_property
     def sentence_owner(self) -> np.ndarray:

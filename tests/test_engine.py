@@ -3,6 +3,7 @@
 import pytest
 
 from search import Searcher
+from search.answer_type import holds_number
 from search.engine import RETRIEVERS
 from search.errors import EmptyQueryError, QueryError
 from search.store import load_index
@@ -77,6 +78,26 @@ def test_best_sentence_list_finds_the_sentence_inside_a_long_passage(searcher):
         return next(h.rank for h in hits if "sole authority able to formally identify" in h.text)
 
     assert rank("dense+sentences") <= 5 < rank("dense")
+
+
+def test_how_many_questions_rank_passages_that_state_a_number_first(searcher):
+    question = "How many foreign victims were identified?"
+    typed = searcher.search(question, k=10).hits  # the default has the answer type
+    untyped = searcher.search(question, k=10, retriever="hybrid+bridge+sentences").hits
+    assert all(holds_number(h.text) for h in typed)  # the report has dozens of such passages
+    assert not all(holds_number(h.text) for h in untyped)
+    assert "Eighteen of the identified victims were foreign nationals" in typed[0].text
+
+
+def test_answer_type_lifts_the_english_answer_to_a_lao_how_many_question(searcher):
+    """Which foreign workers were sent home from the Golden Triangle SEZ, and how many (measured 5th -> 1st)."""
+    question = "ມີແຮງງານຕ່າງຊາດຈັກຄົນຖືກສົ່ງກັບຈາກເຂດເສດຖະກິດພິເສດສາມຫຼ່ຽມຄຳ?"
+
+    def rank(retriever):
+        hits = searcher.search(question, k=30, retriever=retriever).hits
+        return next(h.rank for h in hits if "37 Thai, 12 Vietnamese, and six Russian" in h.text)
+
+    assert rank("hybrid+bridge+sentences+answer-type") <= 3 < rank("hybrid+bridge+sentences")
 
 
 def test_hits_are_ranked_and_deterministic(searcher):

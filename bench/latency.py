@@ -42,10 +42,11 @@ def main() -> None:
                 timings[name].append((time.perf_counter() - start) * 1000)
     base = statistics.median(timings["dense-raw"])
     print(f"{len(questions)} questions x {args.repeat} repeats, k={args.k}")
-    print(f"{'retriever':<26}{'median ms':>11}{'p90 ms':>9}{'ratio':>8}")
+    width = max(map(len, RETRIEVERS)) + 2
+    print(f"{'retriever':<{width}}{'median ms':>11}{'p90 ms':>9}{'ratio':>8}")
     for name, values in timings.items():
         p90 = statistics.quantiles(values, n=10)[-1]
-        print(f"{name:<26}{statistics.median(values):>11.1f}{p90:>9.1f}{statistics.median(values) / base:>8.2f}")
+        print(f"{name:<{width}}{statistics.median(values):>11.1f}{p90:>9.1f}{statistics.median(values) / base:>8.2f}")
 
 
 if __name__ == "__main__":

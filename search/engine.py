@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer_type import asks_for_number
+from .answer_type import asks_for_number, put_first
 from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from .build import make_embedder
 from .cite import Citation
@@ -287,9 +287,9 @@ def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed, *
     """
     scores = index.centered_vectors @ centered_query
     sentence_scores = index.centered_sentences @ centered_query
-    if numbers_first:  # a cosine spans 2, so lowering by 2 ranks these after all the others
-        scores = np.where(index.numeric_passages, scores, scores - 2)
-        sentence_scores = np.where(index.numeric_sentences, sentence_scores, sentence_scores - 2)
+    if numbers_first:
+        scores = put_first(scores, index.numeric_passages)
+        sentence_scores = put_first(sentence_scores, index.numeric_sentences)
     has_sentences = np.zeros(len(scores), bool)
     has_sentences[index.sentence_owner] = True
     best = np.full(len(scores), -np.inf, np.float32)

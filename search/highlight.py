@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .answer_type import put_first
+
 
 def best_sentence_spans(
     question_vector: np.ndarray, passages: Sequence, sentence_rows: Sequence[tuple[int, int]], sentence_vectors: np.ndarray,
@@ -36,6 +38,6 @@ def best_sentence_spans(
             continue
         scores = sentence_vectors[start:end] @ question_vector
         if preferred is not None:
-            scores = np.where(preferred[start:end], scores, scores - 2)  # a cosine spans 2
+            scores = put_first(scores, preferred[start:end])
         out.append(passage.sentences[int(np.argmax(scores))])
     return out

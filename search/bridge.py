@@ -153,14 +153,18 @@ def load_term_tables(folder: Path) -> dict[str, TermTable]:
     try:
         meta = json.loads((Path(folder) / TERMS).read_text(encoding="utf-8"))
         rows = np.load(Path(folder) / TERM_VECTORS, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+        return _split_term_rows(meta, rows, folder)
+    except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError, IndexError) as exc:
         raise IndexFormatError(f"the term files in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+
+
+def _split_term_rows(meta: dict, rows: np.ndarray, folder: Path) -> dict[str, TermTable]:
     tables, start = {}, 0
     for lang, entry in meta.items():
         n = len(entry["keys"])
         block = rows[start:start + n]
         if len(block) != n or len(entry["words"]) != n:
-            raise IndexFormatError(f"the term files in {folder} disagree with each other; {REBUILD_HINT}")
+            raise ValueError(f"terms.json and terms.npy in {folder} disagree")
         tables[lang] = TermTable(lang, entry["keys"], entry["words"], block[:, :-1].copy(), block[:, -1].copy())
         start += n
     return tables

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,14 @@ from .cite import Citation
 from .dense import DenseIndex
 from .embed import Embedder
 from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
+from .fileio import file_sha256
 from .ingest import Document, list_corpus, read_document
 from .lang import detect_lang
 from .sparse import SparseIndex
+from .bridge import TERM_VECTORS, TERMS
 from .store import (
-    IndexConfig, Manifest, Passage, StoredIndex, load_index, read_manifest, save_sentence_vectors, write_index,
+    DENSE, PASSAGES, SENTENCES, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
+    index_lock, load_index, read_manifest, save_sentence_vectors, write_index,
 )
 from .tokenize import words_and_tokens
 
@@ -107,52 +109,69 @@ def build_index(
     embedder = embedder or make_embedder(config, cache_dir=cache_dir)
     settings = ChunkSettings(config.max_chars, config.max_words, config.max_tokens)
     files, skipped = list_corpus(corpus_dir)
-    previous = _reusable(index_dir, config, embedder)
-    report = BuildReport(skipped=list(skipped))
-    kept: list[_Entry] = []
-    for i, path in enumerate(files, 1):
-        doc_id = path.relative_to(corpus_dir).as_posix()
-        entry = _read_or_reuse(path, doc_id, previous, embedder, settings, report)
-        if entry:
-            kept.append(entry)
-        if progress:
-            progress("read", i, len(files))
-    if not kept:
-        raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
-    vectors, sentence_vectors = _embed_new(kept, embedder, progress, report)
-    passages = [p for e in kept for p in e.passages]
-    documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
-    manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
-    words = [words_and_tokens(p.text) for p in passages]
-    sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
-    tables = build_term_tables(
-        passages, words, vectors, embedder, previous=_previous_terms(previous),
-        progress=(lambda done, total: progress("terms", done, total)) if progress else None,
-    )
-    write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
-                extras=(sparse.save, lambda folder: save_term_tables(tables, folder),
-                        lambda folder: save_sentence_vectors(sentence_vectors, folder)))
+    with index_lock(index_dir):  # one build at a time; fails at once on a read-only folder
+        previous = _reusable(index_dir, config, embedder)
+        report = BuildReport(skipped=list(skipped))
+        kept: list[_Entry] = []
+        for i, path in enumerate(files, 1):
+            entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings, report)
+            if entry:
+                kept.append(entry)
+            if progress:
+                progress("read", i, len(files))
+        if not kept:
+            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
+        vectors, sentence_vectors = _embed_new(kept, embedder, progress, report)
+        passages = [p for e in kept for p in e.passages]
+        documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
+        manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
+        words = [words_and_tokens(p.text) for p in passages]
+        sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
+        tables = build_term_tables(
+            passages, words, vectors, embedder, previous=previous.terms if previous and previous.trusted_terms else None,
+            progress=(lambda done, total: progress("terms", done, total)) if progress else None,
+        )
+        write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
+                    extras=(sparse.save, lambda folder: save_term_tables(tables, folder),
+                            lambda folder: save_sentence_vectors(sentence_vectors, folder)))
     report.documents, report.passages = list(documents), len(passages)
     return report
 
 
-def _previous_terms(previous: StoredIndex | None):
-    """The previous index's term tables, if it has readable ones."""
-    try:
-        return previous.terms if previous is not None else None
-    except IndexFormatError:
-        return None
+@dataclass
+class _Previous:
+    """The previous index, as far as it can be trusted for reuse."""
+
+    index: StoredIndex
+    trusted_sentences: bool
+    trusted_terms: bool
+
+    @property
+    def terms(self):
+        return self.index.terms
 
 
-def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> StoredIndex | None:
-    """The previous index if its vectors can be reused (same model, same settings), else None."""
+def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:
+    """The previous index if its vectors can be reused (same model and settings, files intact), else None.
+
+    Every file is checksummed: a damaged file is not reused but made again. Passage
+    vectors need ``passages.jsonl`` and ``dense.faiss``; the sentence and term vectors
+    are reused only when their own files are intact.
+    """
     try:
-        old = load_index(index_dir)
+        generation, manifest = current_generation(index_dir)
     except (IndexNotFoundError, IndexFormatError):
         return None
-    if old.manifest.config != config or old.manifest.model_id != embedder.model_id:
+    if manifest.config != config or manifest.model_id != embedder.model_id:
         return None
-    return old
+    damaged = damaged_files(generation, manifest)
+    if PASSAGES in damaged or DENSE in damaged:
+        return None
+    try:
+        index = load_index(index_dir, verify="none")
+    except (IndexNotFoundError, IndexFormatError):
+        return None
+    return _Previous(index, SENTENCES not in damaged, not damaged.keys() & {TERMS, TERM_VECTORS})
 
 
 @dataclass
@@ -168,15 +187,17 @@ class _Entry:
 def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry | None:
     """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
     try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = file_sha256(path)  # streamed: any size; read_document refuses files over the limit
     except OSError as exc:
         report.skipped.append((doc_id, f"cannot read file: {exc.strerror}"))
         return None
-    if previous is not None and previous.manifest.documents.get(doc_id, {}).get("sha256") == digest:
-        rows = [i for i, p in enumerate(previous.passages) if p.citation.document == doc_id]
-        sentence_rows = [r for i in rows for r in range(*previous.sentence_rows[i])]
-        return _Entry([previous.passages[i] for i in rows], {"doc_id": doc_id, **previous.manifest.documents[doc_id]},
-                      previous.vectors[rows], previous.sentence_vectors[sentence_rows])
+    old = previous.index if previous is not None else None
+    if old is not None and old.manifest.documents.get(doc_id, {}).get("sha256") == digest:
+        rows = old.document_rows.get(doc_id, [])
+        sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
+        sentences = old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
+        return _Entry([old.passages[i] for i in rows], {"doc_id": doc_id, **old.manifest.documents[doc_id]},
+                      old.vectors[rows], sentences)
     try:
         doc = read_document(path, doc_id)
     except DocumentError as exc:
@@ -188,16 +209,18 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
 
 
 def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
-    """Embed the passages and sentences of changed documents; return all passage and sentence vectors, in order."""
+    """Embed what changed documents (and damaged files) lack; return all passage and sentence vectors, in order."""
     fresh = [e for e in kept if e.vectors is None]
+    resentenced = [e for e in kept if e.sentence_vectors is None]
     texts = [p.text for e in fresh for p in e.passages]
-    sentences = [p.text[a:b] for e in fresh for p in e.passages for a, b in p.sentences]
+    sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
     report.embedded = len(texts)
     on_batch = (lambda done, total: progress("embed", done, total)) if progress else None
-    vectors = embedder.embed_passages(texts + sentences, progress=on_batch) if fresh else None
+    vectors = embedder.embed_passages(texts + sentences, progress=on_batch) if texts or sentences else None
     passage_rows, sentence_rows = iter(range(len(texts))), iter(range(len(texts), len(texts) + len(sentences)))
     for e in fresh:
         e.vectors = vectors[[next(passage_rows) for _ in e.passages]]
+    for e in resentenced:
         e.sentence_vectors = vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
     dim = embedder.dimension
     return (np.vstack([e.vectors.reshape(-1, dim) for e in kept]),
@@ -222,6 +245,6 @@ def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
 def _digest(path: Path) -> str | None:
     """SHA-256 of a file's bytes; None when it cannot be read (it then counts as changed)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except OSError:
         return None

@@ -19,6 +19,10 @@ class IndexFormatError(SearchError):
     """The index is damaged, of another format version, or built with another model."""
 
 
+class IndexWriteError(SearchError):
+    """The index cannot be written (read-only folder, full disk); the previous index is kept."""
+
+
 class QueryError(SearchError):
     """The question cannot be searched as given (empty, too long)."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -104,7 +106,7 @@ class SparseIndex:
             data = json.loads((Path(folder) / VOCAB).read_text(encoding="utf-8"))
             vocab = {token: i for i, token in enumerate(data["tokens"])}
             idf = np.array(data["idf"], np.float32)
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
             raise IndexFormatError(f"the BM25 files in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
         if matrix.shape[1] != len(vocab) or len(idf) != len(vocab) or math.isnan(float(idf.sum())):
             raise IndexFormatError(f"the BM25 files in {folder} disagree with each other; {REBUILD_HINT}")

@@ -1,24 +1,30 @@
-"""The on-disk index: a folder of plain files, written atomically, checked on load.
+"""The on-disk index: generations of plain files, published by one atomic rename, checked on load.
 
 Layout (see docs/index-format.md)::
 
-    index/manifest.json    format version, model, chunking settings, documents and their hashes
-    index/passages.jsonl   one passage a line, UTF-8 (Lao stays Lao), with its citation
-    index/dense.faiss      FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
-    index/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
-    index/terms.json, terms.npy       the language bridge's terms and their embeddings
-    index/sentences.npy    vectors of the sentences of each passage, for highlighting
+    index/CURRENT                    which generation is live, and its manifest's SHA-256
+    index/gen-<time>-<id>/manifest.json    format, model, settings, documents; every file's size and SHA-256
+    index/gen-…/passages.jsonl       one passage a line, UTF-8 (Lao stays Lao), with its citation
+    index/gen-…/dense.faiss          FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
+    index/gen-…/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
+    index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
+    index/gen-…/sentences.npy        vectors of the sentences of each passage, for highlighting
 
-No pickle anywhere. A build writes a sibling staging folder and swaps it in with
-renames, so an interrupted build leaves the previous index in place.
+No pickle anywhere. A build writes a new generation under a staging name, flushes it
+to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``): at every
+moment ``CURRENT`` names a complete generation, so a crash never leaves no index,
+and a reader that follows ``CURRENT`` once reads one generation throughout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -35,11 +41,18 @@ from .centering import LanguageCentering
 from .cite import Citation
 from .dense import DenseIndex
 from .embed import DEFAULT_MODEL
-from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
+from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
+from .fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from .sparse import SparseIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
+CURRENT, LOCK = "CURRENT", ".lock"
+GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
+LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")
+# Checksum every file on load up to this size (about 30,000 passages); above it, sizes only on load
+# and checksums in `python -m search check`.
+VERIFY_ON_LOAD_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -98,6 +111,7 @@ class Manifest:
     passage_count: int
     documents: dict = field(default_factory=dict)  # doc_id -> {"sha256", "title", "passages"}
     skipped: dict = field(default_factory=dict)  # doc_id -> {"sha256", "reason"}: unreadable files
+    files: dict = field(default_factory=dict)  # file name -> {"bytes", "sha256"}, every file but the manifest
     created: str = ""
     format_version: int = FORMAT_VERSION
     package_version: str = __version__
@@ -150,7 +164,7 @@ class StoredIndex:
         path = self.path / SENTENCES
         try:
             vectors = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError) as exc:
             raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
         expected = self.sentence_rows[-1][1] if self.passages else 0
         if vectors.shape != (expected, self.manifest.dimension):
@@ -202,6 +216,30 @@ class StoredIndex:
         return dict(sorted(rows.items()))
 
     @functools.cached_property
+    def same_text(self) -> dict[int, tuple[int, ...]]:
+        """For each passage whose exact text stands elsewhere too, the rows of the others (in order).
+
+        Found through a sorted array of text hashes, so it costs 8 bytes a passage
+        plus the duplicates themselves, at any library size.
+        """
+        hashes = np.fromiter((hash(p.text) for p in self.passages), np.int64, len(self.passages))
+        order = np.argsort(hashes, kind="stable")
+        runs = np.flatnonzero(np.diff(hashes[order]) == 0)
+        groups: dict[str, set[int]] = {}
+        for i in runs:  # equal hashes: group by the texts themselves, so a hash collision groups nothing
+            for row in (int(order[i]), int(order[i + 1])):
+                groups.setdefault(self.passages[row].text, set()).add(row)
+        return {row: tuple(sorted(rows - {row})) for rows in groups.values() if len(rows) > 1 for row in rows}
+
+    @functools.cached_property
+    def document_rows(self) -> dict[str, list[int]]:
+        """Passage rows per document, in order."""
+        rows: dict[str, list[int]] = {}
+        for i, p in enumerate(self.passages):
+            rows.setdefault(p.citation.document, []).append(i)
+        return rows
+
+    @functools.cached_property
     def paragraphs(self) -> dict[tuple[str, int], list[Passage]]:
         """Passages grouped by (document, paragraph number), in reading order."""
         groups: dict[tuple[str, int], list[Passage]] = {}
@@ -220,70 +258,183 @@ class StoredIndex:
         }
 
 
-def load_index(index_dir: Path) -> StoredIndex:
-    """Read and check an index folder.
+def load_index(index_dir: Path, *, verify: str = "auto") -> StoredIndex:
+    """Read and check the live generation of an index folder.
+
+    Args:
+        index_dir: the index folder.
+        verify: ``"auto"`` checks every file's size, and its SHA-256 too when the index
+            is at most ``VERIFY_ON_LOAD_BYTES``; ``"full"`` always checksums; ``"sizes"`` never does;
+            ``"none"`` skips the file checks (for a caller that has made its own).
 
     Raises:
         IndexNotFoundError: there is no index at ``index_dir``.
         IndexFormatError: the index is damaged or of another format version.
     """
     index_dir = Path(index_dir)
-    manifest = read_manifest(index_dir)
+    generation, manifest = _current(index_dir)
+    if verify != "none":
+        check_files(generation, manifest, verify=verify)
     try:
-        with open(index_dir / PASSAGES, encoding="utf-8") as f:
+        with open(generation / PASSAGES, encoding="utf-8") as f:
             passages = [Passage.from_record(json.loads(line)) for line in f if line.strip()]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexFormatError(f"{index_dir / PASSAGES} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
-    dense = DenseIndex.load(index_dir / DENSE)
+        raise IndexFormatError(f"{generation / PASSAGES} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+    dense = DenseIndex.load(generation / DENSE)
     if not (len(passages) == len(dense) == manifest.passage_count) or dense.dimension != manifest.dimension:
         raise IndexFormatError(
             f"index at {index_dir} is inconsistent: manifest says {manifest.passage_count} passages of "
             f"dimension {manifest.dimension}, found {len(passages)} passages and {len(dense)} vectors of "
             f"dimension {dense.dimension}; {REBUILD_HINT}"
         )
-    return StoredIndex(index_dir, manifest, passages, dense)
+    return StoredIndex(generation, manifest, passages, dense)
+
+
+def check_index(index_dir: Path) -> dict:
+    """Fully check an index: every file's size and checksum, then read every file.
+
+    Returns:
+        ``{"generation", "passages", "files", "bytes"}``.
+
+    Raises:
+        IndexNotFoundError, IndexFormatError: as :func:`load_index`, at the first damaged file.
+    """
+    index = load_index(index_dir, verify="full")
+    index.sparse, index.terms, index.sentence_vectors  # noqa: B018 - read them all
+    files = index.manifest.files
+    return {"generation": index.path.name, "passages": len(index.passages), "files": len(files) + 1,
+            "bytes": sum(info["bytes"] for info in files.values())}
 
 
 def read_manifest(index_dir: Path) -> Manifest:
-    """Read ``manifest.json`` alone (cheap: for staleness checks and status panels).
+    """Read the live generation's manifest alone (cheap: for staleness checks and status panels).
 
     Raises:
-        IndexNotFoundError: no manifest at ``index_dir``.
+        IndexNotFoundError: no index at ``index_dir``.
         IndexFormatError: the manifest is damaged or of another format version.
     """
-    path = Path(index_dir) / MANIFEST
-    if not path.is_file():
+    return _current(Path(index_dir))[1]
+
+
+def check_files(generation: Path, manifest: Manifest, *, verify: str = "auto") -> None:
+    """Raise on the first file the manifest lists that is missing, of another size, or (when checked) corrupt.
+
+    Args:
+        verify: ``"full"`` compares checksums, ``"sizes"`` only sizes, ``"auto"`` checksums
+            when the whole index is at most ``VERIFY_ON_LOAD_BYTES``.
+
+    Raises:
+        IndexFormatError: naming the file and what is wrong with it.
+    """
+    total = sum(info["bytes"] for info in manifest.files.values())
+    checksums = verify == "full" or (verify == "auto" and total <= VERIFY_ON_LOAD_BYTES)
+    for name, problem in damaged_files(generation, manifest, checksums=checksums).items():
+        raise IndexFormatError(f"{generation / name} {problem}; {REBUILD_HINT}")
+
+
+def damaged_files(generation: Path, manifest: Manifest, *, checksums: bool = True) -> dict[str, str]:
+    """The files of a generation that cannot be trusted, each with what is wrong with it.
+
+    Args:
+        generation: the generation's folder.
+        manifest: its manifest, which lists every other file's size and SHA-256.
+        checksums: also read every file and compare its SHA-256 (else sizes only).
+    """
+    damaged = {}
+    for name, info in manifest.files.items():
+        path = generation / name
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            damaged[name] = f"is missing ({exc.strerror})"
+            continue
+        if size != info["bytes"]:
+            damaged[name] = f"is {size} bytes, the manifest says {info['bytes']}: it is truncated or damaged"
+        elif checksums and file_sha256(path) != info["sha256"]:
+            damaged[name] = "does not match its checksum: it is damaged"
+    return damaged
+
+
+def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
+    """The live generation's folder and its manifest, checked against ``CURRENT`` (other files unchecked).
+
+    Raises:
+        IndexNotFoundError: no index at ``index_dir``.
+        IndexFormatError: ``CURRENT`` or the manifest is damaged, or of another format version.
+    """
+    return _current(Path(index_dir))
+
+
+def _current(index_dir: Path) -> tuple[Path, Manifest]:
+    """The live generation's folder and manifest, the manifest checked against ``CURRENT``."""
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        if (index_dir / MANIFEST).is_file():
+            raise IndexFormatError(f"index at {index_dir} is of an older format; {REBUILD_HINT}")
         raise IndexNotFoundError(f"no index at {index_dir}; build one with: python -m search build --index {index_dir}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format_version") != FORMAT_VERSION:
+        live = json.loads(pointer.read_text(encoding="utf-8"))
+        generation = index_dir / _generation_name(live["generation"])
+        data = (generation / MANIFEST).read_bytes()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexFormatError(f"index at {index_dir} is damaged: {pointer} names no readable generation ({exc}); {REBUILD_HINT}") from exc
+    if hashlib.sha256(data).hexdigest() != live.get("manifest_sha256"):
+        raise IndexFormatError(f"{generation / MANIFEST} does not match its checksum in {pointer}: it is damaged; {REBUILD_HINT}")
+    try:
+        values = json.loads(data.decode("utf-8"))
+        if values.get("format_version") != FORMAT_VERSION:
             raise IndexFormatError(
-                f"index at {index_dir} has format version {data.get('format_version')!r}, this program reads "
+                f"index at {index_dir} has format version {values.get('format_version')!r}, this program reads "
                 f"version {FORMAT_VERSION}; {REBUILD_HINT}"
             )
-        return Manifest(**{**data, "config": IndexConfig(**data["config"])})
+        return generation, Manifest(**{**values, "config": IndexConfig(**values["config"])})
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise IndexFormatError(f"{path} is damaged ({exc}); {REBUILD_HINT}") from exc
+        raise IndexFormatError(f"{generation / MANIFEST} is damaged ({exc}); {REBUILD_HINT}") from exc
+
+
+def _generation_name(name) -> str:
+    """A generation's folder name from ``CURRENT``, refused unless it is one of ours (no paths)."""
+    if not isinstance(name, str) or not name.startswith(GENERATION_PREFIX) or "/" in name or "\\" in name:
+        raise ValueError(f"{name!r} is not a generation name")
+    return name
 
 
 def write_index(
     index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex,
     extras: Sequence[Callable[[Path], None]] = (),
-) -> None:
-    """Write an index atomically: into a staging folder beside ``index_dir``, then swapped in.
+) -> Path:
+    """Write a new generation of the index and publish it atomically.
+
+    The files go into a staging folder inside ``index_dir``, are flushed to disk,
+    the folder is renamed to its generation name, and ``CURRENT`` is replaced to
+    name it. Before that last step the previous generation is live; after it, the
+    new one. The caller holds the index's lock (see :func:`index_lock`).
 
     Args:
         index_dir: the index folder.
-        manifest: what the index holds.
+        manifest: what the index holds (``files`` and ``created`` are filled in here).
         passages: the passages, in vector order.
         dense: the vector index.
         extras: writers of further files (BM25, term tables), each called with the staging folder.
 
-    If anything fails before the swap, the previous index is untouched.
+    Returns:
+        The new generation's folder.
+
+    Raises:
+        IndexWriteError: the folder cannot be written (read-only, disk full); the previous index is unchanged.
     """
     index_dir = Path(index_dir).absolute()
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}-staging-", dir=index_dir.parent))
+    try:
+        return _write_generation(index_dir, manifest, passages, dense, extras)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
+            "Free some disk space or choose a writable folder with --index"
+        ) from exc
+
+
+def _write_generation(index_dir, manifest, passages, dense, extras) -> Path:
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
         with open(staging / PASSAGES, "w", encoding="utf-8") as f:
             for passage in passages:
@@ -291,29 +442,74 @@ def write_index(
         dense.save(staging / DENSE)
         for write in extras:
             write(staging)
-        stamped = Manifest(**{**manifest.__dict__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds")})
-        (staging / MANIFEST).write_text(json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
-        _swap_in(staging, index_dir)
-    finally:
+        files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
+        now = datetime.now(timezone.utc)
+        stamped = Manifest(**{**manifest.__dict__, "created": now.isoformat(timespec="seconds"), "files": files})
+        data = json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
+        (staging / MANIFEST).write_bytes(data)
+        sync_tree(staging)
+        os.chmod(staging, 0o755)  # mkdtemp makes it private
+        generation = index_dir / f"{GENERATION_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        os.rename(staging, generation)
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = _live_name(index_dir)
+    pointer = {"generation": generation.name, "manifest_sha256": hashlib.sha256(data).hexdigest(), "previous": previous}
+    write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
+    remove_leftovers(index_dir, (STAGING_PREFIX, GENERATION_PREFIX),
+                     keep=tuple(index_dir / n for n in (generation.name, previous) if n))
+    _remove_legacy(index_dir)
+    return generation
+
+
+def _live_name(index_dir: Path) -> str | None:
+    """The name of the generation ``CURRENT`` names now, if it can be read."""
+    try:
+        return _generation_name(json.loads((index_dir / CURRENT).read_text(encoding="utf-8"))["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path):
+    """Hold the index folder's build lock (creating the folder), after clearing what killed builds left.
+
+    Raises:
+        IndexWriteError: the folder cannot be created or written.
+    """
+    index_dir = Path(index_dir).absolute()
+    with contextlib.ExitStack() as stack:
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            stack.enter_context(exclusive_lock(index_dir / LOCK))
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot write the index at {index_dir} ({exc.strerror or exc}); choose a writable folder with --index"
+            ) from exc
+        _clear_leftovers(index_dir)
+        yield
+
+
+def _clear_leftovers(index_dir: Path) -> None:
+    """Remove staging folders and old generations (all but the live one and the one before it)."""
+    live = _live_name(index_dir)
+    try:
+        previous = json.loads((index_dir / CURRENT).read_text(encoding="utf-8")).get("previous") if live else None
+    except (OSError, ValueError, AttributeError):
+        previous = None
+    keep = tuple(index_dir / n for n in (live, previous) if isinstance(n, str) and n)
+    remove_leftovers(index_dir, (STAGING_PREFIX, GENERATION_PREFIX), keep=keep)
+    remove_leftovers(index_dir.parent, (f".{index_dir.name}-staging-", f".{index_dir.name}-old-"))  # format 2's
+
+
+def _remove_legacy(index_dir: Path) -> None:
+    """Remove the files of a format-2 index, which lay directly in the index folder."""
+    for name in LEGACY_FILES:
+        with contextlib.suppress(OSError):
+            (index_dir / name).unlink()
 
 
 def save_sentence_vectors(vectors: np.ndarray, folder: Path) -> None:
     """Write the sentence vectors as ``sentences.npy`` (plain numpy, no pickle)."""
     np.save(Path(folder) / SENTENCES, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames; the old folder is removed last."""
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=target.parent))
-    os.rename(target, retired / target.name)
-    try:
-        os.rename(staging, target)
-    except OSError:
-        os.rename(retired / target.name, target)  # put the previous index back
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)

@@ -63,9 +63,11 @@ def test_empty_question_is_a_usage_error(run, tip_index):
 def test_damaged_index_is_one_clear_line(run, tip_index, tmp_path):
     import shutil
 
+    from search.store import current_generation
+
     broken = tmp_path / "broken"
     shutil.copytree(tip_index, broken)
-    (broken / "manifest.json").write_text("{", encoding="utf-8")
+    (current_generation(broken)[0] / "manifest.json").write_text("{", encoding="utf-8")
     result = run("query", "victims", "--index", str(broken))
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "python -m search build" in result.output

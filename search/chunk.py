@@ -16,6 +16,7 @@ from dataclasses import dataclass
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)|[;](?=\s)|\n")
 _CLAUSE_BREAK = re.compile(r"[,;:–—](?=\s)|\s[-–—](?=\s)")
 _SPACE = re.compile(r"\s")
+_WORD_WINDOW = 32  # characters looked at before a period; longer words are never abbreviations
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,25 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in _SENTENCE_END.finditer(text):
         end = match.end()
-        word = text[:match.start()].rsplit(None, 1)[-1] if text[:match.start()].strip() else ""
-        bare = word.replace(".", "")
-        if match.group().startswith(".") and bare.isalpha() and len(bare) <= 2:
+        if match.group().startswith(".") and _is_abbreviation(text, match.start()):
             continue
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))
     return [s for s in (_strip(text, a, b) for a, b in spans) if s[0] < s[1]]
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the word before the period at ``dot`` has one or two letters (``U.S``, ``ກ.ຊ``, ``No``).
+
+    Only a bounded window before the period is looked at, so splitting is linear in the text's length.
+    """
+    window = text[max(0, dot - _WORD_WINDOW):dot]
+    words = window.split()
+    if not words or (len(words) == 1 and dot > _WORD_WINDOW and not window[0].isspace()):
+        return False  # nothing before it, or a word longer than the window
+    bare = words[-1].replace(".", "")
+    return bare.isalpha() and len(bare) <= 2
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -7,6 +7,7 @@ checked against it: for ``.txt`` and ``.md`` the source text is the file itself.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 import unicodedata
@@ -66,16 +67,42 @@ def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder {corpus_dir} does not exist; create it and put reports (.txt, .md, .html, .pdf) in it")
+    root = corpus_dir.resolve()
     files, skipped = [], []
-    for path in sorted(p for p in corpus_dir.rglob("*") if p.is_file()):
+    for path in sorted(corpus_dir.rglob("*")):
         name = path.relative_to(corpus_dir).as_posix()
-        if any(part.startswith(".") for part in Path(name).parts):
+        if any(part.startswith(".") for part in Path(name).parts) or path.is_dir():
             continue
-        if path.suffix.lower() in SUPPORTED_SUFFIXES:
+        problem = _unsafe_entry(path, name, root)
+        if problem:
+            skipped.append((printable_name(name), problem))
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
             files.append(path)
         else:
             skipped.append((name, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}"))
     return files, skipped
+
+
+def _unsafe_entry(path: Path, name: str, root: Path) -> str | None:
+    """Why a corpus entry must not be read (a link out of the corpus, a device, a bad name), or None."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file"
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "a broken or looping link"
+    if not real.is_relative_to(root):
+        return "a link that leads outside the corpus folder; copy the report into the folder instead"
+    if not real.is_file():
+        return "not a regular file"
+    return None
+
+
+def printable_name(name: str) -> str:
+    """A file name that can be printed and stored as UTF-8 (undecodable bytes shown as ``\\xNN``)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_document(path: Path, doc_id: str | None = None) -> Document:
@@ -93,9 +120,8 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{doc_id}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    check_size(path, doc_id)
     data = path.read_bytes()
-    if len(data) > MAX_FILE_BYTES:
-        raise DocumentError(f"{doc_id}: file is {len(data) // 2**20} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit; split it")
     if suffix == ".pdf":
         from .pdf import pdf_text
 
@@ -112,7 +138,32 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest())
 
 
+def check_size(path: Path, doc_id: str) -> None:
+    """Raise before reading a file over ``MAX_FILE_BYTES``.
+
+    Raises:
+        DocumentError: the file is too big, or cannot be examined.
+    """
+    try:
+        size = Path(path).stat().st_size
+    except OSError as exc:
+        raise DocumentError(f"{doc_id}: cannot read file ({exc.strerror})") from exc
+    if size > MAX_FILE_BYTES:
+        raise DocumentError(f"{doc_id}: file is {size // 2**20} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit; split it")
+
+
+# Byte order marks of the Unicode encodings other than UTF-8 (UTF-32's first: it begins like UTF-16's).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def _decode(data: bytes, doc_id: str) -> str:
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise DocumentError(f"{doc_id}: starts as {encoding.upper()} text but is damaged at byte {exc.start}; re-save it as UTF-8") from exc
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{doc_id}: looks like a binary file, not text; save it as UTF-8 .txt, .md, .html or .pdf")
     try:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
+import warnings
 
 from .errors import DocumentError
 
@@ -24,15 +26,24 @@ def pdf_text(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...]]:
         DocumentError: the PDF is damaged, encrypted or has no text layer.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    pypdf_log = logging.getLogger("pypdf")
+    level = pypdf_log.level
+    pypdf_log.setLevel(logging.CRITICAL)  # a damaged PDF makes pypdf log a line per broken object
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise DocumentError(f"{doc_id}: the PDF is encrypted; save an unencrypted copy")
-        pages = [(page.extract_text() or "") for page in reader.pages]
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"{doc_id}: cannot read this PDF ({exc}); check that the file is a complete PDF") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                raise DocumentError(f"{doc_id}: the PDF is encrypted; save an unencrypted copy")
+            pages = [(page.extract_text() or "") for page in reader.pages]
+    except DocumentError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged files; each is one message here
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DocumentError(f"{doc_id}: cannot read this PDF ({reason}); check that the file is a complete PDF") from exc
+    finally:
+        pypdf_log.setLevel(level)
     parts, starts, offset = [], [], 0
     for text in pages:
         text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n\n"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import html
+import logging
 import os
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -21,10 +23,13 @@ from search import Embedder, Searcher, SearchError, build_index, index_is_stale
 from search.cli import TerminalProgress
 from search.cite import format_citation
 from search.corpus import add_report
-from search.errors import IndexFormatError, IndexNotFoundError
-from search.ingest import SUPPORTED_SUFFIXES
+from search.errors import DocumentError, IndexFormatError, IndexNotFoundError
+from search.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from search.build import make_embedder
-from search.store import read_manifest
+from search.store import check_files, current_generation
+
+log = logging.getLogger("report-search")
+DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
 
 LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
 LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
@@ -47,22 +52,28 @@ CSS = """
 """
 
 
-def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None) -> gr.Blocks:
+def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
+              refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
-        index_dir: the index folder (built if missing).
+        index_dir: the index folder (it must exist: see :func:`prepare_index`).
         corpus_dir: where reports live and uploads go.
         embedder: the model; made from the index's config when None.
+        refresh: bring the index up to date with the corpus in the background,
+            serving the current index meanwhile.
+        max_upload_mb: the largest report an upload may be.
     """
     searcher = Searcher(index_dir, embedder=embedder)
     searcher.warm_up()  # load index and model now, not on the first question
+    if refresh:
+        threading.Thread(target=_refresh, args=(searcher, corpus_dir), daemon=True, name="index-refresh").start()
 
     def run_search(question: str, k: float, lang_label: str):
         try:
             result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
         except SearchError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _user_error(exc) from exc
         cards = "".join(_card(hit, searcher.context(hit)) for hit in result.hits)
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
         return lang, cards or "<p>No passage found.</p>"
@@ -70,24 +81,29 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def api_search(question: str, k: int = 5, lang: str = "all") -> list[dict]:
         """Ranked passages with citations, as the CLI's --json prints them. lang: all, lo or en."""
         try:
-            hits = searcher.search(question, k=int(k), lang=None if lang in ("all", "", None) else lang, highlight=True).hits
+            hits = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True).hits
         except SearchError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _user_error(exc) from exc
         return [h.to_dict() for h in hits]
 
     def upload(file_path: str | None, progress=gr.Progress()):
         if not file_path:
-            raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).")
+            raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).", print_exception=False)
+        size = Path(file_path).stat().st_size
+        if size > max_upload_mb * 2**20:
+            raise _user_error(DocumentError(f"{Path(file_path).name} is {size / 2**20:.1f} MB; the limit is {max_upload_mb} MB"))
         try:
             added = add_report(corpus_dir, Path(file_path), Path(file_path).name)
         except SearchError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise _user_error(exc) from exc
         try:
             report = build_index(corpus_dir, index_dir, config=searcher.index.manifest.config, embedder=searcher.embedder,
                                  progress=lambda stage, done, total: progress((done, total), desc=f"{stage} {done}/{total}"))
         except Exception as exc:  # whatever failed, the corpus goes back to what the index holds
             added.unlink(missing_ok=True)
-            raise gr.Error(str(exc) if isinstance(exc, SearchError) else f"indexing {added.name} failed: {exc}") from exc
+            if isinstance(exc, SearchError):
+                raise _user_error(exc) from exc
+            raise gr.Error(f"indexing {added.name} failed: {exc}") from exc
         searcher.reload()
         count = searcher.index.manifest.documents.get(added.name, {}).get("passages", 0)
         return f"Added **{_md_text(added.name)}**: {count} passages, searchable now ({report.embedded} embedded).", _summary(searcher)
@@ -123,6 +139,23 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     return app
 
 
+def _user_error(exc: Exception) -> gr.Error:
+    """A user's mistake: shown on the page, logged as one line (no traceback)."""
+    log.warning("refused: %s", exc)
+    return gr.Error(str(exc), print_exception=False)
+
+
+def _refresh(searcher: Searcher, corpus_dir: Path) -> None:
+    """Rebuild the index from the corpus, then serve the new one; the old one serves until then."""
+    try:
+        report = build_index(corpus_dir, searcher.index_dir, config=searcher.index.manifest.config, embedder=searcher.embedder)
+        searcher.reload()
+        log.warning("index brought up to date: %d report(s), %d passages (%d embedded)",
+                    len(report.documents), report.passages, report.embedded)
+    except SearchError as exc:
+        log.warning("the index could not be brought up to date (%s); still serving the previous one", exc)
+
+
 def _card(hit, context) -> str:
     """One result as HTML. Every piece of report text goes through html.escape."""
     text, span = hit.text, hit.highlight
@@ -134,6 +167,7 @@ def _card(hit, context) -> str:
         f'<div class="hit"><div class="hit-head"><span>#{hit.rank}</span>'
         f'<span class="score">score {hit.score:.3f}</span><span class="lang">{html.escape(LANG_NAMES.get(hit.lang, hit.lang))}</span></div>'
         f'<div class="cite">{html.escape(format_citation(hit.citation))}</div>'
+        + "".join(f'<div class="cite also">also in {html.escape(format_citation(c))}</div>' for c in hit.also_in) +
         f'<p class="passage">{body}</p>'
         f'<details class="context"><summary>Paragraph ¶ {hit.citation.paragraph} in full · ເບິ່ງທັງວັກ</summary>{paragraph}</details></div>'
     )
@@ -153,17 +187,27 @@ def _summary(searcher: Searcher) -> str:
             f"Model: `{s['model']}` · index built {s['built']}{skipped}")
 
 
-def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None) -> Embedder:
-    """Build the index when it is missing or stale, with a progress bar; return the model it uses."""
+def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None) -> tuple[Embedder, bool]:
+    """Make sure there is an index to serve; return the model it uses and whether it is stale.
+
+    With no usable index (none, damaged, another format), it is built now, with a
+    progress bar. A usable but stale one (reports added, changed or removed) is
+    served as it is, and :func:`build_app` brings it up to date in the background.
+    """
     try:
-        embedder = make_embedder(read_manifest(index_dir).config, cache_dir=cache_dir)
-    except (IndexNotFoundError, IndexFormatError):
+        generation, manifest = current_generation(index_dir)
+        check_files(generation, manifest)  # sizes, and checksums up to a size: damage is repaired now
+        embedder = make_embedder(manifest.config, cache_dir=cache_dir)
+    except (IndexNotFoundError, IndexFormatError) as exc:
+        print(f"Building the index of {corpus_dir} into {index_dir} ({exc}) …", flush=True)
         embedder = Embedder(cache_dir=cache_dir)
-    if index_is_stale(corpus_dir, index_dir):
-        print(f"Building the index of {corpus_dir} into {index_dir} …", flush=True)
         report = build_index(corpus_dir, index_dir, embedder=embedder, progress=TerminalProgress())
         print(f"Indexed {len(report.documents)} report(s), {report.passages} passages.", flush=True)
-    return embedder
+        return embedder, False
+    stale = index_is_stale(corpus_dir, index_dir)
+    if stale:
+        print(f"The reports in {corpus_dir} changed: serving the current index while it is brought up to date.", flush=True)
+    return embedder, stale
 
 
 def main() -> None:
@@ -173,13 +217,16 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--index", type=Path, default=Path("index"))
     parser.add_argument("--model-cache", type=Path, default=os.environ.get("REPORT_SEARCH_CACHE"))
+    parser.add_argument("--max-upload-mb", type=int, default=int(os.environ.get("REPORT_SEARCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
+                        help=f"largest report an upload may be, in MB (default {DEFAULT_MAX_UPLOAD_MB})")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     try:
-        embedder = prepare_index(args.corpus, args.index, args.model_cache)
-        app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder)
+        embedder, stale = prepare_index(args.corpus, args.index, args.model_cache)
+        app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb)
     except SearchError as exc:
         raise SystemExit(f"error: {exc}") from exc
-    app.launch(server_name=args.host, server_port=args.port, css=CSS)
+    app.launch(server_name=args.host, server_port=args.port, css=CSS, max_file_size=f"{args.max_upload_mb}mb")
 
 
 if __name__ == "__main__":

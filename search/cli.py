@@ -22,7 +22,7 @@ from .errors import IndexNotFoundError, QueryError, SearchError
 from .evaluate import evaluate, format_side_by_side, format_table
 from .gold import load_gold
 from .report import write_report
-from .store import IndexConfig
+from .store import IndexConfig, check_index
 
 _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
                              default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")
@@ -32,10 +32,32 @@ _corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_typ
                               show_default=True, help="Folder of reports.")
 
 
-@click.group()
+class _OneLineErrors(click.Group):
+    """Every failure is one line and a non-zero exit; ``--debug`` shows the traceback of unexpected ones."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except SearchError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, not a traceback
+            if ctx.meta.get("debug"):
+                raise
+            reason = " ".join(str(exc).split()) or "no message"
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {reason} (run with --debug for the traceback, and please report it)"
+            ) from exc
+
+
+@click.group(cls=_OneLineErrors)
 @click.version_option(package_name="report-search")
-def cli():
+@click.option("--debug", is_flag=True, envvar="REPORT_SEARCH_DEBUG", help="Show the traceback of an unexpected error.")
+@click.pass_context
+def cli(ctx, debug):
     """Search Lao and English reports; every answer is a cited passage."""
+    ctx.meta["debug"] = debug
 
 
 class TerminalProgress:
@@ -120,6 +142,8 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
     click.echo(f"question language: {result.question_lang}\n")
     for hit in result.hits:
         click.echo(f"{hit.rank}. [{hit.score:.3f}] {hit.lang} · {format_citation(hit.citation)}")
+        for other in hit.also_in:
+            click.echo(f"   also in {format_citation(other)}")
         click.echo(textwrap.fill(hit.text, width=100, initial_indent="   ", subsequent_indent="   ") + "\n")
 
 
@@ -149,6 +173,8 @@ def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_di
         raise click.ClickException(str(exc)) from exc
     for problem in runs[0].problems:
         click.echo(f"gold {gold.name} {problem}", err=True)
+    if not runs[0].n:
+        raise click.ClickException(f"no usable question in {gold}: {len(runs[0].problems)} broken line(s), listed above")
     for run in runs:
         run.config = _run_config(searcher, run, gold)
     click.echo(format_side_by_side(runs) if retriever == "all" else format_table(runs[0]))
@@ -157,6 +183,20 @@ def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_di
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     if report_dir:
         click.echo(f"report: {write_report(runs, report_dir, title=gold.name)}", err=True)
+
+
+@cli.command()
+@_index_option
+def check(index_dir):
+    """Check every file of the index against its size and checksum, and read each one.
+
+    Exits 1, with a one-line message, at the first damaged file.
+
+    Example: python -m search check --index index
+    """
+    summary = check_index(index_dir)
+    click.echo(f"index at {index_dir} is intact: generation {summary['generation']}, {summary['passages']} passages, "
+               f"{summary['files']} files, {summary['bytes'] / 2**20:.1f} MiB checksummed")
 
 
 def _run_config(searcher: Searcher, run, gold: Path) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,8 @@ from .tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
+KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those in the index
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters, read as spaces
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Hit:
         citation: where it comes from.
         highlight: the span in ``text`` of the sentence closest to the question, when asked
             for and the passage has more than one sentence.
+        also_in: citations of the same text elsewhere (the same report under other file
+            names, a paragraph repeated); it is shown once, here.
     """
 
     rank: int
@@ -85,12 +91,14 @@ class Hit:
     lang: str
     citation: Citation
     highlight: tuple[int, int] | None = None
+    also_in: tuple[Citation, ...] = ()
 
     def to_dict(self) -> dict:
         """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
         return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
                 "lang": self.lang, "citation": self.citation.to_dict(),
-                "highlight": list(self.highlight) if self.highlight else None}
+                "highlight": list(self.highlight) if self.highlight else None,
+                "also_in": [c.to_dict() for c in self.also_in]}
 
 
 @dataclass(frozen=True)
@@ -112,12 +120,30 @@ def check_question(question: str) -> str:
         EmptyQueryError: empty or only whitespace.
         QueryError: longer than ``MAX_QUESTION_CHARS``.
     """
-    if not isinstance(question, str) or not question.strip():
+    if not isinstance(question, str):
+        raise QueryError(f"the question must be text, got {type(question).__name__}")
+    question = _CONTROL.sub(" ", question).strip()
+    if not question:
         raise EmptyQueryError("the question is empty; type a question in Lao or English")
-    question = question.strip()
     if len(question) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}. Ask about one thing at a time")
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryError(f"the question holds an invalid character at position {exc.start + 1} (a lone surrogate, "
+                         "from a broken copy and paste); type it again") from exc
     return question
+
+
+def check_k(k) -> int:
+    """Return ``k`` if it is a whole number from 1 to ``MAX_K``.
+
+    Raises:
+        QueryError: anything else (``1.5``, ``"5"``, ``True``, ``0``).
+    """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= MAX_K:
+        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+    return int(k)
 
 
 class Searcher:
@@ -199,13 +225,17 @@ class Searcher:
         highlight: bool = False,
     ) -> list[SearchResult]:
         """Rank passages for many questions at once (same arguments as :meth:`search`)."""
-        if not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be between 1 and {MAX_K}, got {k}")
+        k = check_k(k)
         if retriever not in RETRIEVERS:
             raise QueryError(f"unknown retriever {retriever!r}; choose one of: {', '.join(RETRIEVERS)}")
+        if isinstance(questions, str):
+            raise QueryError("search_batch takes a list of questions; use search() for one")
         questions = [check_question(q) for q in questions]
         pipeline = PIPELINES[retriever]
         index = self.index  # one index for the whole call, even if reload() runs meanwhile
+        langs = sorted({*KNOWN_LANGS, *index.rows_by_lang})
+        if lang is not None and lang not in langs:
+            raise QueryError(f"unknown passage language {lang!r}; choose one of: {', '.join(langs)} (or none for all)")
         allowed = None if not lang else index.rows_by_lang.get(lang, [])
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         vectors = self.embedder.embed_queries(questions)
@@ -229,10 +259,10 @@ class Searcher:
                 weights = [*weights, 1.0]
             if numeric:
                 rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
-            ranked = (reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
+            ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
             rows = [row for row, _ in ranked]
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
-            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans)))
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, allowed)))
         return results
 
     def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed) -> list[tuple[int, float]]:
@@ -262,7 +292,7 @@ class Searcher:
         """Load everything a search needs now (index, BM25, terms, sentences, model, Lao segmenter, dictionary)."""
         index = self.index
         index.sparse, index.terms, index.centered_dense, index.centered_sentences, self.embedder.model  # noqa: B018
-        index.numeric_passages, index.numeric_sentences  # noqa: B018
+        index.numeric_passages, index.numeric_sentences, index.same_text  # noqa: B018
         tokenize("ລາວ")
         lao_english_dictionary()
 
@@ -271,12 +301,28 @@ class Searcher:
         return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
 
 
-def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans) -> list[Hit]:
+def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, allowed) -> list[Hit]:
+    allowed = None if allowed is None else set(allowed)
     hits = []
     for rank, ((row, score), span) in enumerate(zip(ranked, spans), 1):
         p = index.passages[row]
-        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span))
+        also = tuple(index.passages[r].citation for r in index.same_text.get(row, ()) if allowed is None or r in allowed)
+        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also))
     return hits
+
+
+def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The ranking with each text once: a passage whose text ranked higher elsewhere (another file) is dropped."""
+    if not index.same_text:
+        return ranked
+    seen: set[int] = set()
+    out = []
+    for row, score in ranked:
+        if row in seen:
+            continue
+        seen.update(index.same_text.get(row, ()))
+        out.append((row, score))
+    return out
 
 
 def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed, *, numbers_first: bool = False) -> list[tuple[int, float]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .engine import Searcher
+from .engine import Searcher, check_question
+from .errors import QueryError
 from .gold import GoldProblem, GoldQuestion, match_form, relevant_ids
 from .lang import detect_lang
 from .metrics import RANK_CUTOFF, mean_metrics, question_metrics
@@ -23,6 +24,11 @@ class EvalRun:
     questions: list[dict]
     problems: list[GoldProblem] = field(default_factory=list)
     config: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        """How many questions were measured (broken lines are not)."""
+        return len(self.questions)
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +68,11 @@ def evaluate(
     lang_of = {p.passage_id: p.lang for p in passages}
     problems, usable, relevant = list(problems), [], []
     for q in questions:
+        try:
+            check_question(q.question)
+        except QueryError as exc:
+            problems.append(GoldProblem(q.line, q.id, f"the question cannot be searched: {exc}"))
+            continue
         ids = relevant_ids(q, passages, forms)
         if ids:
             usable.append(q)

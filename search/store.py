@@ -276,7 +276,7 @@ def load_index(index_dir: Path, *, verify: str = "auto") -> StoredIndex:
         IndexFormatError: the index is damaged or of another format version.
     """
     index_dir = Path(index_dir)
-    generation, manifest = _current(index_dir)
+    generation, manifest = current_generation(index_dir)
     if verify != "none":
         check_files(generation, manifest, verify=verify)
     try:
@@ -317,7 +317,7 @@ def read_manifest(index_dir: Path) -> Manifest:
         IndexNotFoundError: no index at ``index_dir``.
         IndexFormatError: the manifest is damaged or of another format version.
     """
-    return _current(Path(index_dir))[1]
+    return current_generation(index_dir)[1]
 
 
 def check_files(generation: Path, manifest: Manifest, *, verify: str = "auto") -> None:
@@ -366,11 +366,7 @@ def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
         IndexNotFoundError: no index at ``index_dir``.
         IndexFormatError: ``CURRENT`` or the manifest is damaged, or of another format version.
     """
-    return _current(Path(index_dir))
-
-
-def _current(index_dir: Path) -> tuple[Path, Manifest]:
-    """The live generation's folder and manifest, the manifest checked against ``CURRENT``."""
+    index_dir = Path(index_dir)
     pointer = index_dir / CURRENT
     if not pointer.is_file():
         if (index_dir / MANIFEST).is_file():
@@ -458,7 +454,7 @@ def _write_generation(index_dir, manifest, passages, dense, extras) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    previous = _live_name(index_dir)
+    previous = _pointer(index_dir).get("generation")
     pointer = {"generation": generation.name, "manifest_sha256": hashlib.sha256(data).hexdigest(), "previous": previous}
     write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
     remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=tuple(index_dir / n for n in (generation.name, previous) if n))
@@ -466,12 +462,19 @@ def _write_generation(index_dir, manifest, passages, dense, extras) -> Path:
     return generation
 
 
-def _live_name(index_dir: Path) -> str | None:
-    """The name of the generation ``CURRENT`` names now, if it can be read."""
+def _pointer(index_dir: Path) -> dict:
+    """``CURRENT``'s generation names (``generation``, ``previous``), those that are ours; {} if unreadable."""
     try:
-        return _generation_name(json.loads((index_dir / CURRENT).read_text(encoding="utf-8"))["generation"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        pointer = json.loads((index_dir / CURRENT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    names = {}
+    for key in ("generation", "previous"):  # each on its own: a damaged "previous" must not lose the live one
+        try:
+            names[key] = _generation_name(pointer[key])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return names
 
 
 @contextlib.contextmanager
@@ -496,12 +499,7 @@ def index_lock(index_dir: Path):
 
 def _clear_leftovers(index_dir: Path) -> None:
     """Remove staging folders and old generations (all but the live one and the one before it)."""
-    live = _live_name(index_dir)
-    try:
-        previous = json.loads((index_dir / CURRENT).read_text(encoding="utf-8")).get("previous") if live else None
-    except (OSError, ValueError, AttributeError):
-        previous = None
-    keep = tuple(index_dir / n for n in (live, previous) if isinstance(n, str) and n)
+    keep = tuple(index_dir / name for name in _pointer(index_dir).values())
     remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=keep)
     remove_leftovers(index_dir.parent, (f".{index_dir.name}-staging-", f".{index_dir.name}-old-"))  # format 2's
 

@@ -381,6 +381,13 @@ def test_current_cannot_point_outside_the_index(built, embedder):
         Searcher(built, embedder=embedder).search("rice")
 
 
+def test_a_damaged_previous_name_in_current_keeps_the_live_generation(built, mini_corpus, embedder):
+    pointer = json.loads((built / "CURRENT").read_text(encoding="utf-8"))
+    (built / "CURRENT").write_text(json.dumps({**pointer, "previous": "../../etc"}), encoding="utf-8")
+    report = build_index(mini_corpus, built, embedder=embedder)  # clears leftovers first, then reuses
+    assert report.embedded == 0 and report.passages == len(_passage_ids(built))
+
+
 def test_two_builds_at_once_take_turns(built, mini_corpus, embedder):
     (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
     errors = []

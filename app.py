@@ -201,7 +201,8 @@ def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, 
         check_files(generation, manifest)  # sizes, and checksums up to a size: damage is repaired now
         embedder = make_embedder(manifest.config, cache_dir=cache_dir, threads=threads, progress=say)
     except (IndexNotFoundError, IndexFormatError) as exc:
-        print(f"Building the index of {corpus_dir} into {index_dir} ({exc}) …", flush=True)
+        why = "" if isinstance(exc, IndexNotFoundError) else f" (the one there cannot be used: {str(exc).split('; ')[0]})"
+        print(f"Building the index of {corpus_dir} into {index_dir}{why} …", flush=True)
         config = IndexConfig(engine=engine)
         embedder = make_embedder(config, cache_dir=cache_dir, threads=threads, progress=say)
         report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())

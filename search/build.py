@@ -136,7 +136,7 @@ def build_index(
         words = [words_and_tokens(p.text) for p in passages]
         sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
         tables = build_term_tables(
-            passages, words, vectors, embedder, previous=previous.terms if previous and previous.trusted_terms else None,
+            passages, words, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
         write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
@@ -153,10 +153,6 @@ class _Previous:
     index: StoredIndex
     trusted_sentences: bool
     trusted_terms: bool
-
-    @property
-    def terms(self):
-        return self.index.terms
 
 
 def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:

@@ -265,7 +265,7 @@ class Searcher:
             ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
             rows = [row for row, _ in ranked]
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
-            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, allowed)))
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang)))
         return results
 
     def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed) -> list[tuple[int, float]]:
@@ -304,12 +304,12 @@ class Searcher:
         return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
 
 
-def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, allowed) -> list[Hit]:
-    allowed = None if allowed is None else set(allowed)
+def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None) -> list[Hit]:
     hits = []
     for rank, ((row, score), span) in enumerate(zip(ranked, spans), 1):
         p = index.passages[row]
-        also = tuple(index.passages[r].citation for r in index.same_text.get(row, ()) if allowed is None or r in allowed)
+        others = (index.passages[r] for r in index.same_text.get(row, ()))
+        also = tuple(o.citation for o in others if not lang or o.lang == lang)  # the filter's rows, checked per duplicate
         hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also))
     return hits
 

@@ -188,6 +188,8 @@ def test_the_same_report_under_five_names_is_shown_once(mini_corpus, tmp_path, e
     assert len(top.also_in) == 4 and {c.document for c in top.also_in} | {top.citation.document} == {
         "rice-report.md", *(f"rice-copy-{n}.md" for n in range(2, 6))}
     assert hits[0].to_dict()["also_in"][0]["document"].startswith("rice")
+    filtered = Searcher(tmp_path / "index", embedder=embedder).search("rice harvest", k=5, lang=top.lang).hits[0]
+    assert filtered.also_in == top.also_in  # the copies share the passage's language, so the filter keeps them
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])

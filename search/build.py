@@ -16,7 +16,7 @@ from .embed import Embedder
 from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from .fileio import file_sha256
 from .ingest import Document, list_corpus, read_document
-from .lang import detect_lang
+from .lang import document_tagger
 from .sparse import SparseIndex
 from .bridge import TERM_VECTORS, TERMS
 from .store import (
@@ -69,18 +69,21 @@ def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkS
     Identical passages repeated within a document are kept once.
     """
     count = embedder.count_tokens if embedder is not None else None
-    out, seen = [], set()
+    cut, seen = [], set()
     for para in doc.paragraphs:
         body = doc.text[para.start:para.end]
         for a, b in chunk_spans(body, settings, count):
             text = body[a:b]
-            if text in seen:
-                continue
-            seen.add(text)
-            citation = Citation(doc.doc_id, doc.title, para.section, para.number, para.start + a, para.start + b, para.page)
-            spans = sentence_spans(text)
-            sentences = tuple(spans) if len(spans) > 1 else ()  # one sentence: nothing to single out
-            out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, detect_lang(text), citation, sentences))
+            if text not in seen:
+                seen.add(text)
+                cut.append((text, Citation(doc.doc_id, doc.title, para.section, para.number,
+                                           para.start + a, para.start + b, para.page)))
+    tag = document_tagger([text for text, _ in cut])
+    out = []
+    for text, citation in cut:
+        spans = sentence_spans(text)
+        sentences = tuple(spans) if len(spans) > 1 else ()  # one sentence: nothing to single out
+        out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, tag(text), citation, sentences))
     return out
 
 
@@ -129,7 +132,7 @@ def build_index(
                 progress("read", i, len(files))
         if not kept:
             raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
-        vectors, sentence_vectors = _embed_new(kept, embedder, progress, report)
+        vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
         passages = [p for e in kept for p in e.passages]
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
         manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
@@ -212,20 +215,36 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
     return _Entry(passages, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)})
 
 
-def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport) -> tuple[np.ndarray, np.ndarray]:
-    """Embed what changed documents (and damaged files) lack; return all passage and sentence vectors, in order."""
+def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport,
+               late: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Embed what changed documents (and damaged files) lack; return all passage and sentence vectors, in order.
+
+    With ``late``, sentence vectors come from their passages' model pass
+    (:meth:`Embedder.embed_passages_and_sentences`); otherwise each sentence is embedded alone.
+    """
     fresh = [e for e in kept if e.vectors is None]
     resentenced = [e for e in kept if e.sentence_vectors is None]
-    texts = [p.text for e in fresh for p in e.passages]
-    sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
-    report.embedded = len(texts)
+    report.embedded = sum(len(e.passages) for e in fresh)
     on_batch = (lambda done, total: progress("embed", done, total)) if progress else None
-    vectors = embedder.embed_passages(texts + sentences, progress=on_batch) if texts or sentences else None
-    passage_rows, sentence_rows = iter(range(len(texts))), iter(range(len(texts), len(texts) + len(sentences)))
-    for e in fresh:
-        e.vectors = vectors[[next(passage_rows) for _ in e.passages]]
-    for e in resentenced:
-        e.sentence_vectors = vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
+    if late:
+        # Entries that lack sentence vectors but kept their passage vectors keep those.
+        texts = [p.text for e in resentenced for p in e.passages]
+        vectors, sentence_vectors = embedder.embed_passages_and_sentences(
+            texts, [p.sentences for e in resentenced for p in e.passages], progress=on_batch)
+        rows, sentence_rows = iter(range(len(texts))), iter(range(len(sentence_vectors)))
+        for e in resentenced:
+            new = vectors[[next(rows) for _ in e.passages]]
+            e.vectors = new if e.vectors is None else e.vectors
+            e.sentence_vectors = sentence_vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
+    else:
+        texts = [p.text for e in fresh for p in e.passages]
+        sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
+        vectors = embedder.embed_passages(texts + sentences, progress=on_batch)
+        rows, sentence_rows = iter(range(len(texts))), iter(range(len(texts), len(texts) + len(sentences)))
+        for e in fresh:
+            e.vectors = vectors[[next(rows) for _ in e.passages]]
+        for e in resentenced:
+            e.sentence_vectors = vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
     dim = embedder.dimension
     return (np.vstack([e.vectors.reshape(-1, dim) for e in kept]),
             np.vstack([e.sentence_vectors.reshape(-1, dim) for e in kept]))

@@ -86,9 +86,10 @@ def say(message: str) -> None:
 
 
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
-              engine: str = DEFAULT_ENGINE, threads: int | None = None) -> None:
+              engine: str = DEFAULT_ENGINE, threads: int | None = None,
+              sentence_vectors: str = IndexConfig.sentence_vectors) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
-    config = IndexConfig(model=model, engine=engine)
+    config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
     for name, reason in report.skipped:
@@ -105,8 +106,11 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
               help="Embedding model: the default, or a sentence-transformers name or folder [env REPORT_SEARCH_MODEL].")
 @click.option("--engine", type=click.Choice(ENGINES), envvar="REPORT_SEARCH_ENGINE", default=DEFAULT_ENGINE, show_default=True,
               help="How the default model runs: ONNX Runtime int8, or torch [env REPORT_SEARCH_ENGINE]. Queries use the index's.")
+@click.option("--sentence-vectors", type=click.Choice(["separate", "late"]), default=IndexConfig.sentence_vectors,
+              show_default=True, help="Embed each sentence alone, or pool it from its passage's model pass "
+                                      "(about 1.5x faster builds, slightly lower ranks; README, Building).")
 @_threads_option
-def build(corpus_dir, index_dir, model_cache, model, engine, threads):
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, threads):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -114,7 +118,8 @@ def build(corpus_dir, index_dir, model_cache, model, engine, threads):
     Example: python -m search build --corpus corpus --index index
     """
     try:
-        run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads)
+        run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
+                  sentence_vectors=sentence_vectors)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -159,6 +159,22 @@ class OrtEncoder:
         """Embed texts (prefixes already on); rows are L2-normalised float32."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
+        hidden, mask, _ = self._run(texts)
+        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(pooled, dtype=np.float32)
+
+    def token_states(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's last hidden states, one row per token (special tokens included), and each
+        token's ``(start, end)`` character offsets in the text (``(0, 0)`` for special tokens)."""
+        if not texts:
+            return []
+        hidden, mask, encodings = self._run(texts)
+        return [(hidden[row, :len(e.ids)], np.array(e.offsets, np.int64).reshape(-1, 2))
+                for row, e in enumerate(encodings)]
+
+    def _run(self, texts: Sequence[str]):
+        """The model's hidden states for a padded batch, its mask, and the tokenizer's encodings."""
         encodings = self.tokenizer.encode_batch(list(texts))
         width = max(len(e.ids) for e in encodings)
         ids = np.full((len(encodings), width), self.pad_id, np.int64)
@@ -168,6 +184,4 @@ class OrtEncoder:
             mask[row, :len(e.ids)] = 1
         threads = 1 if len(texts) <= QUERY_BATCH else self.batch_threads
         hidden = self._session(threads).run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
-        pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return np.ascontiguousarray(pooled, dtype=np.float32)
+        return hidden, mask, encodings

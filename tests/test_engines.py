@@ -116,3 +116,58 @@ def test_a_damaged_export_is_made_again(private_export, damage):
     vector = Embedder(cache_dir=private_export).embed_queries(["ຜູ້ເຄາະຮ້າຍ"])
     assert model.stat().st_size == size and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
     assert (folder / STAMP).is_file()
+
+
+# Late chunking: sentences pooled from their passage's own model pass (IndexConfig.sentence_vectors="late").
+TWO_TOPICS = ("The police arrested 12 suspects at the border crossing in Bokeo. "
+              "Separately, the ministry trained 300 teachers on child protection in schools.")
+LAO_TWO = "ແຂວງຫຼວງນ້ຳທາ ມີໜ່ວຍງານໃໝ່. ຕຳຫຼວດຈັບຜູ້ຕ້ອງສົງໄສ 12 ຄົນ ຢູ່ດ່ານຊາຍແດນ."
+
+
+def _halves(text: str) -> list[tuple[int, int]]:
+    from search.chunk import sentence_spans
+
+    spans = sentence_spans(text)
+    assert len(spans) == 2
+    return spans
+
+
+@pytest.mark.parametrize("engine_fixture", ["embedder", "torch_embedder"])
+def test_late_passage_vectors_are_the_ordinary_ones(request, engine_fixture):
+    embedder = request.getfixturevalue(engine_fixture)
+    texts = [TWO_TOPICS, LAO_TWO, TEXTS[3]]
+    vectors, sentences = embedder.embed_passages_and_sentences(texts, [_halves(TWO_TOPICS), _halves(LAO_TWO), []])
+    assert vectors.shape == (3, 384) and sentences.shape == (4, 384)
+    assert (vectors * embedder.embed_passages(texts)).sum(axis=1).min() >= 0.9999
+    assert np.allclose(np.linalg.norm(sentences, axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("engine_fixture", ["embedder", "torch_embedder"])
+def test_a_late_sentence_vector_is_about_its_own_sentence(request, engine_fixture):
+    """Each sentence's pooled vector is closer to a question on its topic than the other sentence's is."""
+    embedder = request.getfixturevalue(engine_fixture)
+    _, sentences = embedder.embed_passages_and_sentences([TWO_TOPICS, LAO_TWO], [_halves(TWO_TOPICS), _halves(LAO_TWO)])
+    arrests, teachers, lao_province, lao_arrests = embedder.embed_queries([
+        "How many suspects were arrested at the border?", "How many teachers were trained?",
+        "ໜ່ວຍງານໃໝ່ຢູ່ແຂວງໃດ?", "ຕຳຫຼວດຈັບຈັກຄົນ?"])
+    assert sentences[0] @ arrests > sentences[1] @ arrests
+    assert sentences[1] @ teachers > sentences[0] @ teachers
+    assert sentences[3] @ lao_arrests > sentences[2] @ lao_arrests
+
+
+def test_late_vectors_of_onnx_and_torch_agree(embedder, torch_embedder):
+    spans = [_halves(TWO_TOPICS), _halves(LAO_TWO)]
+    _, ours = embedder.embed_passages_and_sentences([TWO_TOPICS, LAO_TWO], spans)
+    _, theirs = torch_embedder.embed_passages_and_sentences([TWO_TOPICS, LAO_TWO], spans)
+    assert (ours * theirs).sum(axis=1).min() >= 0.999
+
+
+def test_spans_follow_normalisation_that_changes_lengths():
+    """ໜ and ໝ are read as two letters each: a later sentence's span moves right by as many."""
+    from search.embed import model_spans
+    from search.lang import normalize_text
+
+    passage = LAO_TWO
+    for (a, b), (c, d) in zip(_halves(passage), model_spans("passage: ", passage, _halves(passage))):
+        assert ("passage: " + normalize_text(passage))[c:d] == normalize_text(passage[a:b])
+    assert model_spans("passage: ", passage, _halves(passage))[1][0] > len("passage: ") + _halves(passage)[1][0]

@@ -33,3 +33,40 @@ def test_fold_digits_and_variants():
     assert normalize_text("ໝາກ") == normalize_text("ຫມາກ")
     assert normalize_text("ໜ້າທີ່") == normalize_text("ຫນ້າທີ່")
     assert normalize_text("ປີ ໒໐໒໑") == "ປີ 2021"
+
+
+def test_document_tagger_gives_short_lines_their_documents_language():
+    from search.lang import document_tagger
+
+    english = [
+        "Riverside Shelter Annual Note 2023",  # langdetect alone: "no"
+        "The shelter received 48 women and girls referred by police and border officials during the year, "
+        "and provided food, counselling, medical care and legal aid to all of them before they went home.",
+        "ທີ່ພັກອາໄສໄດ້ຮັບແມ່ຍິງ 48 ຄົນ.",
+        "2023",
+    ]
+    tag = document_tagger(english)
+    assert [tag(t) for t in english] == ["en", "en", "lo", "und"]
+    assert detect_lang(english[0]) != "en"  # what the tagger corrects
+
+
+def test_document_tagger_knows_a_french_report_and_its_english_quote():
+    from search.lang import document_tagger
+
+    french = [
+        "Rapport annuel du refuge",
+        "Le refuge a accueilli quarante-huit femmes et filles orientées par la police et les agents des frontières, "
+        "et leur a fourni de la nourriture, des conseils, des soins médicaux et une aide juridique pendant l'année.",
+        "The shelter received forty-eight women and girls referred by police and border officials, and gave all of "
+        "them food, counselling, medical care and legal aid during the whole of the year under review here, "
+        "as the ministry's own annual report also states.",
+    ]
+    tag = document_tagger(french)
+    assert [tag(t) for t in french] == ["fr", "fr", "en"]
+
+
+def test_document_tagger_of_a_lao_only_document():
+    from search.lang import document_tagger
+
+    tag = document_tagger(["ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ", "ໃນປີ 2021"])
+    assert tag("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ") == "lo"

@@ -17,9 +17,9 @@ def record_texts(monkeypatch, embedder, method: str) -> list:
     seen = []
     real = getattr(embedder, method)
 
-    def recording(texts, **kwargs):
+    def recording(texts, *args, **kwargs):
         seen.extend(texts)
-        return real(texts, **kwargs)
+        return real(texts, *args, **kwargs)
 
     monkeypatch.setattr(embedder, method, recording)
     return seen
@@ -59,6 +59,39 @@ def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted
     third = build_index(mini_corpus, index_dir, embedder=embedder)
     assert third.embedded == 0 and seen == []
     assert {p.citation.document for p in load_index(index_dir).passages} == {"health-report.txt", "school-report.html"}
+
+
+def test_late_sentence_vectors_cost_no_model_pass_of_their_own(mini_corpus, tmp_path, embedder, monkeypatch):
+    """sentence_vectors="late": one model pass per passage gives its sentences too; repairs keep passage vectors."""
+    import numpy as np
+
+    from search.store import IndexConfig, SENTENCES
+
+    config = IndexConfig(sentence_vectors="late")
+    alone = record_texts(monkeypatch, embedder, "embed_passages")
+    together = record_texts(monkeypatch, embedder, "embed_passages_and_sentences")
+    index_dir = tmp_path / "index"
+    report = build_index(mini_corpus, index_dir, config=config, embedder=embedder)
+    index = load_index(index_dir)
+    assert alone == [] and sorted(together) == sorted(p.text for p in index.passages) and report.embedded == len(together)
+    assert index.manifest.config.sentence_vectors == "late"
+    assert len(index.sentence_vectors) == sum(len(p.sentences) for p in index.passages) > 0
+
+    together.clear()
+    assert build_index(mini_corpus, index_dir, config=config, embedder=embedder).embedded == 0 and together == []
+
+    generation, _ = current_generation(index_dir)
+    (generation / SENTENCES).write_bytes(b"damaged")
+    before = index.vectors.copy()
+    report = build_index(mini_corpus, index_dir, config=config, embedder=embedder)
+    repaired = load_index(index_dir)
+    assert report.embedded == 0 and len(together) == len(index.passages)  # one pass for the sentences alone
+    assert np.array_equal(repaired.vectors, before)
+    assert np.allclose(repaired.sentence_vectors, index.sentence_vectors, atol=1e-5)
+
+    together.clear()
+    build_index(mini_corpus, index_dir, embedder=embedder)  # the default setting: every vector made again
+    assert load_index(index_dir).manifest.config.sentence_vectors == "separate" and alone
 
 
 def test_rebuild_embeds_only_new_terms(mini_corpus, tmp_path, embedder, monkeypatch):

@@ -26,7 +26,9 @@ EXPORT_VERSION = 2  # bump when the exported folder changes, so caches export ag
 ONNX_FILE, INT8_FILE = "model.onnx", "model-int8.onnx"
 MODEL_FILES = {"onnx-fp32": ONNX_FILE, "onnx-int8": INT8_FILE}
 MAX_TOKENS = 512
-QUERY_BATCH = 4  # calls with at most this many texts are queries: one thread, no waiting on the other core
+# Calls of at most this many tokens (a question, or a Lao question's words) run on one thread: a second one
+# only waits for a busy core, and a one-shot query loads one session (1.5 s each), not two.
+QUERY_TOKENS = 512
 
 
 def onnx_dir(converted: Path, engine: str, *, progress: Callable[[str], None] | None = None) -> Path:
@@ -116,7 +118,7 @@ class OrtEncoder:
         folder: a folder from :func:`onnx_dir`.
         engine: ``"onnx-int8"`` or ``"onnx-fp32"``: which model file of the folder to run.
         threads: threads for batches (passages, terms); None for every core. Queries
-            (calls of up to ``QUERY_BATCH`` texts) always run on one thread: a second
+            (calls of up to ``QUERY_TOKENS`` tokens) always run on one thread: a second
             one only waits for a busy core.
     """
 
@@ -182,6 +184,6 @@ class OrtEncoder:
         for row, e in enumerate(encodings):
             ids[row, :len(e.ids)] = e.ids
             mask[row, :len(e.ids)] = 1
-        threads = 1 if len(texts) <= QUERY_BATCH else self.batch_threads
+        threads = 1 if mask.sum() <= QUERY_TOKENS else self.batch_threads
         hidden = self._session(threads).run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
         return hidden, mask, encodings

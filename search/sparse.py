@@ -23,17 +23,21 @@ MATRIX, VOCAB = "bm25.npz", "bm25-vocab.json"
 
 
 class SparseIndex:
-    """A BM25 index: a (documents × vocabulary) CSR matrix of term weights.
+    """A BM25 index: a (documents × vocabulary) matrix of term weights, stored by column (CSC).
+
+    A query touches only its own terms' columns (their postings): ranking costs what
+    those postings hold plus a few vector operations over the rows, never a Python
+    loop over the library.
 
     Args:
-        matrix: the weights, one row per passage.
+        matrix: the weights, one row per passage (any scipy sparse format; kept as CSC).
         vocab: token → column.
         idf: inverse document frequency per column.
         params: ``{"k1": …, "b": …}``.
     """
 
     def __init__(self, matrix, vocab: dict[str, int], idf: np.ndarray, params: dict):
-        self.matrix, self.vocab, self.idf, self.params = matrix, vocab, idf, params
+        self.matrix, self.vocab, self.idf, self.params = matrix.tocsc(), vocab, idf, params
 
     @classmethod
     def from_tokens(cls, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
@@ -66,22 +70,44 @@ class SparseIndex:
 
     def scores(self, query: Mapping[str, float]) -> np.ndarray:
         """BM25 score of every document for weighted query tokens (unknown tokens add nothing)."""
-        q = np.zeros(len(self.vocab), np.float32)
+        weights: dict[int, float] = {}
         for token, weight in query.items():
             j = self.vocab.get(token)
             if j is not None:
-                q[j] += weight
-        return np.asarray(self.matrix @ q).ravel()
+                weights[j] = weights.get(j, 0.0) + weight
+        n = self.matrix.shape[0]
+        if not weights:
+            return np.zeros(n, np.float32)
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        cols = list(weights)
+        rows = np.concatenate([indices[indptr[j]:indptr[j + 1]] for j in cols])
+        values = np.concatenate([data[indptr[j]:indptr[j + 1]] * np.float32(weights[j]) for j in cols])
+        return np.bincount(rows, weights=values, minlength=n).astype(np.float32)
 
-    def rank(self, query: Mapping[str, float], k: int, *, allowed: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        """The top ``k`` (row, score) pairs with a positive score, best first, ties by row."""
+    def rank(self, query: Mapping[str, float], k: int, *, allowed: np.ndarray | Sequence[int] | None = None,
+             ) -> list[tuple[int, float]]:
+        """The top ``k`` (row, score) pairs with a positive score, best first, ties by row.
+
+        Args:
+            query: token → weight.
+            k: how many.
+            allowed: only these rows: a boolean mask over the rows, or row numbers.
+        """
         scores = self.scores(query)
-        rows = np.arange(len(scores)) if allowed is None else np.asarray(list(allowed), dtype=np.int64)
-        if not len(rows):
-            return []
-        picked = rows[scores[rows] > 0]
-        order = sorted(picked.tolist(), key=lambda r: (-scores[r], r))[:k]
-        return [(r, float(scores[r])) for r in order]
+        positive = scores > 0
+        if allowed is not None:
+            allowed = np.asarray(allowed)
+            if allowed.dtype != bool:
+                mask = np.zeros(len(scores), bool)
+                mask[allowed.astype(np.int64)] = True
+                allowed = mask
+            positive &= allowed
+        rows = np.flatnonzero(positive)
+        if len(rows) > k:  # keep the k best, and every row tied with the k-th, before the exact sort
+            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[scores[rows] >= kth]
+        order = rows[np.lexsort((rows, -scores[rows]))][:k]
+        return [(int(r), float(scores[r])) for r in order]
 
     def save(self, folder: Path) -> None:
         """Write ``bm25.npz`` (scipy's npz, no pickle) and ``bm25-vocab.json``."""

@@ -11,7 +11,6 @@ import numpy as np
 from .bridge import build_term_tables, save_term_tables
 from .chunk import ChunkSettings, chunk_spans, sentence_spans
 from .cite import Citation
-from .dense import DenseIndex
 from .embed import Embedder
 from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from .fileio import file_sha256
@@ -20,8 +19,8 @@ from .lang import document_tagger
 from .sparse import SparseIndex
 from .bridge import TERM_VECTORS, TERMS
 from .store import (
-    DENSE, PASSAGES, SENTENCES, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
-    index_lock, load_index, read_manifest, save_sentence_vectors, write_index,
+    PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
+    index_lock, load_index, read_manifest, write_index,
 )
 from .tokenize import words_and_tokens
 
@@ -142,9 +141,8 @@ def build_index(
             passages, words, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
-        write_index(index_dir, manifest, passages, DenseIndex.from_vectors(vectors),
-                    extras=(sparse.save, lambda folder: save_term_tables(tables, folder),
-                            lambda folder: save_sentence_vectors(sentence_vectors, folder)))
+        write_index(index_dir, manifest, passages, vectors, sentence_vectors,
+                    extras=(sparse.save, lambda folder: save_term_tables(tables, folder)))
     report.documents, report.passages = list(documents), len(passages)
     return report
 
@@ -162,7 +160,7 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
     """The previous index if its vectors can be reused (same model and settings, files intact), else None.
 
     Every file is checksummed: a damaged file is not reused but made again. Passage
-    vectors need ``passages.jsonl`` and ``dense.faiss``; the sentence and term vectors
+    vectors need ``passages.jsonl`` and ``vectors.npy``; the sentence and term vectors
     are reused only when their own files are intact.
     """
     try:
@@ -172,13 +170,19 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
     if manifest.config != config or manifest.model_id != embedder.model_id:
         return None
     damaged = damaged_files(generation, manifest)
-    if PASSAGES in damaged or DENSE in damaged:
+    if PASSAGES in damaged or VECTORS in damaged:
         return None
     try:
-        index = load_index(index_dir, verify="none")
+        index = load_index(index_dir, verify="none", dense=False)
+        index.vectors  # noqa: B018 - its shape is checked here, not halfway through the build
     except (IndexNotFoundError, IndexFormatError):
         return None
-    return _Previous(index, SENTENCES not in damaged, not damaged.keys() & {TERMS, TERM_VECTORS})
+    trusted_sentences = SENTENCES not in damaged
+    try:
+        index.sentence_vectors  # noqa: B018
+    except IndexFormatError:
+        trusted_sentences = False
+    return _Previous(index, trusted_sentences, not damaged.keys() & {TERMS, TERM_VECTORS})
 
 
 @dataclass

@@ -64,3 +64,12 @@ class LanguageCentering:
         out = vectors - self.strength * offsets
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.where(norms > 0, norms, 1)).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form: ``{"strength", "means": {lang: [floats]}}``."""
+        return {"strength": self.strength, "means": {lang: [float(x) for x in m] for lang, m in self.means.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LanguageCentering":
+        """Read what :meth:`to_dict` gave."""
+        return cls({lang: np.array(m, np.float32) for lang, m in data["means"].items()}, float(data["strength"]))

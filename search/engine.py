@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer_type import asks_for_number, put_first
+from .answer_type import asks_for_number
 from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from .build import make_embedder
 from .cite import Citation
@@ -203,7 +204,7 @@ class Searcher:
 
     def search(
         self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
-        highlight: bool = False,
+        highlight: bool = False, timings: dict[str, float] | None = None,
     ) -> SearchResult:
         """Rank passages for one question.
 
@@ -213,6 +214,9 @@ class Searcher:
             lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
             retriever: the retrieval method, one of ``RETRIEVERS``.
             highlight: also find each hit's sentence closest to the question (``Hit.highlight``).
+            timings: when given, milliseconds per stage are added to it: ``encode`` (the
+                question and, for the bridge, its Lao words), ``dense``, ``sentences``, ``bridge``,
+                ``bm25``, ``fusion``, ``highlight``.
 
         Returns:
             A :class:`SearchResult`.
@@ -221,11 +225,12 @@ class Searcher:
             EmptyQueryError, QueryError: the question cannot be searched.
             IndexNotFoundError, IndexFormatError: the index is missing, damaged or of another model.
         """
-        return self.search_batch([question], k=k, lang=lang, retriever=retriever, highlight=highlight)[0]
+        return self.search_batch([question], k=k, lang=lang, retriever=retriever, highlight=highlight,
+                                 timings=timings)[0]
 
     def search_batch(
         self, questions: Sequence[str], *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
-        highlight: bool = False,
+        highlight: bool = False, timings: dict[str, float] | None = None,
     ) -> list[SearchResult]:
         """Rank passages for many questions at once (same arguments as :meth:`search`)."""
         k = check_k(k)
@@ -240,13 +245,20 @@ class Searcher:
         if lang is not None and lang not in langs:
             raise QueryError(f"unknown passage language {lang!r}; choose one of: {', '.join(langs)} (or none for all)")
         allowed = None if not lang else index.rows_by_lang.get(lang, [])
+        clock = _Clock(timings)
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         vectors = self.embedder.embed_queries(questions)
+        clock.lap("encode")
         centered = index.centering.apply(vectors, question_langs)
         fused = pipeline.dense + pipeline.sentences + pipeline.lexical > 1
         depth = max(10 * k, 100) if fused else k  # more candidates for fusion
-        dense_rows = (index.centered_dense if pipeline.centered else index.dense).search(
-            centered if pipeline.centered else vectors, depth, allowed=allowed) if pipeline.dense else None
+        dense_rows = None
+        if pipeline.dense and pipeline.centered:
+            selector = index.selector("dense", lang)[1] if lang else None
+            dense_rows = index.dense.search(centered, depth, allowed=allowed, selector=selector)
+        elif pipeline.dense:
+            dense_rows = index.raw_dense.search(vectors, depth, allowed=allowed)
+        clock.lap("dense")
         results = []
         for i, (question, question_lang, vector) in enumerate(zip(questions, question_langs, vectors)):
             numeric = pipeline.answer_type and asks_for_number(question)
@@ -255,29 +267,37 @@ class Searcher:
             if pipeline.dense:
                 model_lists.append(dense_rows[i])
             if pipeline.sentences:
-                model_lists.append(_sentence_ranking(index, centered[i], depth, allowed, numbers_first=numeric))
+                model_lists.append(_sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric))
+            clock.lap("sentences")
             rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
             if pipeline.lexical:
-                rankings = [*rankings, self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed)]
-                weights = [*weights, 1.0]
+                lexical = self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed, clock)
+                rankings, weights = [*rankings, lexical], [*weights, 1.0]
             if numeric:
                 rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
             ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
             rows = [row for row, _ in ranked]
+            clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang)))
+            clock.lap("highlight")
         return results
 
-    def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed) -> list[tuple[int, float]]:
+    def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed, clock) -> list[tuple[int, float]]:
         """BM25 over the question's tokens, with their translations when the pipeline has the bridge."""
         tokens = tokenize(question)
         if pipeline.bridge:
+            clock.lap("bridge")
             thai = self._thai_word_vectors(lao_content_words(tokens))
+            clock.lap("encode")
             query = expand_question(tokens, question_lang, vector, index.terms, thai_word_vectors=thai,
                                     question_words=tokenize(question, keep_stopwords=True))
         else:
             query = Counter(tokens)
-        return index.sparse.rank(query, depth, allowed=allowed)
+        clock.lap("bridge")
+        ranked = index.sparse.rank(query, depth, allowed=allowed)
+        clock.lap("bm25")
+        return ranked
 
     def _thai_word_vectors(self, words: list[str]) -> list[np.ndarray]:
         """Query embeddings of Lao words read as Thai, cached: questions share most of their words."""
@@ -294,14 +314,27 @@ class Searcher:
     def warm_up(self) -> None:
         """Load everything a search needs now (index, BM25, terms, sentences, model, Lao segmenter, dictionary)."""
         index = self.index
-        index.sparse, index.terms, index.centered_dense, index.centered_sentences, self.embedder.model  # noqa: B018
-        index.numeric_passages, index.numeric_sentences, index.same_text  # noqa: B018
+        index.sparse, index.terms, index.units, index.centering, self.embedder.model  # noqa: B018
+        index.numeric_units, index.same_text, index.sentence_rows  # noqa: B018
         tokenize("ລາວ")
         lao_english_dictionary()
 
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""
         return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
+
+
+class _Clock:
+    """Adds the milliseconds since its last lap to a stage of ``out`` (does nothing when ``out`` is None)."""
+
+    def __init__(self, out: dict[str, float] | None):
+        self.out, self.last = out, time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        if self.out is not None:
+            now = time.perf_counter()
+            self.out[stage] = self.out.get(stage, 0.0) + (now - self.last) * 1000
+            self.last = now
 
 
 def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None) -> list[Hit]:
@@ -328,25 +361,35 @@ def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]]) -> li
     return out
 
 
-def _sentence_ranking(index: StoredIndex, centered_query, depth: int, allowed, *, numbers_first: bool = False) -> list[tuple[int, float]]:
+EXACT_UNITS = 50_000  # up to this many units, the sentence list scores every one of them
+
+
+def _sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str | None, *,
+                      numbers_first: bool = False) -> list[tuple[int, float]]:
     """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
 
-    With ``numbers_first``, the best sentence is the best of those that state a quantity, and
+    The units (sentences, and passages of one sentence) are searched in their own FAISS
+    index; a passage's place is that of its best unit. Up to ``EXACT_UNITS`` every unit is
+    scored; beyond, the best ``8 * depth`` (at least 1,000) are taken from the index.
+    With ``numbers_first``, the best unit is the best of those that state a quantity, and
     passages with none come after the others.
     """
-    scores = index.centered_vectors @ centered_query
-    sentence_scores = index.centered_sentences @ centered_query
+    units = index.units
+    rows, selector = index.selector("units", lang) if lang else (None, None)
+    total = len(units) if rows is None else len(rows)
+    wanted = total if total <= EXACT_UNITS else max(8 * depth, 1000)
+    found = units.search(centered_query[None, :], wanted, allowed=rows, selector=selector)[0]
+    if not found:
+        return []
+    ids = np.fromiter((u for u, _ in found), np.int64, len(found))
+    scores = np.fromiter((s for _, s in found), np.float32, len(found))
+    order = np.lexsort((index.unit_owner[ids], -scores))  # ties by passage row, as a full ranking gives
     if numbers_first:
-        scores = put_first(scores, index.numeric_passages)
-        sentence_scores = put_first(sentence_scores, index.numeric_sentences)
-    has_sentences = np.zeros(len(scores), bool)
-    has_sentences[index.sentence_owner] = True
-    best = np.full(len(scores), -np.inf, np.float32)
-    np.maximum.at(best, index.sentence_owner, sentence_scores)
-    scores = np.where(has_sentences, best, scores)
-    rows = np.arange(len(scores)) if allowed is None else np.fromiter(allowed, dtype=np.int64)
-    order = rows[np.lexsort((rows, -scores[rows]))][:depth]
-    return [(int(r), float(scores[r])) for r in order]
+        order = np.concatenate([order[index.numeric_units[ids[order]]], order[~index.numeric_units[ids[order]]]])
+    owners = index.unit_owner[ids[order]]
+    _, first = np.unique(owners, return_index=True)  # each passage at its best unit
+    best = np.sort(first)[:depth]
+    return [(int(owners[j]), float(scores[order[j]])) for j in best]
 
 
 def _numbers_first(ranking: list[tuple[int, float]], numeric: np.ndarray) -> list[tuple[int, float]]:

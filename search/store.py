@@ -45,13 +45,14 @@ from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWri
 from .fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from .sparse import SparseIndex
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
+VECTORS, UNITS, CENTERING = "vectors.npy", "units.faiss", "centering.json"
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
 # What a killed build can leave: staging folders, unpublished generations, CURRENT's temporary file.
 LEFTOVER_PREFIXES = (STAGING_PREFIX, GENERATION_PREFIX, f".{CURRENT}-")
-LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")
+LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")  # format 2's top level
 # Checksum every file on load up to this size (about 30,000 passages); above it, sizes only on load
 # and checksums in `python -m search check`.
 VERIFY_ON_LOAD_BYTES = 256 * 2**20
@@ -131,7 +132,13 @@ class Manifest:
 
 @dataclass
 class StoredIndex:
-    """An index read from disk."""
+    """An index read from disk.
+
+    ``dense`` holds the passages' centered vectors (search/centering.py), centered at build
+    time; ``units`` the centered vectors of the best-sentence list. The raw vectors
+    (``vectors.npy``, ``sentences.npy``) are memory-mapped: only the rows a search
+    touches (highlights) are read, so each vector is held in memory once.
+    """
 
     path: Path
     manifest: Manifest
@@ -140,8 +147,12 @@ class StoredIndex:
 
     @functools.cached_property
     def vectors(self) -> np.ndarray:
-        """All passage vectors, row i for passage i."""
-        return self.dense.vectors()
+        """All raw passage vectors, row i for passage i (memory-mapped).
+
+        Raises:
+            IndexFormatError: the file is missing, damaged, or does not match the passages.
+        """
+        return _load_rows(self.path / VECTORS, len(self.passages), self.manifest.dimension)
 
     @functools.cached_property
     def sparse(self) -> SparseIndex:
@@ -164,41 +175,78 @@ class StoredIndex:
 
     @functools.cached_property
     def sentence_vectors(self) -> np.ndarray:
-        """The vectors of the passages' sentences (for highlighting), in passage order.
+        """The raw vectors of the passages' sentences (for highlighting), in passage order (memory-mapped).
 
         Raises:
             IndexFormatError: the file is missing, damaged, or does not match the passages.
         """
-        path = self.path / SENTENCES
-        try:
-            vectors = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
         expected = self.sentence_rows[-1][1] if self.passages else 0
-        if vectors.shape != (expected, self.manifest.dimension):
-            raise IndexFormatError(f"{path} holds {vectors.shape[0]} sentence vectors, the passages have {expected}; {REBUILD_HINT}")
-        return vectors
+        return _load_rows(self.path / SENTENCES, expected, self.manifest.dimension)
 
     @functools.cached_property
+    def _centering(self) -> dict:
+        path = self.path / CENTERING
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return {part: LanguageCentering.from_dict(data[part]) for part in ("passages", "sentences")}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+
+    @property
     def centering(self) -> LanguageCentering:
-        """The passages' language means (computed on load: they change with every build)."""
-        return LanguageCentering.fit(self.vectors, [p.lang for p in self.passages])
-
-    @functools.cached_property
-    def centered_vectors(self) -> np.ndarray:
-        """The passage vectors with the language component partly removed (see search/centering.py)."""
-        return self.centering.apply(self.vectors, [p.lang for p in self.passages])
+        """The passages' language means, fitted at build time; questions are centered with them."""
+        return self._centering["passages"]
 
     @functools.cached_property
     def centered_dense(self) -> DenseIndex:
-        """A FAISS index over :attr:`centered_vectors` (the stored one when nothing is centered)."""
-        return DenseIndex.from_vectors(self.centered_vectors) if self.centering.means else self.dense
+        """The index of centered passage vectors (the stored ``dense.faiss``)."""
+        return self.dense
 
     @functools.cached_property
-    def centered_sentences(self) -> np.ndarray:
-        """The sentence vectors, centered by the sentences' own language means."""
-        langs = [self.passages[row].lang for row in self.sentence_owner]
-        return LanguageCentering.fit(self.sentence_vectors, langs).apply(self.sentence_vectors, langs)
+    def raw_dense(self) -> DenseIndex:
+        """An exact index of the raw passage vectors, made on first use (the ``dense-raw`` ablation only)."""
+        return DenseIndex.from_vectors(self.vectors, hnsw_from=len(self.passages) + 1)
+
+    @functools.cached_property
+    def units(self) -> DenseIndex:
+        """The best-sentence list's index: centered sentence vectors, then one-sentence passages' vectors.
+
+        Raises:
+            IndexFormatError: the file is missing, damaged, or does not match the passages.
+        """
+        units = DenseIndex.load(self.path / UNITS)
+        if len(units) != len(self.unit_owner):
+            raise IndexFormatError(f"{self.path / UNITS} holds {len(units)} vectors, the passages need "
+                                   f"{len(self.unit_owner)}; {REBUILD_HINT}")
+        return units
+
+    @functools.cached_property
+    def unit_owner(self) -> np.ndarray:
+        """For each row of :attr:`units`, the row of its passage."""
+        return np.concatenate([self.sentence_owner, self.single_sentence_rows]).astype(np.int64)
+
+    @functools.cached_property
+    def single_sentence_rows(self) -> np.ndarray:
+        """Rows of the passages of one sentence (they have no sentence vectors of their own)."""
+        return np.array([i for i, p in enumerate(self.passages) if not p.sentences], np.int64)
+
+    @functools.cached_property
+    def numeric_units(self) -> np.ndarray:
+        """For each row of :attr:`units`, whether its text states a quantity."""
+        return np.concatenate([self.numeric_sentences, self.numeric_passages[self.single_sentence_rows]])
+
+    def selector(self, which: str, lang: str):
+        """A cached FAISS selector of ``which`` index's rows (``"dense"`` or ``"units"``) in passages of ``lang``."""
+        key = (which, lang)
+        cache = self.__dict__.setdefault("_selectors", {})
+        if key not in cache:
+            rows = np.asarray(self.rows_by_lang.get(lang, []), np.int64)
+            if which == "units":
+                mask = np.zeros(len(self.passages), bool)
+                mask[rows] = True
+                rows = np.flatnonzero(mask[self.unit_owner])
+            cache[key] = (rows, DenseIndex.selector(rows))
+        return cache[key]
 
     @functools.cached_property
     def numeric_passages(self) -> np.ndarray:
@@ -266,7 +314,7 @@ class StoredIndex:
         }
 
 
-def load_index(index_dir: Path, *, verify: str = "auto") -> StoredIndex:
+def load_index(index_dir: Path, *, verify: str = "auto", dense: bool = True) -> StoredIndex:
     """Read and check the live generation of an index folder.
 
     Args:
@@ -274,6 +322,7 @@ def load_index(index_dir: Path, *, verify: str = "auto") -> StoredIndex:
         verify: ``"auto"`` checks every file's size, and its SHA-256 too when the index
             is at most ``VERIFY_ON_LOAD_BYTES``; ``"full"`` always checksums; ``"sizes"`` never does;
             ``"none"`` skips the file checks (for a caller that has made its own).
+        dense: read the FAISS index too; a build that reuses vectors reads only the ``.npy`` files.
 
     Raises:
         IndexNotFoundError: there is no index at ``index_dir``.
@@ -288,6 +337,11 @@ def load_index(index_dir: Path, *, verify: str = "auto") -> StoredIndex:
             passages = [Passage.from_record(json.loads(line)) for line in f if line.strip()]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexFormatError(f"{generation / PASSAGES} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+    if not dense:
+        if len(passages) != manifest.passage_count:
+            raise IndexFormatError(f"index at {index_dir} holds {len(passages)} passages, its manifest says "
+                                   f"{manifest.passage_count}; {REBUILD_HINT}")
+        return StoredIndex(generation, manifest, passages, None)
     dense = DenseIndex.load(generation / DENSE)
     if not (len(passages) == len(dense) == manifest.passage_count) or dense.dimension != manifest.dimension:
         raise IndexFormatError(
@@ -308,7 +362,8 @@ def check_index(index_dir: Path) -> dict:
         IndexNotFoundError, IndexFormatError: as :func:`load_index`, at the first damaged file.
     """
     index = load_index(index_dir, verify="full")
-    index.sparse, index.terms, index.sentence_vectors  # noqa: B018 - read them all
+    index.sparse, index.terms, index.units, index.centering  # noqa: B018 - read them all
+    np.asarray(index.vectors).sum(), np.asarray(index.sentence_vectors).sum()
     files = index.manifest.files
     return {"generation": index.path.name, "passages": len(index.passages), "files": len(files) + 1,
             "bytes": sum(info["bytes"] for info in files.values())}
@@ -404,7 +459,7 @@ def _generation_name(name) -> str:
 
 
 def write_index(
-    index_dir: Path, manifest: Manifest, passages: list[Passage], dense: DenseIndex,
+    index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
     extras: Sequence[Callable[[Path], None]] = (),
 ) -> Path:
     """Write a new generation of the index and publish it atomically.
@@ -418,7 +473,8 @@ def write_index(
         index_dir: the index folder.
         manifest: what the index holds (``files`` and ``created`` are filled in here).
         passages: the passages, in vector order.
-        dense: the vector index.
+        vectors: their raw vectors, one row per passage.
+        sentence_vectors: their sentences' raw vectors, in passage order.
         extras: writers of further files (BM25, term tables), each called with the staging folder.
 
     Returns:
@@ -429,7 +485,7 @@ def write_index(
     """
     index_dir = Path(index_dir).absolute()
     try:
-        return _write_generation(index_dir, manifest, passages, dense, extras)
+        return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras)
     except OSError as exc:
         raise IndexWriteError(
             f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
@@ -437,13 +493,13 @@ def write_index(
         ) from exc
 
 
-def _write_generation(index_dir, manifest, passages, dense, extras) -> Path:
+def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
         with open(staging / PASSAGES, "w", encoding="utf-8") as f:
             for passage in passages:
                 f.write(json.dumps(passage.to_record(), ensure_ascii=False) + "\n")
-        dense.save(staging / DENSE)
+        save_vectors(passages, vectors, sentence_vectors, staging)
         for write in extras:
             write(staging)
         files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
@@ -515,6 +571,44 @@ def _remove_legacy(index_dir: Path) -> None:
             (index_dir / name).unlink()
 
 
-def save_sentence_vectors(vectors: np.ndarray, folder: Path) -> None:
-    """Write the sentence vectors as ``sentences.npy`` (plain numpy, no pickle)."""
-    np.save(Path(folder) / SENTENCES, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> DenseIndex:
+    """Write every vector file of a generation; return the passages' (centered) index.
+
+    ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
+    ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
+    centered passage vectors and ``units.faiss`` the centered sentences, then the
+    one-sentence passages (the best-sentence list), each exact or HNSW by size.
+    """
+    folder = Path(folder)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
+    np.save(folder / VECTORS, vectors, allow_pickle=False)
+    np.save(folder / SENTENCES, sentence_vectors, allow_pickle=False)
+    langs = [p.lang for p in passages]
+    sentence_langs = [p.lang for p in passages for _ in p.sentences]
+    centering = {"passages": LanguageCentering.fit(vectors, langs),
+                 "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
+    (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
+    centered = centering["passages"].apply(vectors, langs)
+    dense = DenseIndex.from_vectors(centered)
+    dense.save(folder / DENSE)  # the FAISS index holds the centered vectors: nothing is rebuilt at load
+    single = [i for i, p in enumerate(passages) if not p.sentences]
+    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
+    DenseIndex.from_vectors(units).save(folder / UNITS)
+    return dense
+
+
+def _load_rows(path: Path, rows: int, dimension: int) -> np.ndarray:
+    """A float32 ``.npy`` of ``rows`` × ``dimension``, memory-mapped.
+
+    Raises:
+        IndexFormatError: the file is missing, damaged, or of another shape.
+    """
+    try:
+        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+    if vectors.shape != (rows, dimension) or vectors.dtype != np.float32:
+        raise IndexFormatError(f"{path} holds {vectors.shape} vectors of {vectors.dtype}, the index needs "
+                               f"({rows}, {dimension}) of float32; {REBUILD_HINT}")
+    return vectors

@@ -1,0 +1,213 @@
+"""Search time, memory and disk by library size, on a synthetic library.
+
+    python bench/scale.py --passages 10000 [--json OUT] [--work DIR] [--real-up-to 2000]
+
+The library is bench/synthetic.py's: the bundled report's sentences, shuffled per
+language, numbers changed, about ``--passages`` passages. Up to ``--real-up-to``
+passages it is embedded by the real model; beyond that by ``StandIn``, a fast
+deterministic embedder (below), so that a million passages can be built on this
+machine. The questions are the dev set's; their vectors are computed before the
+clock starts, so search times exclude encoding the question.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from synthetic import write_library  # noqa: E402
+
+from search.build import build_index, make_embedder  # noqa: E402
+from search.engine import Searcher  # noqa: E402
+from search.lang import normalize_text  # noqa: E402
+from search.store import IndexConfig, current_generation  # noqa: E402
+from search.tokenize import tokenize  # noqa: E402
+
+GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "laos-tip-2022.jsonl"
+STAGES = ("bm25", "dense", "sentences", "bridge", "fusion")
+
+
+class StandIn:
+    """A fast, deterministic stand-in for the model, for libraries too big to embed here.
+
+    A text's vector is the normalised sum of fixed random vectors, one per token (its
+    hash picks the vector), plus a per-script offset, so that texts sharing words are
+    close and languages form two clusters as with the real model. It has the
+    interface the build and the search use; its vectors mean nothing beyond that.
+    """
+
+    dimension = 384
+    model_id = "stand-in/hashed-bag-of-words"
+    model = None  # nothing to load
+    BUCKETS = 1 << 14
+
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.table = rng.standard_normal((self.BUCKETS, self.dimension)).astype(np.float32)
+        self.lao = rng.standard_normal(self.dimension).astype(np.float32) * 3
+
+    def _vector(self, text: str) -> np.ndarray:
+        tokens = tokenize(normalize_text(text)) or ["<empty>"]
+        buckets = [int.from_bytes(hashlib.blake2b(t.encode(), digest_size=4).digest(), "little") % self.BUCKETS
+                   for t in tokens]
+        v = self.table[buckets].sum(axis=0)
+        if any("\u0e80" <= ch <= "\u0eff" for ch in text):
+            v = v + self.lao * np.sqrt(len(tokens))
+        return v / max(float(np.linalg.norm(v)), 1e-12)
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 2
+
+    def embed_queries(self, texts, *, progress=None) -> np.ndarray:
+        return self.embed_passages(texts, progress=progress)
+
+    def embed_passages(self, texts, *, progress=None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for i, text in enumerate(texts):
+            out[i] = self._vector(text)
+        if progress:
+            progress(len(texts), len(texts))
+        return out
+
+    def embed_passages_and_sentences(self, texts, sentences, *, progress=None):
+        spans = [text[a:b] for text, ss in zip(texts, sentences) for a, b in ss]
+        return self.embed_passages(texts, progress=progress), self.embed_passages(spans)
+
+
+class Timed:
+    """Wraps an embedder, adding the seconds spent in it to ``seconds``."""
+
+    def __init__(self, inner):
+        self.inner, self.seconds = inner, 0.0
+
+    def __getattr__(self, name):
+        attr = getattr(self.inner, name)
+        if not name.startswith("embed"):
+            return attr
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+        return timed
+
+
+class Precomputed:
+    """An embedder that answers questions from vectors computed before the clock started."""
+
+    def __init__(self, inner, texts):
+        self.inner = inner
+        self.vectors = dict(zip(texts, inner.embed_queries(texts)))
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def embed_queries(self, texts, *, progress=None) -> np.ndarray:
+        return np.vstack([self.vectors[t] for t in texts]) if texts else np.zeros((0, self.inner.dimension), np.float32)
+
+
+def rss_bytes() -> int:
+    """The process's resident memory now (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--passages", type=int, required=True)
+    parser.add_argument("--real-up-to", type=int, default=2000, help="use the real model up to this many passages")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    library, index_dir = work / "library", work / "index"
+    if not library.exists():
+        write_library(library, args.passages)
+    real = args.passages <= args.real_up_to
+    embedder = make_embedder(IndexConfig(), cache_dir=os.environ.get("REPORT_SEARCH_CACHE"), threads=None) if real else StandIn()
+    if real:
+        embedder.embed_passages(["warm-up"])
+    timed = Timed(embedder)
+    start = time.perf_counter()
+    report = build_index(library, index_dir, embedder=timed)
+    build_s = time.perf_counter() - start
+    n = report.passages
+
+    gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = [g["question"] for g in gold]
+    words = [read for q in questions for read in _thai_words(q)]
+    before = rss_bytes()
+    start = time.perf_counter()
+    searcher = Searcher(index_dir, embedder=Precomputed(embedder, questions + words))
+    searcher.warm_up()
+    load_s = time.perf_counter() - start
+    rss = rss_bytes() - before
+
+    totals, stages = [], {stage: [] for stage in STAGES}
+    for _ in range(args.repeat):
+        for q in questions:
+            timings: dict[str, float] = {}
+            searcher.search(q, k=10, timings=timings)
+            totals.append(sum(v for stage, v in timings.items() if stage not in ("encode", "highlight")))
+            for stage in STAGES:
+                stages[stage].append(timings.get(stage, 0.0))
+
+    generation, manifest = current_generation(index_dir)
+    disk = sum(info["bytes"] for info in manifest.files.values()) + (generation / "manifest.json").stat().st_size
+    result = {
+        "passages": n,
+        "embedder": "model" if real else StandIn.model_id,
+        "search_ms": {"p50": round(float(np.percentile(totals, 50)), 2), "p95": round(float(np.percentile(totals, 95)), 2)},
+        "stages_ms": {stage: round(float(np.median(v)), 3) for stage, v in stages.items()},
+        "ann_recall_at_100": _ann_recall(searcher, questions),
+        "rss_bytes_per_passage": round(rss / n, 1),
+        "disk_bytes_per_passage": round(disk / n, 1),
+        "load_s": round(load_s, 2),
+        "build_s": round(build_s, 1),
+        "build_s_without_embedding": round(build_s - timed.seconds, 1),
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def _thai_words(question: str) -> list[str]:
+    """The texts the bridge embeds for a question's Lao words (read as Thai), so they can be precomputed."""
+    from search.bridge import lao_content_words, read_as_thai
+
+    return [read_as_thai(w) for w in lao_content_words(tokenize(question))]
+
+
+def _ann_recall(searcher: Searcher, questions: list[str]) -> float:
+    """Share of the exact top 100 (centered cosine) that the index's own search returns (ties count as found)."""
+    index = searcher.index
+    langs = [searcher.search(q, k=1).question_lang for q in questions]
+    centered = index.centering.apply(searcher.embedder.embed_queries(questions), langs)
+    exact = index.centered_vectors @ centered.T
+    found = index.centered_dense.search(centered, 100)
+    hits = []
+    for i, row in enumerate(found):
+        scores = exact[:, i]
+        depth = min(100, len(scores))
+        kth = np.sort(scores)[-depth]
+        hits.append(sum(scores[r] >= kth - 1e-6 for r, _ in row[:depth]) / depth)
+    return round(float(np.mean(hits)), 4)
+
+
+if __name__ == "__main__":
+    main()

@@ -235,17 +235,31 @@ class StoredIndex:
         """For each row of :attr:`units`, whether its text states a quantity."""
         return np.concatenate([self.numeric_sentences, self.numeric_passages[self.single_sentence_rows]])
 
-    def selector(self, which: str, lang: str):
-        """A cached FAISS selector of ``which`` index's rows (``"dense"`` or ``"units"``) in passages of ``lang``."""
-        key = (which, lang)
+    def selector(self, lang: str):
+        """Rows of the passages in ``lang``, and a cached FAISS selector of them, for :attr:`dense`."""
+        return self._selector(("dense", lang, False), lambda: np.asarray(self.rows_by_lang.get(lang, []), np.int64))
+
+    def unit_selector(self, lang: str | None, *, numeric: bool = False):
+        """Rows of :attr:`units` of passages in ``lang`` (all when None), only those stating a quantity
+        when ``numeric``, and a cached FAISS selector of them; ``(None, None)`` for all units."""
+        def rows():
+            keep = np.ones(len(self.unit_owner), bool)
+            if lang:
+                in_lang = np.zeros(len(self.passages), bool)
+                in_lang[np.asarray(self.rows_by_lang.get(lang, []), np.int64)] = True
+                keep &= in_lang[self.unit_owner]
+            if numeric:
+                keep &= self.numeric_units
+            return np.flatnonzero(keep)
+        if not lang and not numeric:
+            return None, None
+        return self._selector(("units", lang, numeric), rows)
+
+    def _selector(self, key, rows):
         cache = self.__dict__.setdefault("_selectors", {})
         if key not in cache:
-            rows = np.asarray(self.rows_by_lang.get(lang, []), np.int64)
-            if which == "units":
-                mask = np.zeros(len(self.passages), bool)
-                mask[rows] = True
-                rows = np.flatnonzero(mask[self.unit_owner])
-            cache[key] = (rows, DenseIndex.selector(rows))
+            ids = rows()
+            cache[key] = (ids, DenseIndex.selector(ids))
         return cache[key]
 
     @functools.cached_property

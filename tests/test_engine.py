@@ -1,5 +1,6 @@
 """End to end with the real model and a real FAISS index of the bundled report."""
 
+import numpy as np
 import pytest
 
 from search import Searcher
@@ -153,3 +154,28 @@ def test_context_is_the_whole_paragraph(searcher):
     paragraph = searcher.context(hit)
     assert hit.passage_id in [p.passage_id for p in paragraph] and len(paragraph) > 1
     assert {p.citation.paragraph for p in paragraph} == {hit.citation.paragraph}
+
+
+def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
+    """The best-sentence list (units in FAISS) ranks as scoring every unit in numpy does: all, filtered, numbers first."""
+    from search.answer_type import put_first
+    from search.engine import _sentence_ranking
+
+    index = searcher.index
+    units = index.units.vectors()
+    questions = ["How many traffickers were convicted in 2021?", "ມາດຕາ 215 ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
+                 "What did the government do to protect victims?"]
+    langs = [searcher.search(q, k=1).question_lang for q in questions]
+    centered = index.centering.apply(searcher.embedder.embed_queries(questions), langs)
+    for query in centered:
+        for lang in (None, "en", "lo"):
+            for numbers_first in (False, True):
+                scores = units @ query
+                if numbers_first:
+                    scores = put_first(scores, index.numeric_units)
+                best = np.full(len(index.passages), -np.inf)
+                np.maximum.at(best, index.unit_owner, scores)
+                rows = np.arange(len(best)) if lang is None else np.array(index.rows_by_lang[lang])
+                expected = rows[np.lexsort((rows, -best[rows]))][:20].tolist()
+                got = [row for row, _ in _sentence_ranking(index, query, 20, lang, numbers_first=numbers_first)]
+                assert got == expected, (lang, numbers_first)

@@ -216,3 +216,27 @@ def test_model_mismatch(built, model_cache):
 def test_missing_index(tmp_path, embedder):
     with pytest.raises(IndexNotFoundError, match="python -m search build"):
         Searcher(tmp_path / "nothing", embedder=embedder).search("rice")
+
+
+def test_a_big_index_is_hnsw_and_finds_what_exact_search_finds(tmp_path):
+    """Above the threshold the dense index is an HNSW graph: saved, loaded, filtered, and close to exact."""
+    import numpy as np
+
+    from search.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((3000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = vectors[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = DenseIndex.from_vectors(vectors, hnsw_from=10_000)
+    graph = DenseIndex.from_vectors(vectors, hnsw_from=1000)
+    graph.save(tmp_path / "g.faiss")
+    graph = DenseIndex.load(tmp_path / "g.faiss")
+    assert exact.exact and not graph.exact
+    truth, found = exact.search(queries, 10), graph.search(queries, 10)
+    recall = np.mean([len({i for i, _ in t} & {i for i, _ in f}) / 10 for t, f in zip(truth, found)])
+    assert recall >= 0.95
+    odd = np.arange(1, 3000, 2)
+    hits = graph.search(queries, 10, allowed=odd, selector=DenseIndex.selector(odd))
+    assert all(len(h) == 10 and all(i % 2 for i, _ in h) for h in hits)

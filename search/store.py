@@ -47,7 +47,7 @@ from .sparse import SparseIndex
 
 FORMAT_VERSION = 4
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
-VECTORS, UNITS, CENTERING = "vectors.npy", "units.faiss", "centering.json"
+VECTORS, UNITS, CENTERING, NUMBERS = "vectors.npy", "units.faiss", "centering.json", "numbers.npy"
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
 # What a killed build can leave: staging folders, unpublished generations, CURRENT's temporary file.
@@ -205,7 +205,7 @@ class StoredIndex:
     @functools.cached_property
     def raw_dense(self) -> DenseIndex:
         """An exact index of the raw passage vectors, made on first use (the ``dense-raw`` ablation only)."""
-        return DenseIndex.from_vectors(self.vectors, hnsw_from=len(self.passages) + 1)
+        return DenseIndex.from_vectors(self.vectors, ivf_from=len(self.passages) + 1)
 
     @functools.cached_property
     def units(self) -> DenseIndex:
@@ -263,14 +263,26 @@ class StoredIndex:
         return cache[key]
 
     @functools.cached_property
-    def numeric_passages(self) -> np.ndarray:
-        """For each passage, whether it states a quantity (search/answer_type.py); computed on first use."""
-        return np.array([holds_number(p.text) for p in self.passages], bool)
+    def _numbers(self) -> np.ndarray:
+        path, expected = self.path / NUMBERS, len(self.passages) + (self.sentence_rows[-1][1] if self.passages else 0)
+        try:
+            flags = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        if flags.shape != (expected,) or flags.dtype != np.bool_:
+            raise IndexFormatError(f"{path} holds {flags.shape} flags of {flags.dtype}, the index needs "
+                                   f"({expected},) of bool; {REBUILD_HINT}")
+        return flags
 
-    @functools.cached_property
+    @property
+    def numeric_passages(self) -> np.ndarray:
+        """For each passage, whether it states a quantity (search/answer_type.py), found at build time."""
+        return self._numbers[:len(self.passages)]
+
+    @property
     def numeric_sentences(self) -> np.ndarray:
         """For each row of :attr:`sentence_vectors`, whether its sentence states a quantity."""
-        return np.array([holds_number(p.text[a:b]) for p in self.passages for a, b in p.sentences], bool)
+        return self._numbers[len(self.passages):]
 
     @functools.cached_property
     def sentence_owner(self) -> np.ndarray:
@@ -376,7 +388,7 @@ def check_index(index_dir: Path) -> dict:
         IndexNotFoundError, IndexFormatError: as :func:`load_index`, at the first damaged file.
     """
     index = load_index(index_dir, verify="full")
-    index.sparse, index.terms, index.units, index.centering  # noqa: B018 - read them all
+    index.sparse, index.terms, index.units, index.centering, index.numeric_units  # noqa: B018 - read them all
     np.asarray(index.vectors).sum(), np.asarray(index.sentence_vectors).sum()
     files = index.manifest.files
     return {"generation": index.path.name, "passages": len(index.passages), "files": len(files) + 1,
@@ -591,7 +603,8 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
     ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
     centered passage vectors and ``units.faiss`` the centered sentences, then the
-    one-sentence passages (the best-sentence list), each exact or HNSW by size.
+    one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
+    which passages, then which sentences, state a quantity.
     """
     folder = Path(folder)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -609,6 +622,8 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
     single = [i for i, p in enumerate(passages) if not p.sentences]
     units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
     DenseIndex.from_vectors(units).save(folder / UNITS)
+    numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
+    np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
     return dense
 
 

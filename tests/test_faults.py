@@ -32,7 +32,7 @@ from conftest import CORPUS, DATA, ROOT
 NEW_REPORT = ("# Ferry safety on the Mekong\n\nThe ferry crossing at Pakse carried 900 passengers a day in 2023. "
               "Inspectors found life jackets missing on half of the boats they checked.\n")
 INDEX_FILES = ("manifest.json", "passages.jsonl", "dense.faiss", "vectors.npy", "sentences.npy", "units.faiss",
-               "centering.json", "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")
+               "centering.json", "numbers.npy", "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")
 
 
 @pytest.fixture

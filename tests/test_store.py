@@ -218,19 +218,20 @@ def test_missing_index(tmp_path, embedder):
         Searcher(tmp_path / "nothing", embedder=embedder).search("rice")
 
 
-def test_a_big_index_is_hnsw_and_finds_what_exact_search_finds(tmp_path):
-    """Above the threshold the dense index is an HNSW graph: saved, loaded, filtered, and close to exact."""
+def test_a_big_index_is_an_inverted_file_and_finds_what_exact_search_finds(tmp_path):
+    """Above the threshold the dense index is an IVF: saved, loaded, filtered, close to exact, vectors kept."""
     import numpy as np
 
     from search.dense import DenseIndex
 
     rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((3000, 64)).astype(np.float32)
+    topics = rng.standard_normal((30, 64)).astype(np.float32)  # texts gather by topic, as embeddings do
+    vectors = topics[rng.integers(0, 30, 3000)] + 0.5 * rng.standard_normal((3000, 64)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries = vectors[:20] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    exact = DenseIndex.from_vectors(vectors, hnsw_from=10_000)
-    graph = DenseIndex.from_vectors(vectors, hnsw_from=1000)
+    exact = DenseIndex.from_vectors(vectors, ivf_from=10_000)
+    graph = DenseIndex.from_vectors(vectors, ivf_from=1000)
     graph.save(tmp_path / "g.faiss")
     graph = DenseIndex.load(tmp_path / "g.faiss")
     assert exact.exact and not graph.exact
@@ -240,3 +241,4 @@ def test_a_big_index_is_hnsw_and_finds_what_exact_search_finds(tmp_path):
     odd = np.arange(1, 3000, 2)
     hits = graph.search(queries, 10, allowed=odd, selector=DenseIndex.selector(odd))
     assert all(len(h) == 10 and all(i % 2 for i, _ in h) for h in hits)
+    assert np.array_equal(graph.vectors(), vectors)

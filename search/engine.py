@@ -244,7 +244,7 @@ class Searcher:
         langs = sorted({*KNOWN_LANGS, *index.rows_by_lang})
         if lang is not None and lang not in langs:
             raise QueryError(f"unknown passage language {lang!r}; choose one of: {', '.join(langs)} (or none for all)")
-        allowed = None if not lang else index.rows_by_lang.get(lang, [])
+        allowed = None if not lang else index.selector(lang)[0]  # cached rows of that language
         clock = _Clock(timings)
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         vectors = self.embedder.embed_queries(questions)

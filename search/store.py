@@ -105,9 +105,12 @@ class Passage:
 
     @classmethod
     def from_record(cls, record: dict) -> "Passage":
-        names = {f.name for f in fields(Citation)}
         sentences = tuple((int(a), int(b)) for a, b in record.get("sentences", ()))
-        return cls(record["id"], record["text"], record["lang"], Citation(**{k: record[k] for k in names}), sentences)
+        citation = Citation(*(record[name] for name in _CITATION_FIELDS))
+        return cls(record["id"], record["text"], record["lang"], citation, sentences)
+
+
+_CITATION_FIELDS = tuple(f.name for f in fields(Citation))  # read once: dataclasses.fields is slow per call
 
 
 @dataclass(frozen=True)

@@ -179,12 +179,17 @@ def _md_text(text: str) -> str:
     return html.escape(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 report``, ``3 reports``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _summary(searcher: Searcher) -> str:
     s = searcher.index.summary()
-    reports = "\n".join(f"- {_md_text(r['document'])}: {_md_text(r['title'])} ({r['passages']} passages)" for r in s["reports"])
+    reports = "\n".join(f"- {_md_text(r['document'])}: {_md_text(r['title'])} ({_count(r['passages'], 'passage')})" for r in s["reports"])
     langs = ", ".join(f"{LANG_NAMES.get(lang, lang)}: {n}" for lang, n in s["passages_by_lang"].items())
     skipped = f"\n\nNot indexed (unreadable): {_md_text(', '.join(s['skipped']))}" if s["skipped"] else ""
-    return (f"**{len(s['reports'])} reports, {s['passages']} passages** ({langs})\n\n{reports}\n\n"
+    return (f"**{_count(len(s['reports']), 'report')}, {_count(s['passages'], 'passage')}** ({langs})\n\n{reports}\n\n"
             f"Model: `{s['model']}` · index built {s['built']}{skipped}")
 
 

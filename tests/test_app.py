@@ -264,3 +264,11 @@ def test_uploaded_names_cannot_escape_the_corpus(tmp_path):
         add_report(corpus, source, "evil.exe")
     with pytest.raises(DocumentError):
         add_report(corpus, source, "../..")
+
+
+def test_the_corpus_summary_counts_in_words_a_reader_expects(searcher):
+    """'1 report', not '1 reports'; every passage of the bundled report is tagged English or Lao."""
+    import app
+
+    summary = app._summary(searcher)
+    assert summary.startswith("**1 report, 83 passages** (English · ອັງກິດ: 71, Lao · ລາວ: 12)"), summary

@@ -208,7 +208,7 @@ class StoredIndex:
     @functools.cached_property
     def raw_dense(self) -> DenseIndex:
         """An exact index of the raw passage vectors, made on first use (the ``dense-raw`` ablation only)."""
-        return DenseIndex.from_vectors(self.vectors, ivf_from=len(self.passages) + 1)
+        return DenseIndex.from_vectors(self.vectors, ivf_from=len(self.passages) + 1, half=False)
 
     @functools.cached_property
     def units(self) -> DenseIndex:

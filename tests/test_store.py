@@ -241,4 +241,4 @@ def test_a_big_index_is_an_inverted_file_and_finds_what_exact_search_finds(tmp_p
     odd = np.arange(1, 3000, 2)
     hits = graph.search(queries, 10, allowed=odd, selector=DenseIndex.selector(odd))
     assert all(len(h) == 10 and all(i % 2 for i, _ in h) for h in hits)
-    assert np.array_equal(graph.vectors(), vectors)
+    assert np.allclose(graph.vectors(), vectors, atol=1e-3)  # kept as 16-bit floats

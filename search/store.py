@@ -201,11 +201,6 @@ class StoredIndex:
         return self._centering["passages"]
 
     @functools.cached_property
-    def centered_dense(self) -> DenseIndex:
-        """The index of centered passage vectors (the stored ``dense.faiss``)."""
-        return self.dense
-
-    @functools.cached_property
     def raw_dense(self) -> DenseIndex:
         """An exact index of the raw passage vectors, made on first use (the ``dense-raw`` ablation only)."""
         return DenseIndex.from_vectors(self.vectors, ivf_from=len(self.passages) + 1, half=False)

@@ -79,6 +79,12 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
         return lang, cards or "<p>No passage found.</p>"
 
+    def rerun(question: str, k: float, lang_label: str):
+        """Search again when the filter or the number of results changes; nothing to do without a question."""
+        if not (question or "").strip():
+            return gr.update(), gr.update()
+        return run_search(question, k, lang_label)
+
     def api_search(question: str, k: int = 5, lang: str = "all") -> list[dict]:
         """Ranked passages with citations, as the CLI's --json prints them. lang: all, lo or en."""
         try:
@@ -132,6 +138,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         inputs, outputs = [question, k, lang], [detected, results]
         go.click(run_search, inputs, outputs, api_visibility="undocumented")
         question.submit(run_search, inputs, outputs, api_visibility="undocumented")
+        lang.input(rerun, inputs, outputs, api_visibility="private")  # results always match the controls
+        k.release(rerun, inputs, outputs, api_visibility="private")
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
                 run_search, inputs, outputs, api_visibility="private")

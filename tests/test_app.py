@@ -272,3 +272,15 @@ def test_the_corpus_summary_counts_in_words_a_reader_expects(searcher):
 
     summary = app._summary(searcher)
     assert summary.startswith("**1 report, 83 passages** (English · ອັງກິດ: 71, Lao · ລາວ: 12)"), summary
+
+
+def test_page_changing_the_language_filter_searches_again(page):
+    """The results always match the controls: Lao only, then all languages again, with no new click."""
+    _ask(page, "How many traffickers were convicted in 2021?")
+    assert "English" in page.locator("#results .hit .lang").first.inner_text()
+    page.get_by_label("Lao passages · ພາສາລາວ").check()
+    page.wait_for_function("() => [...document.querySelectorAll('#results .hit .lang')].every(e => e.innerText.includes('Lao'))",
+                           timeout=60_000)
+    page.get_by_label("All languages · ທຸກພາສາ").check()
+    page.wait_for_function("() => [...document.querySelectorAll('#results .hit .lang')].some(e => e.innerText.includes('English'))",
+                           timeout=60_000)

@@ -32,6 +32,8 @@ from search.store import IndexConfig, check_files, current_generation
 log = logging.getLogger("report-search")
 DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
 
+EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
+                  'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
 LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
 LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
 EXAMPLES = (
@@ -71,6 +73,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         threading.Thread(target=_refresh, args=(searcher, corpus_dir), daemon=True, name="index-refresh").start()
 
     def run_search(question: str, k: float, lang_label: str):
+        if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
+            return "", EMPTY_QUESTION
         try:
             result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
         except SearchError as exc:

@@ -284,3 +284,16 @@ def test_page_changing_the_language_filter_searches_again(page):
     page.get_by_label("All languages · ທຸກພາສາ").check()
     page.wait_for_function("() => [...document.querySelectorAll('#results .hit .lang')].some(e => e.innerText.includes('English'))",
                            timeout=60_000)
+
+
+def test_page_an_empty_question_clears_the_results_and_says_what_to_do(page):
+    """No red error badges over old results: the old cards go, and a notice in both languages says to type a question."""
+    _ask(page, "How many traffickers were convicted in 2021?")
+    box = page.locator("#question textarea")
+    box.fill("   ")
+    box.press("Enter")
+    page.locator("#empty-question").wait_for(timeout=60_000)
+    notice = page.locator("#empty-question").inner_text()
+    assert "Type a question" in notice and "ກະລຸນາພິມຄຳຖາມ" in notice
+    assert page.locator("#results .hit").count() == 0
+    assert "English" not in page.locator("#detected").inner_text()

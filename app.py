@@ -1,6 +1,6 @@
 """The web app: ask the reports in Lao or English, get ranked passages with citations.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index] [--engine onnx-int8|torch]
+    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index] [--engine onnx-fp32|onnx-int8|torch]
 
 Builds the index from the corpus first when it is missing or stale. Besides the
 page, it serves an API endpoint ``search`` (see README). Everything here calls

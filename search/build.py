@@ -219,8 +219,8 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
     return _Entry(passages, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)})
 
 
-def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport,
-               late: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport, *,
+               late: bool) -> tuple[np.ndarray, np.ndarray]:
     """Embed what changed documents (and damaged files) lack; return all passage and sentence vectors, in order.
 
     With ``late``, sentence vectors come from their passages' model pass

@@ -105,10 +105,11 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @click.option("--model", envvar="REPORT_SEARCH_MODEL", default=DEFAULT_MODEL, show_default=True,
               help="Embedding model: the default, or a sentence-transformers name or folder [env REPORT_SEARCH_MODEL].")
 @click.option("--engine", type=click.Choice(ENGINES), envvar="REPORT_SEARCH_ENGINE", default=DEFAULT_ENGINE, show_default=True,
-              help="How the default model runs: ONNX Runtime int8, or torch [env REPORT_SEARCH_ENGINE]. Queries use the index's.")
+              help="How the default model runs: ONNX Runtime (float32 or 8-bit), or torch [env REPORT_SEARCH_ENGINE]. "
+                   "Queries use the index's.")
 @click.option("--sentence-vectors", type=click.Choice(["separate", "late"]), default=IndexConfig.sentence_vectors,
               show_default=True, help="Embed each sentence alone, or pool it from its passage's model pass "
-                                      "(about 1.5x faster builds, slightly lower ranks; README, Building).")
+                                      "(about 1.7x faster builds, slightly lower ranks; README, Building a big library).")
 @_threads_option
 def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, threads):
     """Build or update the index from the reports in CORPUS.

@@ -102,7 +102,7 @@ class DenseIndex:
         return int(self.index.d)
 
     def vectors(self) -> np.ndarray:
-        """All stored vectors, in id order (both kinds keep them exactly)."""
+        """All stored vectors, in id order (as stored: float16 indexes give them back rounded to 16 bits)."""
         if not len(self):
             return np.zeros((0, self.dimension), np.float32)
         if not self.exact:

@@ -39,6 +39,16 @@ def model_spans(prefix: str, passage: str, spans: Sequence[tuple[int, int]]) -> 
     return [(skip + len(normalize_text(passage[:a])), skip + len(normalize_text(passage[:b]))) for a, b in spans]
 
 
+def _length_batches(texts: Sequence[str], size: int, progress: Progress | None):
+    """Yield batches of row numbers of ``texts``, shortest texts first (less padding); after each
+    batch, tell ``progress(done, total)``."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(texts), size):
+        yield order[start:start + size]
+        if progress:
+            progress(min(start + size, len(texts)), len(texts))
+
+
 class Embedder:
     """Turns questions and passages into L2-normalised vectors.
 
@@ -215,16 +225,12 @@ class Embedder:
         first = np.cumsum([0] + [len(spans) for spans in where])
         out = np.zeros((len(texts), self.dimension), np.float32)
         sentence_out = np.zeros((int(first[-1]), self.dimension), np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for rows in _length_batches(texts, self.batch_size, progress):
             for i, (states, offsets) in zip(rows, self._token_states([texts[i] for i in rows])):
                 out[i] = states.mean(axis=0)
                 for j, (a, b) in enumerate(where[i]):
                     inside = (offsets[:, 0] < b) & (offsets[:, 1] > a)  # special tokens sit at (0, 0): never inside
                     sentence_out[first[i] + j] = states[inside].mean(axis=0) if inside.any() else out[i]
-            if progress:
-                progress(min(start + self.batch_size, len(texts)), len(texts))
         for block in (out, sentence_out):
             block /= np.maximum(np.linalg.norm(block, axis=1, keepdims=True), 1e-12)
         # Each token state carries its whole passage: take some of the passage out of its
@@ -250,14 +256,9 @@ class Embedder:
         """Encode in batches of similar lengths (less padding), returning rows in the given order."""
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        size = batch_size or self.batch_size
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.empty((len(texts), self.dimension), np.float32)
-        for start in range(0, len(texts), size):
-            rows = order[start:start + size]
+        for rows in _length_batches(texts, batch_size or self.batch_size, progress):
             out[rows] = self._encode([texts[i] for i in rows])
-            if progress:
-                progress(min(start + size, len(texts)), len(texts))
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -155,7 +155,7 @@ class StoredIndex:
         Raises:
             IndexFormatError: the file is missing, damaged, or does not match the passages.
         """
-        return _load_rows(self.path / VECTORS, len(self.passages), self.manifest.dimension)
+        return _load_array(self.path / VECTORS, (len(self.passages), self.manifest.dimension), np.float32, mmap=True)
 
     @functools.cached_property
     def sparse(self) -> SparseIndex:
@@ -183,8 +183,8 @@ class StoredIndex:
         Raises:
             IndexFormatError: the file is missing, damaged, or does not match the passages.
         """
-        expected = self.sentence_rows[-1][1] if self.passages else 0
-        return _load_rows(self.path / SENTENCES, expected, self.manifest.dimension)
+        shape = (len(self.sentence_owner), self.manifest.dimension)
+        return _load_array(self.path / SENTENCES, shape, np.float32, mmap=True)
 
     @functools.cached_property
     def _centering(self) -> dict:
@@ -262,15 +262,7 @@ class StoredIndex:
 
     @functools.cached_property
     def _numbers(self) -> np.ndarray:
-        path, expected = self.path / NUMBERS, len(self.passages) + (self.sentence_rows[-1][1] if self.passages else 0)
-        try:
-            flags = np.load(path, allow_pickle=False)
-        except (OSError, ValueError, EOFError) as exc:
-            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
-        if flags.shape != (expected,) or flags.dtype != np.bool_:
-            raise IndexFormatError(f"{path} holds {flags.shape} flags of {flags.dtype}, the index needs "
-                                   f"({expected},) of bool; {REBUILD_HINT}")
-        return flags
+        return _load_array(self.path / NUMBERS, (len(self.passages) + len(self.sentence_owner),), np.bool_)
 
     @property
     def numeric_passages(self) -> np.ndarray:
@@ -595,8 +587,8 @@ def _remove_legacy(index_dir: Path) -> None:
             (index_dir / name).unlink()
 
 
-def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> DenseIndex:
-    """Write every vector file of a generation; return the passages' (centered) index.
+def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> None:
+    """Write every vector file of a generation.
 
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
     ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
@@ -615,27 +607,25 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
                  "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
     (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
     centered = centering["passages"].apply(vectors, langs)
-    dense = DenseIndex.from_vectors(centered)
-    dense.save(folder / DENSE)  # the FAISS index holds the centered vectors: nothing is rebuilt at load
+    DenseIndex.from_vectors(centered).save(folder / DENSE)  # centered vectors: nothing is rebuilt at load
     single = [i for i, p in enumerate(passages) if not p.sentences]
     units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
     DenseIndex.from_vectors(units).save(folder / UNITS)
     numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
     np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
-    return dense
 
 
-def _load_rows(path: Path, rows: int, dimension: int) -> np.ndarray:
-    """A float32 ``.npy`` of ``rows`` × ``dimension``, memory-mapped.
+def _load_array(path: Path, shape: tuple[int, ...], dtype, *, mmap: bool = False) -> np.ndarray:
+    """A ``.npy`` file of the given shape and type (memory-mapped when asked).
 
     Raises:
-        IndexFormatError: the file is missing, damaged, or of another shape.
+        IndexFormatError: the file is missing, damaged, or of another shape or type.
     """
     try:
-        vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
-    if vectors.shape != (rows, dimension) or vectors.dtype != np.float32:
-        raise IndexFormatError(f"{path} holds {vectors.shape} vectors of {vectors.dtype}, the index needs "
-                               f"({rows}, {dimension}) of float32; {REBUILD_HINT}")
-    return vectors
+    if array.shape != shape or array.dtype != dtype:
+        raise IndexFormatError(f"{path} holds {array.shape} of {array.dtype}, the index needs {shape} of "
+                               f"{np.dtype(dtype)}; {REBUILD_HINT}")
+    return array

@@ -1,6 +1,6 @@
 """The web app: ask the reports in Lao or English, get ranked passages with citations.
 
-    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index] [--engine onnx-fp32|onnx-int8|torch]
+    python app.py [--host 127.0.0.1] [--port 7860] [--corpus corpus] [--index index] [--users FILE] [--read-only] [--engine …]
 
 Builds the index from the corpus first when it is missing or stale. Besides the
 page, it serves an API endpoint ``search`` (see README). Everything here calls
@@ -20,20 +20,23 @@ from pathlib import Path
 import gradio as gr
 
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
+from search.access import Users, is_loopback
+from search.curate import Curator, WriteOutcome
 from search.cli import TerminalProgress, say
 from search.embed import DEFAULT_ENGINE, ENGINES
 from search.cite import format_citation
-from search.corpus import add_report
-from search.errors import DocumentError, IndexFormatError, IndexNotFoundError
+from search.errors import AccessError, IndexFormatError, IndexNotFoundError
 from search.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from search.build import make_embedder
 from search.store import IndexConfig, check_files, current_generation
 
 log = logging.getLogger("report-search")
 DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
+DEFAULT_UPLOADS_PER_MINUTE = 10
 
 EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
                   'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
+AUTH_MESSAGE = "Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · ເຂົ້າລະບົບ"
 LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
 LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
 EXAMPLES = (
@@ -56,7 +59,8 @@ CSS = """
 
 
 def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
-              refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> gr.Blocks:
+              refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
+              read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
@@ -66,13 +70,24 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         refresh: bring the index up to date with the corpus in the background,
             serving the current index meanwhile.
         max_upload_mb: the largest report an upload may be.
+        users: who may sign in, and their roles; None serves one person on this machine, who may write.
+        read_only: search only: no upload, remove or re-index component or endpoint exists.
+        uploads_per_minute: uploads one user may make in any minute.
     """
     searcher = Searcher(index_dir, embedder=embedder)
     searcher.warm_up()  # load index and model now, not on the first question
     if refresh:
         threading.Thread(target=_refresh, args=(searcher, corpus_dir), daemon=True, name="index-refresh").start()
+    curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
+                      uploads_per_minute=uploads_per_minute)
 
-    def run_search(question: str, k: float, lang_label: str):
+    def reader(request: gr.Request | None) -> None:
+        """Searching needs a user the users file still lists: one removed while signed in is refused."""
+        if users and users.role(_user(request)) is None:
+            raise _user_error(AccessError("this account is no longer in the users file; ask an editor"))
+
+    def run_search(question: str, k: float, lang_label: str, request: gr.Request):
+        reader(request)
         if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
             return "", EMPTY_QUESTION
         try:
@@ -83,44 +98,55 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
         return lang, cards or "<p>No passage found.</p>"
 
-    def rerun(question: str, k: float, lang_label: str):
+    def rerun(question: str, k: float, lang_label: str, request: gr.Request):
         """Search again when the filter or the number of results changes; nothing to do without a question."""
         if not (question or "").strip():
             return gr.update(), gr.update()
-        return run_search(question, k, lang_label)
+        return run_search(question, k, lang_label, request)
 
-    def api_search(question: str, k: int = 5, lang: str = "all") -> list[dict]:
+    def api_search(question: str, k: int = 5, lang: str = "all", request: gr.Request = None) -> list[dict]:
         """Ranked passages with citations, as the CLI's --json prints them. lang: all, lo or en."""
+        reader(request)
         try:
             hits = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True).hits
         except SearchError as exc:
             raise _user_error(exc) from exc
         return [h.to_dict() for h in hits]
 
-    def upload(file_path: str | None, progress=gr.Progress()):
-        if not file_path:
-            raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).", print_exception=False)
-        size = Path(file_path).stat().st_size
-        if size > max_upload_mb * 2**20:
-            raise _user_error(DocumentError(f"{Path(file_path).name} is {size / 2**20:.1f} MB; the limit is {max_upload_mb} MB"))
+    def written(write, progress) -> tuple:
+        """Run one of the curator's writes; the page's message, then the refreshed corpus panel."""
         try:
-            added = add_report(corpus_dir, Path(file_path), Path(file_path).name)
+            outcome = write(lambda stage, done, total: progress((done, total), desc=f"{stage} {done}/{total}"))
         except SearchError as exc:
             raise _user_error(exc) from exc
-        try:
-            report = build_index(corpus_dir, index_dir, config=searcher.index.manifest.config, embedder=searcher.embedder,
-                                 progress=lambda stage, done, total: progress((done, total), desc=f"{stage} {done}/{total}"))
-        except Exception as exc:  # whatever failed, the corpus goes back to what the index holds
-            added.unlink(missing_ok=True)
-            if isinstance(exc, SearchError):
-                raise _user_error(exc) from exc
-            raise gr.Error(f"indexing {added.name} failed: {exc}") from exc
-        searcher.reload()
-        count = searcher.index.manifest.documents.get(added.name, {}).get("passages", 0)
-        return f"Added **{_md_text(added.name)}**: {count} passages, searchable now ({report.embedded} embedded).", _summary(searcher)
+        except Exception as exc:
+            raise gr.Error(f"the change failed, and the index is as it was: {exc}") from exc
+        return _write_message(outcome), _summary(searcher), _report_choices(searcher)
+
+    def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
+        if not file_path:
+            raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).", print_exception=False)
+        return written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
+
+    def remove(document: str | None, request: gr.Request, progress=gr.Progress()):
+        return written(lambda bar: curator.remove(_user(request), document or "", bar), progress)
+
+    def reindex(request: gr.Request, progress=gr.Progress()):
+        return written(lambda bar: curator.rebuild(_user(request), bar), progress)
+
+    def on_load(request: gr.Request):
+        """A page opened now sees today's corpus (uploads since the app started), who is signed in, and
+        the write panel if they may write (the curator refuses the others anyway)."""
+        corpus = [_summary(searcher)] + ([] if read_only else [_report_choices(searcher)])
+        if not users:
+            return [gr.update(), gr.update()] + corpus
+        role = users.role(_user(request))
+        return [f"Signed in as **{_md_text(_user(request) or '')}** ({role or 'no longer a user'}) · [Sign out](logout)",
+                gr.update(visible=role == "editor" and not read_only)] + corpus
 
     with gr.Blocks(title="Lao–English report search") as app:
         gr.Markdown("## Report search · ຄົ້ນຫາໃນບົດລາຍງານ\nAsk in Lao or English; every answer is a passage you can check.")
+        signed_in = gr.Markdown(elem_id="signed-in")
         with gr.Row():
             question = gr.Textbox(label="Question · ຄຳຖາມ", scale=5, autofocus=True, max_lines=4, elem_id="question",
                                   placeholder="Ask in Lao or English… · ຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ…")
@@ -134,10 +160,16 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         results = gr.HTML(elem_id="results")
         with gr.Accordion("Corpus · ຂໍ້ມູນ", open=False):
             stats = gr.Markdown(_summary(searcher), elem_id="corpus-stats")
-            upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf)", file_types=list(SUPPORTED_SUFFIXES),
-                                  elem_id="upload")
-            add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
-            added = gr.Markdown(elem_id="upload-status")
+            with gr.Column(visible=not (read_only or users), elem_id="corpus-edit") as editing:  # editors: see on_load
+                if not read_only:  # read-only: no write component, and below, no write endpoint
+                    upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf)", file_types=list(SUPPORTED_SUFFIXES),
+                                          elem_id="upload")
+                    add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
+                    doomed = gr.Dropdown(list(searcher.index.manifest.documents), label="Remove a report · ເອົາບົດລາຍງານອອກ",
+                                         elem_id="remove-choice")
+                    drop = gr.Button("Remove the chosen report · ເອົາອອກ", variant="stop", elem_id="remove-report")
+                    redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
+                    status = gr.Markdown(elem_id="upload-status")
 
         inputs, outputs = [question, k, lang], [detected, results]
         go.click(run_search, inputs, outputs, api_visibility="undocumented")
@@ -147,8 +179,12 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
                 run_search, inputs, outputs, api_visibility="private")
-        add.click(upload, upload_file, [added, stats], api_visibility="undocumented")
         gr.api(api_search, api_name="search")
+        if not read_only:
+            add.click(upload, upload_file, [status, stats, doomed], api_visibility="undocumented")
+            drop.click(remove, doomed, [status, stats, doomed], api_visibility="undocumented")
+            redo.click(reindex, None, [status, stats, doomed], api_visibility="undocumented")
+        app.load(on_load, None, [signed_in, editing, stats] + ([] if read_only else [doomed]), api_visibility="private")
     return app
 
 
@@ -196,6 +232,26 @@ def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def _user(request: gr.Request | None) -> str | None:
+    """The signed-in user's name (None without sign-in)."""
+    return getattr(request, "username", None)
+
+
+def _write_message(outcome: WriteOutcome) -> str:
+    """What the page says after a write."""
+    name = _md_text(outcome.file)
+    if outcome.action == "upload":
+        return f"Added **{name}**: {_count(outcome.passages, 'passage')}, searchable now ({outcome.embedded} embedded)."
+    if outcome.action == "remove":
+        return f"Removed **{name}** from the index; its file is kept in {_md_text(str(outcome.moved_to.parent))}."
+    return f"Index up to date: {_count(outcome.reports, 'report')}, {_count(outcome.embedded, 'passage')} embedded."
+
+
+def _report_choices(searcher: Searcher) -> dict:
+    """The reports a user may remove, for the dropdown."""
+    return gr.update(choices=list(searcher.index.manifest.documents), value=None)
+
+
 def _summary(searcher: Searcher) -> str:
     s = searcher.index.summary()
     reports = "\n".join(f"- {_md_text(r['document'])}: {_md_text(r['title'])} ({_count(r['passages'], 'passage')})" for r in s["reports"])
@@ -238,6 +294,13 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--index", type=Path, default=Path("index"))
     parser.add_argument("--model-cache", type=Path, default=os.environ.get("REPORT_SEARCH_CACHE"))
+    parser.add_argument("--users", type=Path, default=os.environ.get("REPORT_SEARCH_USERS"),
+                        help="users file: everyone must sign in; readers search, editors also add and remove reports "
+                             "(make it with: python -m search users add NAME --role editor --users FILE)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="search only: no upload, remove or re-index, for anyone")
+    parser.add_argument("--uploads-per-minute", type=int, default=DEFAULT_UPLOADS_PER_MINUTE,
+                        help=f"uploads one user may make in any minute (default {DEFAULT_UPLOADS_PER_MINUTE})")
     parser.add_argument("--max-upload-mb", type=int, default=int(os.environ.get("REPORT_SEARCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
                         help=f"largest report an upload may be, in MB (default {DEFAULT_MAX_UPLOAD_MB})")
     parser.add_argument("--engine", choices=ENGINES, default=os.environ.get("REPORT_SEARCH_ENGINE", DEFAULT_ENGINE),
@@ -246,12 +309,25 @@ def main() -> None:
                         help="threads for embedding batches (default: every core); a question uses one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    if not args.users and not args.read_only and not is_loopback(args.host):
+        raise SystemExit(f"error: refusing to serve {args.host} with no sign-in: anyone who reaches the port could add and "
+                         "remove reports. Add users (python -m search users add NAME --role editor --users users.txt, then "
+                         "--users users.txt), or serve search only with --read-only.")
     try:
+        users = Users(args.users) if args.users else None
         embedder, stale = prepare_index(args.corpus, args.index, args.model_cache, engine=args.engine, threads=args.threads)
-        app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb)
+        app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb,
+                        users=users, read_only=args.read_only, uploads_per_minute=args.uploads_per_minute)
     except SearchError as exc:
         raise SystemExit(f"error: {exc}") from exc
-    app.launch(server_name=args.host, server_port=args.port, css=CSS, max_file_size=f"{args.max_upload_mb}mb")
+    app.launch(server_name=args.host, server_port=args.port, css=CSS, **launch_options(users, args.read_only, args.max_upload_mb))
+
+
+def launch_options(users: Users | None, read_only: bool, max_upload_mb: int) -> dict:
+    """``launch()``'s sign-in and upload settings: Gradio's sign-in page checks the users file;
+    read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder."""
+    return {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
+            "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Command line: ``python -m search build | query | eval``.
+"""Command line: ``python -m search build | query | eval | check | users``.
 
 Only this module and app.py read environment variables: ``REPORT_SEARCH_CACHE``
 (where the converted model is kept), ``REPORT_SEARCH_MODEL`` (another
 sentence-transformers model for new indexes), ``REPORT_SEARCH_ENGINE`` (how the
-default model runs in new indexes), ``REPORT_SEARCH_THREADS`` and ``REPORT_SEARCH_DEBUG``.
+default model runs in new indexes), ``REPORT_SEARCH_THREADS``, ``REPORT_SEARCH_USERS`` and ``REPORT_SEARCH_DEBUG``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .access import ROLES, read_users, remove_user, save_user
 from .build import build_index, make_embedder
 from .cite import format_citation
 from .embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
@@ -220,6 +221,58 @@ def check(index_dir):
     summary = check_index(index_dir)
     click.echo(f"index at {index_dir} is intact: generation {summary['generation']}, {summary['passages']} passages, "
                f"{summary['files']} files, {summary['bytes'] / 2**20:.1f} MiB checksummed")
+
+
+_users_option = click.option("--users", "users_file", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_USERS",
+                             default=Path("users.txt"), show_default=True,
+                             help="The users file the app reads with --users [env REPORT_SEARCH_USERS].")
+
+
+@cli.group()
+def users():
+    """Who may sign in to a shared app: readers search; editors also add and remove reports."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(ROLES), required=True, help="reader: search only; editor: also add and remove reports.")
+@click.option("--replace", is_flag=True, help="Change an existing user's role or password.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin (for scripts).")
+@_users_option
+def users_add(name, role, replace, password_stdin, users_file):
+    """Add a user, asking for the password (stored as a salted scrypt hash).
+
+    Example: python -m search users add somchai --role editor --users users.txt
+    """
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+    save_user(users_file, name, role, password, replace=replace)
+    click.echo(f"{name} ({role}) can sign in; start the app with --users {users_file}", err=True)
+
+
+@users.command("remove")
+@click.argument("name")
+@_users_option
+def users_remove(name, users_file):
+    """Remove a user; a running app refuses them at their next action.
+
+    Example: python -m search users remove somchai --users users.txt
+    """
+    remove_user(users_file, name)
+    click.echo(f"{name} removed from {users_file}", err=True)
+
+
+@users.command("list")
+@_users_option
+def users_list(users_file):
+    """List the users and their roles (never the hashes).
+
+    Example: python -m search users list --users users.txt
+    """
+    for user in read_users(users_file).values():
+        click.echo(f"{user.name}\t{user.role}")
 
 
 def _run_config(searcher: Searcher, run, gold: Path) -> dict:

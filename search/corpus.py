@@ -1,4 +1,4 @@
-"""Adding a report to the corpus folder safely: checked first, saved atomically, never outside corpus/."""
+"""Adding and removing reports in the corpus folder safely: checked first, moved atomically, never outside corpus/."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from pathlib import Path
 
@@ -76,3 +77,42 @@ def _unused(path: Path) -> Path:
         candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
         n += 1
     return candidate
+
+
+REMOVED = ".removed"
+
+
+def remove_report(corpus_dir: Path, name: str) -> Path:
+    """Take a report out of the corpus: it moves to ``corpus/.removed/``, never deleted.
+
+    The next build leaves it out of the index (``list_corpus`` skips dot-folders).
+    A removed file keeps its name, made unused with a time stamp when needed.
+
+    Args:
+        corpus_dir: the corpus folder.
+        name: the report's path inside the corpus, as the index names it.
+
+    Returns:
+        Where the file now is (give it to :func:`restore_report` to undo).
+
+    Raises:
+        DocumentError: no such report in the corpus, or the name points outside it.
+    """
+    corpus_dir = Path(corpus_dir)
+    source = corpus_dir / name
+    inside = source.resolve().is_relative_to(corpus_dir.resolve()) and not source.is_symlink()
+    if not name or not inside or any(part.startswith(".") for part in Path(name).parts) or not source.is_file():
+        raise DocumentError(f"{name!r} is not a report in {corpus_dir}; choose one the corpus panel lists")
+    folder = corpus_dir / REMOVED
+    folder.mkdir(exist_ok=True)
+    target = folder / Path(name).name
+    if target.exists():
+        target = folder / f"{Path(name).stem}-{time.strftime('%Y%m%dT%H%M%S')}{Path(name).suffix}"
+    target = _unused(target)
+    os.replace(source, target)
+    return target
+
+
+def restore_report(corpus_dir: Path, name: str, removed: Path) -> None:
+    """Undo :func:`remove_report`: move ``removed`` back to ``name`` in the corpus."""
+    os.replace(removed, Path(corpus_dir) / name)

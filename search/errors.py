@@ -37,3 +37,7 @@ class CorpusError(SearchError):
 
 class DocumentError(SearchError):
     """One report cannot be read (wrong type, binary, damaged)."""
+
+
+class AccessError(SearchError):
+    """The user may not do this (a reader asking to write), or not now (a rate limit)."""

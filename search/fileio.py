@@ -45,7 +45,7 @@ def exclusive_lock(lock_path: Path) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part.
 
     The bytes go to a temporary file in the same folder, are flushed to disk, and
@@ -58,7 +58,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file it replaces was readable
+        os.chmod(tmp, mode)  # mkstemp makes it private; by default the file it replaces was readable
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -12,9 +12,6 @@ from search.errors import DocumentError
 
 from conftest import CORPUS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XSS_REPORT = (
     "Field notes on river ferries\n\n"
     "The ferry crossing at Pakse carried 900 passengers a day. <script>window.__pwned = 1</script> "
@@ -48,18 +45,6 @@ def client(live_app):
     from gradio_client import Client
 
     return Client(live_app["url"], verbose=False)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (bash tests/setup.sh does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -297,3 +282,21 @@ def test_page_an_empty_question_clears_the_results_and_says_what_to_do(page):
     assert "Type a question" in notice and "ກະລຸນາພິມຄຳຖາມ" in notice
     assert page.locator("#results .hit").count() == 0
     assert "English" not in page.locator("#detected").inner_text()
+
+
+def test_page_removing_a_report_takes_it_out_and_keeps_its_file(page, live_app, tmp_path):
+    report = tmp_path / "ferry-census.txt"
+    report.write_text("The ferry census counted 73 ferries on the Mekong at Pakse in 2023.", encoding="utf-8")
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(report))
+    page.locator("#add-report").click()
+    page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
+    page.locator("#remove-choice input").click()
+    page.get_by_role("option", name="ferry-census.txt").click()
+    page.locator("#remove-report").click()
+    page.locator("#upload-status").get_by_text("Removed ferry-census.txt").wait_for(timeout=120_000)
+    assert (live_app["corpus"] / ".removed" / "ferry-census.txt").exists()
+    assert "ferry-census.txt" not in page.locator("#corpus-stats").inner_text()
+    _ask(page, "How many ferries did the census count at Pakse?")
+    assert "ferry-census.txt" not in page.locator("#results").inner_text()
+    assert "ok: moved to" in (live_app["index"] / "audit.log").read_text(encoding="utf-8")

@@ -1,0 +1,155 @@
+"""Changing a served library: add, remove and re-index reports, each allowed by role, limited, and recorded.
+
+A :class:`Curator` does the writes an app (or any other front end) offers on top
+of a :class:`~search.engine.Searcher`. Every write checks who asks (editors only,
+when there are users), is recorded in ``index/audit.log`` with its outcome, and
+leaves the corpus as the index holds it when it fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import audit
+from .access import RateLimit, Users
+from .build import BuildReport, build_index
+from .corpus import add_report, remove_report, restore_report
+from .engine import Searcher
+from .errors import AccessError, DocumentError, SearchError
+
+LOCAL_USER = "local"  # the one person of an app with no users file, as the audit log names them
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What a write did: the report concerned, and what the index now holds of it."""
+
+    action: str
+    file: str
+    passages: int = 0  # the report's passages in the index (upload)
+    embedded: int = 0  # passages embedded by the build
+    reports: int = 0  # reports in the index after the write
+    moved_to: Path | None = None  # where a removed report's file went
+
+    def summary(self) -> str:
+        """One line for the audit log."""
+        if self.action == "upload":
+            return f"saved as {self.file}; passages: {self.passages}"
+        if self.action == "remove":
+            return f"moved to {self.moved_to}"
+        return f"reports: {self.reports}; passages embedded: {self.embedded}"
+
+
+class Curator:
+    """The writes of a served index: add, remove, re-index.
+
+    Args:
+        searcher: the searcher serving the index; it is reloaded after each write.
+        corpus_dir: the corpus folder the index is built from.
+        users: the users file; None means one local person, who may write.
+        max_upload_bytes: the largest report an upload may be.
+        uploads_per_minute: uploads one user may make in any minute.
+    """
+
+    def __init__(self, searcher: Searcher, corpus_dir: Path, *, users: Users | None = None,
+                 max_upload_bytes: int, uploads_per_minute: int):
+        self.searcher, self.corpus_dir, self.users = searcher, Path(corpus_dir), users
+        self.max_upload_bytes, self.uploads_per_minute = max_upload_bytes, uploads_per_minute
+        self._uploads = RateLimit(uploads_per_minute)
+
+    def authorize(self, user: str | None, action: str, file: str = "-") -> str:
+        """The user's name when they may write; otherwise the refusal is recorded and raised.
+
+        Raises:
+            AccessError: the user is not an editor (or no longer a user).
+        """
+        if self.users is None:
+            return LOCAL_USER
+        role = self.users.role(user)
+        if role != "editor":
+            self._record(user or "-", action, file, f"refused: {role or 'not a user'}")
+            raise AccessError(f"adding, removing and re-indexing reports needs an editor's account; "
+                              f"{user or 'this session'} is {'a ' + role if role else 'not a user'}")
+        return user
+
+    def add(self, user: str | None, source: Path, name: str, progress: Progress | None = None) -> WriteOutcome:
+        """Add an uploaded report and index it.
+
+        Raises:
+            AccessError: not an editor, or over the uploads-per-minute limit.
+            DocumentError: the file is too big or cannot be read (nothing is changed).
+        """
+        user = self.authorize(user, "upload", name)
+        if wait := self._uploads.take(user):
+            self._record(user, "upload", name, "refused: rate limit")
+            raise AccessError(f"at most {self.uploads_per_minute} uploads a minute; try again in {wait:.0f} s")
+
+        def work() -> WriteOutcome:
+            size = Path(source).stat().st_size
+            if size > self.max_upload_bytes:
+                raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
+            added = add_report(self.corpus_dir, Path(source), name)
+            try:
+                report = self._build(progress)
+            except BaseException:  # whatever failed, the corpus goes back to what the index holds
+                added.unlink(missing_ok=True)
+                raise
+            passages = self.searcher.index.manifest.documents.get(added.name, {}).get("passages", 0)
+            return WriteOutcome("upload", added.name, passages, report.embedded, len(report.documents))
+
+        return self._run(user, "upload", name, work)
+
+    def remove(self, user: str | None, document: str, progress: Progress | None = None) -> WriteOutcome:
+        """Take a report out of the index; its file moves to ``corpus/.removed/``.
+
+        Raises:
+            AccessError: not an editor.
+            DocumentError: no such report.
+        """
+        user = self.authorize(user, "remove", document or "-")
+
+        def work() -> WriteOutcome:
+            moved = remove_report(self.corpus_dir, document or "")
+            try:
+                report = self._build(progress)
+            except BaseException:
+                restore_report(self.corpus_dir, document, moved)
+                raise
+            return WriteOutcome("remove", document, embedded=report.embedded, reports=len(report.documents), moved_to=moved)
+
+        return self._run(user, "remove", document, work)
+
+    def rebuild(self, user: str | None, progress: Progress | None = None) -> WriteOutcome:
+        """Bring the index up to date with the corpus folder (reports added or removed by hand).
+
+        Raises:
+            AccessError: not an editor.
+        """
+        user = self.authorize(user, "rebuild")
+
+        def work() -> WriteOutcome:
+            report = self._build(progress)
+            return WriteOutcome("rebuild", "-", embedded=report.embedded, reports=len(report.documents))
+
+        return self._run(user, "rebuild", "-", work)
+
+    def _build(self, progress: Progress | None) -> BuildReport:
+        report = build_index(self.corpus_dir, self.searcher.index_dir, config=self.searcher.index.manifest.config,
+                             embedder=self.searcher.embedder, progress=progress)
+        self.searcher.reload()
+        return report
+
+    def _run(self, user: str, action: str, file: str, work: Callable[[], WriteOutcome]) -> WriteOutcome:
+        try:
+            outcome = work()
+        except Exception as exc:
+            self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
+            raise
+        self._record(user, action, file, f"ok: {outcome.summary()}")
+        return outcome
+
+    def _record(self, user: str, action: str, file: str, outcome: str) -> None:
+        audit.record(self.searcher.index_dir, user, action, file, outcome)

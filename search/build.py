@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,11 @@ from .store import (
     index_lock, load_index, read_manifest, write_index,
 )
 from .tokenize import words_and_tokens
+
+# How reports are read into passages and citations. Bump it when a change alters passages or
+# citations (titles, sections): a build then reads every report again, and keeps the vectors of
+# passages whose text is unchanged. 2: each part of a report has its own title.
+READING = 2
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]
@@ -78,11 +83,34 @@ def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkS
                 cut.append((text, Citation(doc.doc_id, doc.title, para.section, para.number,
                                            para.start + a, para.start + b, para.page)))
     tag = document_tagger([text for text, _ in cut])
+    langs = [tag(text) for text, _ in cut]
+    titles = part_titles(doc.title, tag(doc.title), langs, [c.section for _, c in cut])
     out = []
-    for text, citation in cut:
+    for (text, citation), lang, title in zip(cut, langs, titles):
         spans = sentence_spans(text)
         sentences = tuple(spans) if len(spans) > 1 else ()  # one sentence: nothing to single out
-        out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, tag(text), citation, sentences))
+        out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, lang, replace(citation, title=title), sentences))
+    return out
+
+
+def part_titles(title: str, title_lang: str, langs: list[str], sections: list[str | None]) -> list[str]:
+    """The title of each passage's part of the report.
+
+    A file may hold several parts, each in its own language: a Lao news article, then the English
+    report chapter it is about. A new part begins where the language changes at a new section
+    heading and stays changed for the next passage too (one quoted paragraph is not a part); its
+    title is that heading. Until then passages carry the document's title.
+
+    >>> part_titles("ລາວ ຍັງຖືກຈັດ", "lo", ["lo", "lo", "en", "en", "en"], [None, None, "LAOS: TIER 2", "LAOS: TIER 2", "PROSECUTION"])
+    ['ລາວ ຍັງຖືກຈັດ', 'ລາວ ຍັງຖືກຈັດ', 'LAOS: TIER 2', 'LAOS: TIER 2', 'LAOS: TIER 2']
+    """
+    out, current, current_lang = [], title, title_lang
+    for i, (lang, section) in enumerate(zip(langs, sections)):
+        starts_section = section is not None and (i == 0 or sections[i - 1] != section)
+        lasts = i + 1 == len(langs) or langs[i + 1] == lang
+        if lang != current_lang and lang != "und" and starts_section and lasts:
+            current, current_lang = section, lang
+        out.append(current)
     return out
 
 
@@ -203,7 +231,8 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
         report.skipped.append((doc_id, f"cannot read file: {exc.strerror}"))
         return None
     old = previous.index if previous is not None else None
-    if old is not None and old.manifest.documents.get(doc_id, {}).get("sha256") == digest:
+    known = old.manifest.documents.get(doc_id, {}) if old is not None else {}
+    if known.get("sha256") == digest and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
         sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
         sentences = old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
@@ -216,7 +245,15 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
         report.unreadable[doc_id] = {"sha256": digest, "reason": str(exc)}
         return None
     passages = document_passages(doc, embedder, settings)
-    return _Entry(passages, {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages)})
+    info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
+            "parts": list(dict.fromkeys(p.citation.title for p in passages))}
+    if old is not None and old.manifest.documents.get(doc_id, {}).get("sha256") == digest:
+        rows = old.document_rows.get(doc_id, [])  # read again with newer rules: the same texts keep their vectors
+        if [old.passages[i].text for i in rows] == [p.text for p in passages]:
+            sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
+            sentences = old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
+            return _Entry(passages, info, old.vectors[rows], sentences)
+    return _Entry(passages, info)
 
 
 def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport, *,

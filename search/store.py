@@ -121,7 +121,7 @@ class Manifest:
     model_id: str
     dimension: int
     passage_count: int
-    documents: dict = field(default_factory=dict)  # doc_id -> {"sha256", "title", "passages"}
+    documents: dict = field(default_factory=dict)  # doc_id -> {"sha256", "title", "passages", "reading", "parts"}
     skipped: dict = field(default_factory=dict)  # doc_id -> {"sha256", "reason"}: unreadable files
     files: dict = field(default_factory=dict)  # file name -> {"bytes", "sha256"}, every file but the manifest
     created: str = ""
@@ -199,6 +199,11 @@ class StoredIndex:
     def centering(self) -> LanguageCentering:
         """The passages' language means, fitted at build time; questions are centered with them."""
         return self._centering["passages"]
+
+    @property
+    def sentence_centering(self) -> LanguageCentering:
+        """The sentences' language means (the best-sentence list's units are centered with them)."""
+        return self._centering["sentences"]
 
     @functools.cached_property
     def raw_dense(self) -> DenseIndex:
@@ -324,7 +329,8 @@ class StoredIndex:
         langs = {lang: len(rows) for lang, rows in self.rows_by_lang.items()}
         m = self.manifest
         return {
-            "reports": [{"document": doc, "title": info["title"], "passages": info["passages"]} for doc, info in m.documents.items()],
+            "reports": [{"document": doc, "title": info["title"], "passages": info["passages"],
+                         "parts": info.get("parts", [info["title"]])} for doc, info in m.documents.items()],
             "passages": len(self.passages), "passages_by_lang": langs,
             "model": m.model_id, "built": m.created, "skipped": sorted(m.skipped),
         }

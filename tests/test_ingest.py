@@ -91,3 +91,37 @@ def test_list_corpus_skips_other_types_with_a_reason(tmp_path):
     assert skipped[0][0] == "image.png" and "unsupported" in skipped[0][1]
     with pytest.raises(CorpusError, match="does not exist"):
         list_corpus(tmp_path / "missing")
+
+
+def test_each_part_of_a_report_has_its_own_title():
+    from search.build import part_titles
+
+    langs = ["lo", "lo", "en", "lo", "lo", "en", "en", "en"]
+    sections = [None, None, "Quote", "Quote", None, "LAOS: TIER 2", "LAOS: TIER 2", "PROSECUTION"]
+    # one quoted English paragraph is not a part; the English chapter from its heading on is
+    assert part_titles("ຂ່າວ", "lo", langs, sections) == ["ຂ່າວ"] * 5 + ["LAOS: TIER 2"] * 3
+    assert part_titles("Report", "en", ["en", "en"], ["A", "B"]) == ["Report", "Report"]
+
+
+def test_the_english_chapter_is_not_cited_under_the_lao_headline(searcher):
+    hits = searcher.search("How many traffickers were convicted in 2021?", k=3).hits
+    assert hits[0].lang == "en" and hits[0].citation.title == "LAOS: TIER 2"
+    lao = searcher.search("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?", k=3, lang="lo").hits
+    assert lao[0].citation.title.startswith("ລາວ ຍັງຖືກຈັດເຂົ້າ")
+    parts = searcher.index.summary()["reports"][0]["parts"]
+    assert parts == [lao[0].citation.title, "LAOS: TIER 2"]
+
+
+def test_a_newer_way_of_reading_reads_reports_again_but_keeps_their_vectors(mini_corpus, tmp_path, embedder, monkeypatch):
+    import search.build
+    from search import build_index, load_index
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    before = load_index(index)
+    monkeypatch.setattr(search.build, "READING", search.build.READING + 1)
+    report = build_index(mini_corpus, index, embedder=embedder)
+    after = load_index(index)
+    assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.build.READING}
+    assert [p.text for p in after.passages] == [p.text for p in before.passages]
+    assert (after.vectors == before.vectors).all()

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
 import os
+import re
+import tempfile
 import threading
+import urllib.parse
 from pathlib import Path
 
 import gradio as gr
@@ -24,7 +28,8 @@ from search.access import Users, is_loopback
 from search.curate import Curator, WriteOutcome
 from search.cli import TerminalProgress, say
 from search.embed import DEFAULT_ENGINE, ENGINES
-from search.cite import format_citation
+from search.cite import format_citation, human_citation
+from search.export import result_rows, write_csv, write_json
 from search.errors import AccessError, IndexFormatError, IndexNotFoundError
 from search.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from search.build import make_embedder
@@ -45,6 +50,38 @@ EXAMPLES = (
     "How many traffickers were convicted in 2021?",
     "Which groups lacked access to victim protection services?",
 )
+# Runs before each search: the address bar shows ?q=…&k=…&lang=…, so the page can be bookmarked or shared.
+ADDRESS_FOLLOWS = """(q, k, label) => {
+  const codes = %s;
+  const url = new URL(window.location.href);
+  url.search = "";
+  if (q && q.trim()) { url.searchParams.set("q", q); url.searchParams.set("k", k); url.searchParams.set("lang", codes[label] || "all"); }
+  window.history.replaceState(null, "", url);
+  return [q, k, label];
+}"""
+# A "Copy citation" button copies the citation in words and the link, made absolute from the page's address.
+COPY_CITATION = """
+element.addEventListener("click", async (event) => {
+  const button = event.target.closest("button.copy-cite");
+  if (!button) return;
+  const text = button.dataset.cite + " " + new URL(button.dataset.href, window.location.href).href;
+  try { await navigator.clipboard.writeText(text); }
+  catch (_) {  // no clipboard API over plain HTTP from another machine
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select(); document.execCommand("copy"); area.remove();
+  }
+  button.textContent = "Copied · ສຳເນົາແລ້ວ";
+});
+"""
+# The source view opens scrolled to the cited passage.
+SCROLL_TO_MARK = """
+const show = () => {  // scroll the report's own box, so its title and the page's top stay in view
+  const box = element.querySelector(".source-view .source-body"), mark = element.querySelector("#cited");
+  if (box && mark) box.scrollTop = mark.offsetTop - box.clientHeight / 3;
+};
+watch("value", show);
+show();
+"""
 CSS = """
 .hit {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0;}
 .hit-head {font-weight: 600; display: flex; gap: 10px; align-items: baseline;}
@@ -55,6 +92,19 @@ CSS = """
 .context {margin-top: 6px; font-size: 0.92em;}
 .context p {color: #444; line-height: 1.55; white-space: pre-wrap;}
 .context .this {background: #eef6ff;}
+.answer {border: 2px solid #2da44e; border-radius: 8px; padding: 10px 14px; margin: 6px 0 12px; background: #f6fff8;}
+.answer.none {border-color: #d0d7de; background: #f6f8fa; color: #57606a;}
+.answer-label {font-weight: 600; color: #1a7f37;} .answer-label .from {font-weight: 400; color: #57606a;}
+.answer-text {font-size: 1.1em; line-height: 1.6; margin: 4px 0;}
+.copy-cite {font-size: 0.85em; margin-left: 6px; padding: 1px 8px; border: 1px solid #d0d7de; border-radius: 6px;
+            background: #f6f8fa; cursor: pointer;}
+.source-view {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 16px; margin-bottom: 12px;}
+.source-view .source-body {max-height: 65vh; overflow-y: auto; position: relative;}
+.source-view .src-p {line-height: 1.6; white-space: pre-wrap;}
+.source-view .para {color: #57606a; font-size: 0.85em;}
+.source-view mark.passage {background: #fff8c5;} .source-view mark.sentence {background: #ffd33d;}
+@media (max-width: 600px) { .stack-narrow {flex-direction: column !important;}
+                             .stack-narrow > * {width: 100% !important; min-width: 100% !important;} }
 """
 
 
@@ -89,29 +139,47 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def run_search(question: str, k: float, lang_label: str, request: gr.Request):
         reader(request)
         if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
-            return "", EMPTY_QUESTION
+            return "", "", EMPTY_QUESTION, gr.update(visible=False), gr.update(visible=False), ""
         try:
             result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
         except SearchError as exc:
             raise _user_error(exc) from exc
         cards = "".join(_card(hit, searcher.context(hit)) for hit in result.hits)
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
-        return lang, cards or "<p>No passage found.</p>"
+        csv_file, json_file = _export(result, request)
+        return (lang, _answer_html(result), cards or "<p>No passage found.</p>",
+                gr.update(value=csv_file, visible=True), gr.update(value=json_file, visible=True), "")
 
     def rerun(question: str, k: float, lang_label: str, request: gr.Request):
         """Search again when the filter or the number of results changes; nothing to do without a question."""
         if not (question or "").strip():
-            return gr.update(), gr.update()
+            return (gr.update(),) * 6
         return run_search(question, k, lang_label, request)
 
-    def api_search(question: str, k: int = 5, lang: str = "all", request: gr.Request = None) -> list[dict]:
-        """Ranked passages with citations, as the CLI's --json prints them. lang: all, lo or en."""
+    def from_url(request: gr.Request):
+        """Open what the address asks: ``?q=…&lang=all|lo|en&k=N`` runs that search; ``?source=ID&hl=A-B``
+        shows the passage in its report."""
+        params = request.query_params
+        if params.get("source"):
+            reader(request)
+            return (gr.update(),) * 8 + (_source_html(searcher, params["source"], params.get("hl")),)
+        question = (params.get("q") or "").strip()
+        if not question:
+            return (gr.update(),) * 9
+        k = min(20, max(1, int(params["k"]))) if (params.get("k") or "").isdigit() else 5
+        label = next((name for name, code in LANG_FILTERS.items() if (code or "all") == params.get("lang", "all")),
+                     next(iter(LANG_FILTERS)))
+        return (question, k, label) + run_search(question, k, label, request)
+
+    def api_search(question: str, k: int = 5, lang: str = "all", request: gr.Request = None) -> dict:
+        """The answer sentence (or null) and the ranked passages with citations, as the CLI's --json prints them.
+        lang: all, lo or en."""
         reader(request)
         try:
-            hits = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True).hits
+            result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True)
         except SearchError as exc:
             raise _user_error(exc) from exc
-        return [h.to_dict() for h in hits]
+        return result.to_dict()
 
     def written(write, progress) -> tuple:
         """Run one of the curator's writes; the page's message, then the refreshed corpus panel."""
@@ -147,17 +215,22 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     with gr.Blocks(title="Lao–English report search") as app:
         gr.Markdown("## Report search · ຄົ້ນຫາໃນບົດລາຍງານ\nAsk in Lao or English; every answer is a passage you can check.")
         signed_in = gr.Markdown(elem_id="signed-in")
-        with gr.Row():
+        source = gr.HTML(elem_id="source", js_on_load=SCROLL_TO_MARK)  # a cited passage in its report (?source=…)
+        with gr.Row(elem_id="question-row", elem_classes="stack-narrow"):
             question = gr.Textbox(label="Question · ຄຳຖາມ", scale=5, autofocus=True, max_lines=4, elem_id="question",
                                   placeholder="Ask in Lao or English… · ຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ…")
             go = gr.Button("Search · ຄົ້ນຫາ", variant="primary", scale=1, elem_id="search-button")
-        with gr.Row():
+        with gr.Row(elem_classes="stack-narrow"):
             k = gr.Slider(1, 20, value=5, step=1, label="Results · ຈຳນວນຜົນ")
             lang = gr.Radio(list(LANG_FILTERS), value=next(iter(LANG_FILTERS)), label="Passage language · ພາສາ")
         with gr.Row():
             example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]
         detected = gr.Markdown(elem_id="detected")
-        results = gr.HTML(elem_id="results")
+        answer = gr.HTML(elem_id="answer", js_on_load=COPY_CITATION)
+        results = gr.HTML(elem_id="results", js_on_load=COPY_CITATION)
+        with gr.Row():
+            csv_button = gr.DownloadButton("Download CSV", visible=False, size="sm", elem_id="export-csv")
+            json_button = gr.DownloadButton("Download JSON", visible=False, size="sm", elem_id="export-json")
         with gr.Accordion("Corpus · ຂໍ້ມູນ", open=False):
             stats = gr.Markdown(_summary(searcher), elem_id="corpus-stats")
             with gr.Column(visible=not (read_only or users), elem_id="corpus-edit") as editing:  # editors: see on_load
@@ -171,14 +244,16 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                     redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
                     status = gr.Markdown(elem_id="upload-status")
 
-        inputs, outputs = [question, k, lang], [detected, results]
-        go.click(run_search, inputs, outputs, api_visibility="undocumented")
-        question.submit(run_search, inputs, outputs, api_visibility="undocumented")
-        lang.input(rerun, inputs, outputs, api_visibility="private")  # results always match the controls
-        k.release(rerun, inputs, outputs, api_visibility="private")
+        inputs, outputs = [question, k, lang], [detected, answer, results, csv_button, json_button, source]
+        address = ADDRESS_FOLLOWS % json.dumps({name: code or "all" for name, code in LANG_FILTERS.items()})
+        go.click(run_search, inputs, outputs, api_visibility="undocumented", js=address)
+        question.submit(run_search, inputs, outputs, api_visibility="undocumented", js=address)
+        lang.input(rerun, inputs, outputs, api_visibility="private", js=address)  # results always match the controls
+        k.release(rerun, inputs, outputs, api_visibility="private", js=address)
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
-                run_search, inputs, outputs, api_visibility="private")
+                run_search, inputs, outputs, api_visibility="private", js=address)
+        app.load(from_url, None, inputs + outputs, api_visibility="private")
         gr.api(api_search, api_name="search")
         if not read_only:
             add.click(upload, upload_file, [status, stats, doomed], api_visibility="undocumented")
@@ -215,7 +290,7 @@ def _card(hit, context) -> str:
     return (
         f'<div class="hit"><div class="hit-head"><span>#{hit.rank}</span>'
         f'<span class="score">score {hit.score:.3f}</span><span class="lang">{html.escape(LANG_NAMES.get(hit.lang, hit.lang))}</span></div>'
-        f'<div class="cite">{html.escape(format_citation(hit.citation))}</div>'
+        f'<div class="cite">{_cite_links(hit.citation, hit.passage_id, hit.highlight)}</div>'
         + "".join(f'<div class="cite also">also in {html.escape(format_citation(c))}</div>' for c in hit.also_in) +
         f'<p class="passage">{body}</p>'
         f'<details class="context"><summary>Paragraph ¶ {hit.citation.paragraph} in full · ເບິ່ງທັງວັກ</summary>{paragraph}</details></div>'
@@ -230,6 +305,82 @@ def _md_text(text: str) -> str:
 def _count(n: int, noun: str) -> str:
     """``1 report``, ``3 reports``."""
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _marked(text: str, spans, tag: str, attrs: str = "") -> str:
+    """``text`` HTML-escaped, with each of ``spans`` (sorted, not overlapping) wrapped in ``tag``."""
+    out, at = [], 0
+    for start, end in spans:
+        if start < at:
+            continue
+        out += [html.escape(text[at:start]), f"<{tag}{attrs}>", html.escape(text[start:end]), f"</{tag}>"]
+        at = end
+    return "".join(out) + html.escape(text[at:])
+
+
+def _source_link(passage_id: str, span) -> str:
+    """The page's own address of a passage in its report (relative: it works under any host or path)."""
+    query = {"source": passage_id, **({"hl": f"{span[0]}-{span[1]}"} if span else {})}
+    return "?" + urllib.parse.urlencode(query)
+
+
+def _cite_links(citation, passage_id: str, span) -> str:
+    """The citation as a link to the source, and a button that copies it in words with its link."""
+    link = html.escape(_source_link(passage_id, span))
+    return (f'<a class="source-link" href="{link}" target="_blank" rel="noopener">{html.escape(format_citation(citation))}</a> '
+            f'<button class="copy-cite" type="button" data-cite="{html.escape(human_citation(citation))}" '
+            f'data-href="{link}">Copy citation · ສຳເນົາ</button>')
+
+
+def _answer_html(result) -> str:
+    """The answer box: the sentence that answers, numbers in bold for a "how many" question; or a plain no."""
+    answer = result.answer
+    if answer is None:
+        return "" if not result.hits else (
+            '<div class="answer none" id="no-answer">No sentence answers this confidently; the passages below are '
+            'the closest. · ບໍ່ພົບປະໂຫຍກທີ່ຕອບໄດ້ຢ່າງໝັ້ນໃຈ; ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
+    return (f'<div class="answer"><div class="answer-label">Answer · ຄຳຕອບ <span class="from">(from result '
+            f'#{answer.rank})</span></div><p class="answer-text">{_marked(answer.text, answer.numbers, "strong")}</p>'
+            f'<div class="cite">{_cite_links(answer.citation, answer.passage_id, answer.span)}</div></div>')
+
+
+def _source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> str:
+    """A passage in its report, marked (``<mark>``), with the passages around it and their sections."""
+    try:
+        passages, here, first = searcher.source(passage_id)
+    except SearchError as exc:
+        return f'<p class="notice" id="source-missing">{html.escape(str(exc))}</p>'
+    cited = passages[here]
+    span = None
+    if highlight and re.fullmatch(r"\d+-\d+", highlight):
+        a, b = map(int, highlight.split("-"))
+        span = (a, b) if 0 <= a < b <= len(cited.text) else None
+    c = cited.citation
+    head = (f'<div class="source-head"><a href="./">← Search · ຄົ້ນຫາ</a><h3>{html.escape(c.title)}</h3>'
+            f'<div class="cite">{html.escape(c.document)} · ¶ {c.paragraph}'
+            + (f" · {html.escape(c.section)}" if c.section else "") + (f" · p. {c.page}" if c.page is not None else "")
+            + f' · passages {first + 1}–{first + len(passages)} shown</div></div>')
+    body, section = [], None
+    for i, p in enumerate(passages):
+        if p.citation.section and p.citation.section != section:
+            section = p.citation.section
+            body.append(f"<h4>{html.escape(section)}</h4>")
+        label = f'<span class="para">¶ {p.citation.paragraph}' + (f" · p. {p.citation.page}" if p.citation.page is not None else "") + "</span> "
+        if i == here:
+            inner = _marked(p.text, [span] if span else [], "mark", ' class="sentence"')
+            body.append(f'<p class="src-p cited" id="cited">{label}<mark class="passage">{inner}</mark></p>')
+        else:
+            body.append(f'<p class="src-p">{label}{html.escape(p.text)}</p>')
+    return f'<div class="source-view">{head}<div class="source-body">{"".join(body)}</div></div>'
+
+
+def _export(result, request: gr.Request | None) -> tuple[str, str]:
+    """The results as CSV and JSON files, each link absolute (from the page's own address)."""
+    page = (request.headers.get("referer") if request is not None else None) or ""
+    base = page.split("?")[0] if page.startswith("http") else ""
+    rows = result_rows(result, lambda pid, span: base + _source_link(pid, span))
+    folder = Path(tempfile.mkdtemp(prefix="report-search-export-"))
+    return str(write_csv(folder / "search-results.csv", rows)), str(write_json(folder / "search-results.json", result, rows))
 
 
 def _user(request: gr.Request | None) -> str | None:
@@ -254,7 +405,8 @@ def _report_choices(searcher: Searcher) -> dict:
 
 def _summary(searcher: Searcher) -> str:
     s = searcher.index.summary()
-    reports = "\n".join(f"- {_md_text(r['document'])}: {_md_text(r['title'])} ({_count(r['passages'], 'passage')})" for r in s["reports"])
+    reports = "\n".join(f"- {_md_text(r['document'])}: {' · '.join(_md_text(t) for t in r['parts'])} "
+                        f"({_count(r['passages'], 'passage')})" for r in s["reports"])
     langs = ", ".join(f"{LANG_NAMES.get(lang, lang)}: {n}" for lang, n in s["passages_by_lang"].items())
     skipped = f"\n\nNot indexed (unreadable): {_md_text(', '.join(s['skipped']))}" if s["skipped"] else ""
     return (f"**{_count(len(s['reports']), 'report')}, {_count(s['passages'], 'passage')}** ({langs})\n\n{reports}\n\n"

@@ -70,6 +70,18 @@ def holds_number(text: str) -> bool:
     return not _LAO_NUMBER_WORDS.isdisjoint(tokenize(text, keep_stopwords=True))
 
 
+def number_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` states quantities: digit groups (Lao or ASCII) other than years, and English number words.
+
+    >>> number_spans("In 2021 it identified 110 victims, two of them boys.")
+    [(22, 25), (35, 38)]
+    """
+    folded = fold_digits(text)  # one character for one: spans in the folded text are spans in ``text``
+    spans = [m.span() for m in _NUMBER.finditer(folded) if not _YEAR.fullmatch(m.group())]
+    spans += [m.span() for m in _ENGLISH_NUMBER_WORDS.finditer(folded)]
+    return sorted(spans)
+
+
 def put_first(cosines: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """The cosines, those outside ``mask`` lowered by 2 (a cosine's whole range): every row in
     ``mask`` now ranks above every row outside it, and each group keeps its order."""

@@ -48,3 +48,18 @@ def format_citation(citation: Citation) -> str:
     parts.append(f"¶ {citation.paragraph}")
     parts.append(f"chars {citation.start}–{citation.end}")
     return " · ".join(parts)
+
+
+def human_citation(citation: Citation) -> str:
+    """A citation to paste into an article: title, file, section, paragraph, page (no character offsets).
+
+    Example: ``“Trafficking in Persons Report 2022: Laos” (laos-tip-2022-voa.txt), PROSECUTION, ¶ 12``.
+    """
+    parts = [f"“{citation.title}” ({citation.document})" if citation.title and citation.title != citation.document
+             else citation.document]
+    if citation.section:
+        parts.append(citation.section)
+    parts.append(f"¶ {citation.paragraph}")
+    if citation.page is not None:
+        parts.append(f"p. {citation.page}")
+    return ", ".join(parts)

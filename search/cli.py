@@ -159,10 +159,16 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps([h.to_dict() for h in result.hits], ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         click.echo(f"question language: {result.question_lang}", err=True)
         return
     click.echo(f"question language: {result.question_lang}\n")
+    answer = result.answer
+    if answer:
+        click.echo(f"answer (from #{answer.rank}, {format_citation(answer.citation)}):")
+        click.echo(textwrap.fill(answer.text, width=100, initial_indent="   ", subsequent_indent="   ") + "\n")
+    else:
+        click.echo("answer: no sentence answers this confidently; read the passages below\n")
     for hit in result.hits:
         click.echo(f"{hit.rank}. [{hit.score:.3f}] {hit.lang} · {format_citation(hit.citation)}")
         for other in hit.also_in:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .answer import Answer, answer_candidate, shown
 from .answer_type import asks_for_number
 from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from .build import make_embedder
@@ -104,14 +105,28 @@ class Hit:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """The answer to one question: its detected language and the ranked hits."""
+    """The answer to one question: its detected language, the ranked hits, and the answer sentence.
+
+    Attributes:
+        candidate: the top hit's answering sentence, however weak (searches with ``highlight`` only);
+            :attr:`answer` is it when it is confident enough to show.
+    """
 
     question: str
     question_lang: str
     hits: list[Hit] = field(default_factory=list)
+    candidate: Answer | None = None
+
+    @property
+    def answer(self) -> Answer | None:
+        """The sentence that answers the question, or None when none answers well enough."""
+        return shown(self.candidate)
 
     def to_dict(self) -> dict:
-        return {"question": self.question, "question_lang": self.question_lang, "hits": [h.to_dict() for h in self.hits]}
+        """JSON-ready: the CLI's ``--json`` and the app's API."""
+        return {"question": self.question, "question_lang": self.question_lang,
+                "answer": self.answer.to_dict() if self.answer else None, "hits": [h.to_dict() for h in self.hits]}
+
 
 
 def check_question(question: str) -> str:
@@ -213,7 +228,8 @@ class Searcher:
             k: how many hits (1 to 100).
             lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
             retriever: the retrieval method, one of ``RETRIEVERS``.
-            highlight: also find each hit's sentence closest to the question (``Hit.highlight``).
+            highlight: also find each hit's sentence closest to the question (``Hit.highlight``), and the
+                answer sentence (``SearchResult.answer``).
             timings: when given, milliseconds per stage are added to it: ``encode`` (the
                 question and, for the bridge, its Lao words), ``dense``, ``sentences``, ``bridge``,
                 ``bm25``, ``fusion``, ``highlight``.
@@ -279,7 +295,8 @@ class Searcher:
             rows = [row for row, _ in ranked]
             clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
-            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang)))
+            candidate = answer_candidate(index, centered[i], rows[0], spans[0], 1, numeric=numeric) if highlight and rows else None
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang), candidate))
             clock.lap("highlight")
         return results
 
@@ -318,6 +335,25 @@ class Searcher:
         index.numeric_units, index.same_text, index.sentence_rows  # noqa: B018
         tokenize("ລາວ")
         lao_english_dictionary()
+
+    def source(self, passage_id: str, *, around: int = 40) -> tuple[list, int, int]:
+        """A passage in its report: up to ``around`` passages either side, in reading order.
+
+        Returns:
+            The passages, the position of ``passage_id`` among them, and the first one's
+            position in the whole report.
+
+        Raises:
+            QueryError: no passage has that id (the report was removed, or the link is damaged).
+        """
+        document = passage_id.rpartition("#")[0]
+        rows = self.index.document_rows.get(document, [])
+        where = next((i for i, row in enumerate(rows) if self.index.passages[row].passage_id == passage_id), None)
+        if where is None:
+            raise QueryError(f"no passage {passage_id!r} in the index: the report may have been removed or changed; "
+                             "search again to get a fresh link")
+        start = max(0, where - around)
+        return [self.index.passages[row] for row in rows[start:where + around + 1]], where - start, start
 
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from .answer import ANSWER_THRESHOLD
 from .engine import Searcher, check_question
 from .errors import QueryError
 from .gold import GoldProblem, GoldQuestion, match_form, relevant_ids
@@ -24,6 +25,7 @@ class EvalRun:
     questions: list[dict]
     problems: list[GoldProblem] = field(default_factory=list)
     config: dict = field(default_factory=dict)
+    answer_box: dict = field(default_factory=dict)  # right / wrong / empty counts, and the threshold
 
     @property
     def n(self) -> int:
@@ -33,7 +35,7 @@ class EvalRun:
     def to_dict(self) -> dict:
         return {
             "overall": self.overall, "by_lang": self.by_lang, "by_pair": self.by_pair,
-            "questions": self.questions, "config": self.config,
+            "questions": self.questions, "config": self.config, "answer_box": self.answer_box,
             "broken": [{"line": p.line, "id": p.id, "problem": p.problem} for p in self.problems],
         }
 
@@ -80,7 +82,8 @@ def evaluate(
         else:
             where = f" of document {q.doc}" if q.doc else ""
             problems.append(GoldProblem(q.line, q.id, f"answers found in no passage{where} of the index"))
-    results = searcher.search_batch([q.question for q in usable], k=max(k, 1), retriever=retriever) if usable else []
+    results = searcher.search_batch([q.question for q in usable], k=max(k, 1), retriever=retriever,
+                                    highlight=True) if usable else []
     candidates = searcher.languages()
     rows, groups = [], defaultdict(list)
     for q, ids, result in zip(usable, relevant, results):
@@ -92,10 +95,21 @@ def evaluate(
         groups[("pair", pair)].append(metrics)
         groups[("all", "")].append(metrics)
         rank = next((i for i, pid in enumerate(ranked, 1) if pid in ids), None)
-        rows.append({"id": q.id, "lang": lang, "pair": pair, "rank": rank, "top": ranked})
+        rows.append({"id": q.id, "lang": lang, "pair": pair, "rank": rank, "top": ranked, **_answer_row(q, result)})
     by = lambda kind: {name: mean_metrics(m) for (g, name), m in sorted(groups.items()) if g == kind}  # noqa: E731
+    box = {"threshold": ANSWER_THRESHOLD, **{o: sum(r["answer"] == o for r in rows) for o in ("right", "wrong", "empty")}}
     return EvalRun(retriever, k, mean_metrics(groups[("all", "")]), by("lang"), by("pair"), rows,
-                   sorted(problems, key=lambda p: p.line))
+                   sorted(problems, key=lambda p: p.line), answer_box=box)
+
+
+def _answer_row(question: GoldQuestion, result) -> dict:
+    """How the answer box did: ``right`` (shown, and its sentence holds an answer), ``wrong`` (shown, it does
+    not) or ``empty`` (not confident enough); with the candidate's confidence and correctness, for calibration."""
+    candidate = result.candidate
+    holds = candidate is not None and any(match_form(a) in match_form(candidate.text) for a in question.answers)
+    outcome = "empty" if result.answer is None else "right" if holds else "wrong"
+    return {"answer": outcome, "answer_confidence": None if candidate is None else round(candidate.confidence, 4),
+            "answer_holds": holds}
 
 
 def format_table(run: EvalRun) -> str:
@@ -104,6 +118,10 @@ def format_table(run: EvalRun) -> str:
     lines = [f"{'':<16}" + "".join(f"{key:>9}" for key in keys)]
     for label, metrics in _labelled(run):
         lines.append(f"{label:<16}" + "".join(_cell(metrics[key]) for key in keys))
+    if run.answer_box:
+        box = run.answer_box
+        lines.append(f"answer box (confidence >= {box['threshold']:.2f}): {box['right']} right, {box['wrong']} wrong, "
+                     f"{box['empty']} empty")
     return "\n".join(lines)
 
 

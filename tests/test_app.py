@@ -63,14 +63,19 @@ def _ask(page, question):
 
 
 def test_api_search_in_english(client):
-    hits = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
-    assert [h["rank"] for h in hits] == [1, 2, 3]
+    result = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
+    hits = result["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and result["question_lang"] == "en"
     assert "conviction of 10 traffickers" in hits[0]["text"]
     citation = hits[0]["citation"]
     assert citation["document"] == "laos-tip-2022-voa.txt" and citation["section"] == "PROSECUTION"
     assert set(citation) >= {"document", "section", "paragraph", "start", "end", "page"}
     start, end = hits[0]["highlight"]
     assert "conviction of 10 traffickers" in hits[0]["text"][start:end]
+    answer = result["answer"]  # the same sentence, first
+    assert answer["text"] == hits[0]["text"][start:end] and answer["id"] == hits[0]["id"]
+    assert answer["confidence"] >= 0.6 and answer["citation"] == citation
+    assert "10" in [answer["text"][a:b] for a, b in answer["numbers"]]  # "how many": the quantities are marked
 
 
 def test_api_returns_what_the_cli_prints(client, live_app):
@@ -85,7 +90,7 @@ def test_api_returns_what_the_cli_prints(client, live_app):
 
 
 def test_api_search_in_lao_with_language_filter(client):
-    hits = client.predict("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?", 3, "lo", api_name="/search")
+    hits = client.predict("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?", 3, "lo", api_name="/search")["hits"]
     assert {h["lang"] for h in hits} == {"lo"}
     assert any("110" in h["text"] for h in hits)
 
@@ -141,7 +146,7 @@ def test_searching_goes_on_while_an_upload_is_indexed(page, live_app, client):
         time.sleep(0.2)
     else:
         pytest.fail("the upload was never saved into the corpus")
-    hits = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
+    hits = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")["hits"]
     assert "conviction of 10 traffickers" in hits[0]["text"]
     assert "searchable now" not in page.locator("#upload-status").inner_text()  # the upload was still going
     page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=300_000)
@@ -300,3 +305,92 @@ def test_page_removing_a_report_takes_it_out_and_keeps_its_file(page, live_app, 
     _ask(page, "How many ferries did the census count at Pakse?")
     assert "ferry-census.txt" not in page.locator("#results").inner_text()
     assert "ok: moved to" in (live_app["index"] / "audit.log").read_text(encoding="utf-8")
+
+
+def _open(browser, url, width=1200):
+    page = browser.new_page(viewport={"width": width, "height": 1000})
+    page.goto(url)
+    return page
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("How many traffickers were convicted in 2021?", "conviction of 10 traffickers"),
+    ("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", "five to 15 years"),  # Lao question, English answer
+])
+def test_page_a_shared_address_opens_the_search_with_its_answer_first(browser, live_app, question, sentence):
+    from urllib.parse import urlencode
+
+    page = _open(browser, live_app["url"] + "?" + urlencode({"q": question, "k": 3, "lang": "all"}))
+    page.locator("#results .hit").first.wait_for(timeout=60_000)
+    assert page.locator("#question textarea").input_value() == question and page.locator("#results .hit").count() == 3
+    answer = page.locator("#answer .answer")
+    assert sentence in answer.locator(".answer-text").inner_text()
+    assert "10" in answer.locator("strong").all_inner_texts() or "15" in answer.locator("strong").all_inner_texts()
+    link = answer.locator("a.source-link").get_attribute("href")
+    assert link.startswith("?source=laos-tip-2022-voa.txt")
+    source = _open(browser, live_app["url"] + link)  # pasted into another tab
+    source.locator("#source mark.passage").wait_for(timeout=60_000)
+    assert sentence in source.locator("#source mark.sentence").inner_text()
+    assert "PROSECUTION" in source.locator("#source .source-head").inner_text()
+    source.wait_for_timeout(300)
+    cited, box = source.evaluate("(() => [document.querySelector('#cited'), document.querySelector('.source-body')]"
+                                 ".map(e => { const r = e.getBoundingClientRect(); return [r.top, r.bottom]; }))()")
+    assert box[0] <= cited[0] < box[1] and 0 <= box[0] and cited[0] < 1000  # scrolled to the passage, in view
+    assert source.locator("#source .source-head h3").is_visible()
+    source.close()
+    page.close()
+
+
+def test_page_the_address_follows_the_search_and_a_weak_answer_is_not_shown(page):
+    from urllib.parse import parse_qs, urlparse
+
+    _ask(page, "What is the population of Vientiane?")
+    page.locator("#answer #no-answer").wait_for(timeout=30_000)
+    assert page.locator("#answer .answer-text").count() == 0
+    query = parse_qs(urlparse(page.url).query)
+    assert query["q"] == ["What is the population of Vientiane?"] and query["k"] == ["5"] and query["lang"] == ["all"]
+
+
+def test_page_copy_citation_copies_words_and_a_working_link(browser, live_app):
+    context = browser.new_context()
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.goto(live_app["url"])
+    _ask(page, "How many traffickers were convicted in 2021?")
+    page.locator("#results .hit").first.locator("button.copy-cite").click()
+    page.locator("#results .hit").first.get_by_text("Copied").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("“") and "(laos-tip-2022-voa.txt), PROSECUTION, ¶ 12 " in copied
+    link = copied.rsplit(" ", 1)[1]
+    assert link.startswith(live_app["url"]) and "source=laos-tip-2022-voa.txt" in link
+    page.goto(link)
+    assert "conviction of 10 traffickers" in page.locator("#source mark.passage").inner_text(timeout=60_000)
+    context.close()
+
+
+def test_page_exports_the_results_as_csv_and_json(page, tmp_path):
+    import csv
+
+    _ask(page, "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?")
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    saved = tmp_path / "results.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(saved.read_text(encoding="utf-8-sig").splitlines()))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4", "5"]
+    assert rows[0]["question"] == "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?"  # Lao as Lao
+    assert all(r["link"].startswith("http") and "source=" in r["link"] for r in rows)
+    assert all(r["citation"] and r["lang"] in ("lo", "en") for r in rows)
+    with page.expect_download() as download:
+        page.locator("#export-json").click()
+    data = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert data["question"] == rows[0]["question"] and [r["text"] for r in data["results"]] == [r["text"] for r in rows]
+    assert "110" in data["answer"]["text"]
+
+
+def test_page_at_400_px_everything_stacks_full_width(browser, live_app):
+    page = _open(browser, live_app["url"], width=400)
+    question, button = page.locator("#question").bounding_box(), page.locator("#search-button").bounding_box()
+    assert question["width"] > 300 and button["width"] > 300 and button["y"] > question["y"] + question["height"] - 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400  # nothing wider than the screen
+    page.close()

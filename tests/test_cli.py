@@ -18,8 +18,10 @@ def run():
 def test_query_json_on_the_bundled_report(run, tip_index):
     result = run("query", "How many traffickers were convicted in 2021?", "--index", str(tip_index), "-k", "3", "--json")
     assert result.exit_code == 0, result.output
-    hits = json.loads(result.stdout)
-    assert [h["rank"] for h in hits] == [1, 2, 3]
+    printed = json.loads(result.stdout)
+    hits = printed["hits"]
+    assert [h["rank"] for h in hits] == [1, 2, 3] and printed["question_lang"] == "en"
+    assert "conviction of 10 traffickers" in printed["answer"]["text"]
     top = hits[0]
     assert "conviction of 10 traffickers" in top["text"] and top["lang"] == "en"
     assert set(top["citation"]) >= {"document", "section", "paragraph", "start", "end", "page"}
@@ -33,6 +35,15 @@ def test_query_prints_lao_readably(run, tip_index):
     assert result.exit_code == 0, result.output
     assert "question language: lo" in result.stdout
     assert "1. [" in result.stdout and "¶" in result.stdout and "110" in result.stdout
+    answer = result.stdout.split("answer (from #1, ", 1)[1].split("\n1. [")[0]
+    assert "ລະບຸຕົວ 110 ຄົນ" in answer  # the answer sentence comes first, in Lao
+
+
+def test_query_says_when_no_sentence_answers(run, tip_index):
+    result = run("query", "What is the population of Vientiane?", "--index", str(tip_index), "-k", "2", "--json")
+    assert json.loads(result.stdout)["answer"] is None
+    result = run("query", "What is the population of Vientiane?", "--index", str(tip_index), "-k", "2")
+    assert "no sentence answers this confidently" in result.stdout
 
 
 def test_build_then_query_with_progress(run, mini_corpus, tmp_path):
@@ -50,7 +61,7 @@ def test_query_builds_a_missing_index(run, mini_corpus, tmp_path):
     result = run("query", "rice exports", "--index", str(tmp_path / "new"), "--corpus", str(mini_corpus), "--json")
     assert result.exit_code == 0, result.output
     assert "building it from" in result.stderr
-    assert json.loads(result.stdout)[0]["citation"]["document"] == "rice-report.md"
+    assert json.loads(result.stdout)["hits"][0]["citation"]["document"] == "rice-report.md"
 
 
 def test_empty_question_is_a_usage_error(run, tip_index):

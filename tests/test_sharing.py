@@ -196,7 +196,7 @@ def test_the_api_needs_a_signed_in_user(team):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(team["url"] + "gradio_api/info")
     assert refused.value.code == 401
-    hits = _client(team, "ana", "readerpass").predict("How many tonnes of rice were harvested?", 2, "en", api_name="/search")
+    hits = _client(team, "ana", "readerpass").predict("How many tonnes of rice were harvested?", 2, "en", api_name="/search")["hits"]
     assert hits and hits[0]["citation"]["document"] == "rice-report.md"
 
 
@@ -229,7 +229,7 @@ def test_an_editor_uploads_within_the_limit_and_removes_and_each_write_is_record
     editor = _client(team, "ed", "editorpass")
     assert "searchable now" in editor.predict(handle_file(str(note)), api_name="/upload")[0]
     reader = _client(team, "ana", "readerpass")
-    hits = reader.predict("How many ferries had no life jackets?", 1, "all", api_name="/search")
+    hits = reader.predict("How many ferries had no life jackets?", 1, "all", api_name="/search")["hits"]
     assert hits[0]["citation"]["document"] == "ferries.txt"
     assert "ferries-2.txt" in editor.predict(handle_file(str(note)), api_name="/upload")[0]
     with pytest.raises(Exception, match="at most 2 uploads a minute"):
@@ -237,7 +237,7 @@ def test_an_editor_uploads_within_the_limit_and_removes_and_each_write_is_record
     assert not (team["corpus"] / "ferries-3.txt").exists()
     assert "Removed" in editor.predict("ferries.txt", api_name="/remove")[0]
     assert (team["corpus"] / ".removed" / "ferries.txt").exists() and not (team["corpus"] / "ferries.txt").exists()
-    hits = reader.predict("How many ferries had no life jackets?", 3, "all", api_name="/search")
+    hits = reader.predict("How many ferries had no life jackets?", 3, "all", api_name="/search")["hits"]
     assert "ferries.txt" not in [h["citation"]["document"] for h in hits]
     assert "Index up to date" in editor.predict(api_name="/reindex")[0]
     mine = [(r["action"], r["file"], r["outcome"].split(":")[0]) for r in audit.read(team["index"]) if r["user"] == "ed"]
@@ -291,7 +291,7 @@ def test_read_only_has_no_write_endpoint_and_refuses_file_uploads(tip_index, emb
         assert not names & {"upload", "remove", "reindex"}
         with pytest.raises(Exception):
             client.predict(api_name="/upload")
-        hits = client.predict("How many traffickers were convicted in 2021?", 1, "all", api_name="/search")
+        hits = client.predict("How many traffickers were convicted in 2021?", 1, "all", api_name="/search")["hits"]
         assert "conviction of 10 traffickers" in hits[0]["text"]
         boundary = "----x"
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n"

@@ -1,0 +1,44 @@
+"""Search results as files a reader keeps: CSV (for a spreadsheet) and JSON, with full citations and links."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from .cite import human_citation
+from .engine import SearchResult
+
+COLUMNS = ("question", "rank", "text", "lang", "citation", "document", "title", "section", "paragraph", "page", "link")
+
+
+def result_rows(result: SearchResult, link: Callable[[str, tuple[int, int] | None], str]) -> list[dict]:
+    """One row per hit: the question, rank, text, language, the citation in words and in parts, and a link.
+
+    Args:
+        result: a search result.
+        link: makes the link to a passage (its id and highlighted span) in the source.
+    """
+    return [{"question": result.question, "rank": h.rank, "text": h.text, "lang": h.lang,
+             "citation": human_citation(h.citation), "document": h.citation.document, "title": h.citation.title,
+             "section": h.citation.section or "", "paragraph": h.citation.paragraph,
+             "page": "" if h.citation.page is None else h.citation.page, "link": link(h.passage_id, h.highlight)}
+            for h in result.hits]
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    """Write rows as UTF-8 CSV with a byte-order mark, so spreadsheet programs read Lao correctly."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return Path(path)
+
+
+def write_json(path: Path, result: SearchResult, rows: list[dict]) -> Path:
+    """Write the question, the answer and the rows as JSON (Lao as Lao, not escapes)."""
+    data = {"question": result.question, "question_lang": result.question_lang,
+            "answer": result.answer.to_dict() if result.answer else None, "results": rows}
+    Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    return Path(path)

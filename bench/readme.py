@@ -1,0 +1,113 @@
+"""Rewrite the README's measured figures from a real run, so they are what a fresh clone prints.
+
+    python bench/readme.py [--index index] [--check]
+
+Each figure block in README.md stands between ``<!-- readme:NAME -->`` and
+``<!-- /readme:NAME -->``. This script makes every block from the index of the
+bundled corpus (built first if missing) and writes them in; ``--check`` only
+compares, and exits 1 naming the blocks that differ. ``tests/test_readme.py``
+makes the same blocks from the test session's index and checks them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+from search import Searcher, build_index
+from search.answer import ANSWER_THRESHOLD
+from search.cite import format_citation
+from search.engine import DEFAULT_RETRIEVER
+from search.errors import IndexNotFoundError
+from search.evaluate import evaluate, format_table
+from search.gold import load_gold
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
+NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
+SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
+THRESHOLDS = (None, 0.58, ANSWER_THRESHOLD, 0.62)
+
+
+def eval_table(searcher: Searcher) -> str:
+    """What ``python -m search eval eval/gold/laos-tip-2022.jsonl`` prints."""
+    questions, problems = load_gold(DEV_SET)
+    return "```\n" + format_table(evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)) + "\n```"
+
+
+def query_sample(searcher: Searcher) -> str:
+    """What ``python -m search query "How many traffickers were convicted in 2021?" -k 1`` prints (passage cut)."""
+    result = searcher.search(SAMPLE_QUESTION, k=1, highlight=True)
+    hit, answer = result.hits[0], result.answer
+    wrap = lambda text: textwrap.shorten(text, 260, placeholder=" ...")  # noqa: E731
+    lines = [f'$ python -m search query "{SAMPLE_QUESTION}" -k 1', f"question language: {result.question_lang}", ""]
+    if answer:
+        lines += [f"answer (from #{answer.rank}, {format_citation(answer.citation)}):",
+                  textwrap.fill(wrap(answer.text), 100, initial_indent="   ", subsequent_indent="   "), ""]
+    lines += [f"{hit.rank}. [{hit.score:.3f}] {hit.lang} · {format_citation(hit.citation)}",
+              textwrap.fill(wrap(hit.text), 100, initial_indent="   ", subsequent_indent="   ")]
+    return "```console\n" + "\n".join(lines) + "\n```"
+
+
+def answer_threshold_table(searcher: Searcher) -> str:
+    """Right / wrong / empty answer boxes on the dev set, and unanswerable questions answered, by threshold."""
+    questions, problems = load_gold(DEV_SET)
+    rows = evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems).questions
+    unanswerable = [json.loads(line)["question"] for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip()]
+    negatives = [r.candidate.confidence for r in searcher.search_batch(unanswerable, k=5, highlight=True)]
+    out = [f"| threshold | dev set: right / wrong / empty ({len(rows)}) | unanswerable questions answered ({len(negatives)}) |",
+           "|---|---|---|"]
+    for t in THRESHOLDS:
+        floor = -2.0 if t is None else t
+        shown = [r["answer_holds"] for r in rows if r["answer_confidence"] is not None and r["answer_confidence"] >= floor]
+        right, wrong = sum(shown), len(shown) - sum(shown)
+        cells = ["none" if t is None else f"{t:.2f}", f"{right} / {wrong} / {len(rows) - right - wrong}",
+                 str(sum(c >= floor for c in negatives))]
+        if t == ANSWER_THRESHOLD:
+            cells = [f"**{c}**" for c in cells]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+BLOCKS = {"eval-table": eval_table, "query-sample": query_sample, "answer-threshold": answer_threshold_table}
+
+
+def blocks_in(text: str) -> dict[str, str]:
+    """The README's figure blocks, by name."""
+    return {m.group(1): m.group(2).strip("\n") for m in re.finditer(r"<!-- readme:([\w-]+) -->\n(.*?)<!-- /readme:\1 -->", text, re.S)}
+
+
+def rewrite(text: str, made: dict[str, str]) -> str:
+    """``text`` with each named block replaced by its new content."""
+    for name, content in made.items():
+        text = re.sub(rf"(<!-- readme:{name} -->\n).*?(<!-- /readme:{name} -->)",
+                      lambda m: m.group(1) + content + "\n" + m.group(2), text, flags=re.S)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a block differs")
+    args = parser.parse_args()
+    searcher = Searcher(args.index)
+    try:
+        searcher.index  # noqa: B018
+    except IndexNotFoundError:
+        build_index(ROOT / "corpus", args.index)
+    made = {name: make(searcher) for name, make in BLOCKS.items()}
+    text = README.read_text(encoding="utf-8")
+    stale = [name for name, content in made.items() if blocks_in(text).get(name) != content]
+    if args.check:
+        sys.exit(f"README blocks out of date: {', '.join(stale)}" if stale else 0)
+    README.write_text(rewrite(text, made), encoding="utf-8")
+    print(f"rewrote {', '.join(stale) or 'nothing (all current)'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,16 +24,16 @@ from pathlib import Path
 import gradio as gr
 
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
-from search.access import Users, is_loopback
-from search.curate import Curator, WriteOutcome
+from search.serve.access import Users, is_loopback
+from search.serve.curate import Curator, WriteOutcome
 from search.cli import TerminalProgress, say
-from search.embed import DEFAULT_ENGINE, ENGINES
+from search.model.embed import DEFAULT_ENGINE, ENGINES
 from search.cite import format_citation, human_citation
-from search.export import result_rows, write_csv, write_json
+from search.serve.export import result_rows, write_csv, write_json
 from search.errors import AccessError, IndexFormatError, IndexNotFoundError
-from search.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
-from search.build import make_embedder
-from search.store import IndexConfig, check_files, current_generation
+from search.ingest.read import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+from search.index.build import make_embedder
+from search.index.store import IndexConfig, check_files, current_generation
 
 log = logging.getLogger("report-search")
 DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20

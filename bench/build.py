@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_library  # noqa: E402
 
-from search.build import build_index, make_embedder  # noqa: E402
-from search.embed import DEFAULT_ENGINE, ENGINES  # noqa: E402
-from search.store import IndexConfig, load_index  # noqa: E402
+from search.index.build import build_index, make_embedder  # noqa: E402
+from search.model.embed import DEFAULT_ENGINE, ENGINES  # noqa: E402
+from search.index.store import IndexConfig, load_index  # noqa: E402
 
 
 class Counting:

@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 from search import Searcher, build_index
-from search.build import make_embedder
-from search.embed import ENGINES
-from search.engine import DEFAULT_RETRIEVER, check_question
-from search.gold import load_gold
-from search.store import IndexConfig
+from search.index.build import make_embedder
+from search.model.embed import ENGINES
+from search.retrieve.engine import DEFAULT_RETRIEVER, check_question
+from search.evaluation.gold import load_gold
+from search.index.store import IndexConfig
 
 
 def _raw(searcher: Searcher, question: str, k: int) -> None:

@@ -19,12 +19,12 @@ import textwrap
 from pathlib import Path
 
 from search import Searcher, build_index
-from search.answer import ANSWER_THRESHOLD
+from search.retrieve.answer import ANSWER_THRESHOLD
 from search.cite import format_citation
-from search.engine import DEFAULT_RETRIEVER
+from search.retrieve.engine import DEFAULT_RETRIEVER
 from search.errors import IndexNotFoundError
-from search.evaluate import evaluate, format_table
-from search.gold import load_gold
+from search.evaluation.evaluate import evaluate, format_table
+from search.evaluation.gold import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"

@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_library  # noqa: E402
 
-from search.build import build_index, make_embedder  # noqa: E402
-from search.engine import Searcher  # noqa: E402
-from search.lang import normalize_text  # noqa: E402
-from search.store import IndexConfig, current_generation, read_manifest  # noqa: E402
-from search.tokenize import tokenize  # noqa: E402
+from search.index.build import build_index, make_embedder  # noqa: E402
+from search.retrieve.engine import Searcher  # noqa: E402
+from search.ingest.lang import normalize_text  # noqa: E402
+from search.index.store import IndexConfig, current_generation, read_manifest  # noqa: E402
+from search.ingest.tokenize import tokenize  # noqa: E402
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "laos-tip-2022.jsonl"
 STAGES = ("bm25", "dense", "sentences", "bridge", "fusion")
@@ -133,7 +133,7 @@ def probe(index_dir: Path) -> None:
     The memory is the growth of resident memory over loading, after the libraries are
     imported and the Lao segmenter and dictionary are loaded (they cost the same at any size).
     """
-    from search.bridge import lao_english_dictionary
+    from search.retrieve.bridge import lao_english_dictionary
 
     tokenize("ລາວ")
     lao_english_dictionary()
@@ -213,7 +213,7 @@ def main() -> None:
 
 def _thai_words(question: str) -> list[str]:
     """The texts the bridge embeds for a question's Lao words (read as Thai), so they can be precomputed."""
-    from search.bridge import lao_content_words, read_as_thai
+    from search.retrieve.bridge import lao_content_words, read_as_thai
 
     return [read_as_thai(w) for w in lao_content_words(tokenize(question))]
 

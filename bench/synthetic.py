@@ -14,9 +14,9 @@ import random
 import re
 from pathlib import Path
 
-from search.chunk import sentence_spans
-from search.ingest import read_document
-from search.lang import LAO, detect_lang
+from search.ingest.chunk import sentence_spans
+from search.ingest.read import read_document
+from search.ingest.lang import LAO, detect_lang
 
 BUNDLED = Path(__file__).resolve().parent.parent / "corpus" / "laos-tip-2022-voa.txt"
 PARAGRAPHS_PER_REPORT = 40

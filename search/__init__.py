@@ -11,11 +11,11 @@ Build an index from a folder of reports, then ask questions::
 
 __version__ = "0.1.0"
 
-from .build import BuildReport, build_index, index_is_stale  # noqa: E402
-from .cite import Citation, format_citation  # noqa: E402
-from .embed import DEFAULT_MODEL, Embedder  # noqa: E402
-from .engine import Hit, Searcher, SearchResult  # noqa: E402
-from .errors import (  # noqa: E402
+from search.index.build import BuildReport, build_index, index_is_stale  # noqa: E402
+from search.cite import Citation, format_citation  # noqa: E402
+from search.model.embed import DEFAULT_MODEL, Embedder  # noqa: E402
+from search.retrieve.engine import Hit, Searcher, SearchResult  # noqa: E402
+from search.errors import (  # noqa: E402
     CorpusError,
     DocumentError,
     EmptyQueryError,
@@ -25,8 +25,8 @@ from .errors import (  # noqa: E402
     QueryError,
     SearchError,
 )
-from .lang import detect_lang  # noqa: E402
-from .store import IndexConfig, load_index  # noqa: E402
+from search.ingest.lang import detect_lang  # noqa: E402
+from search.index.store import IndexConfig, load_index  # noqa: E402
 
 __all__ = [
     "__version__", "BuildReport", "build_index", "index_is_stale", "Citation", "format_citation",

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import click
 
-from .access import ROLES, read_users, remove_user, save_user
-from .build import build_index, make_embedder
-from .cite import format_citation
-from .embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
-from .engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
-from .errors import IndexNotFoundError, QueryError, SearchError
-from .evaluate import evaluate, format_side_by_side, format_table
-from .gold import load_gold
-from .report import write_report
-from .store import IndexConfig, check_index
+from search.serve.access import ROLES, read_users, remove_user, save_user
+from search.index.build import build_index, make_embedder
+from search.cite import format_citation
+from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
+from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
+from search.errors import IndexNotFoundError, QueryError, SearchError
+from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
+from search.evaluation.gold import load_gold
+from search.evaluation.report import write_report
+from search.index.store import IndexConfig, check_index
 
 _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
                              default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from search.corpus import add_report, safe_file_name
+from search.ingest.corpus import add_report, safe_file_name
 from search.errors import DocumentError
 
 from conftest import CORPUS
@@ -184,7 +184,7 @@ def test_a_stale_index_is_served_while_it_is_brought_up_to_date(mini_corpus, tmp
 def test_a_damaged_index_is_rebuilt_before_serving(mini_corpus, tmp_path, embedder, model_cache):
     from app import prepare_index
     from search import build_index, index_is_stale
-    from search.store import current_generation
+    from search.index.store import current_generation
 
     index = tmp_path / "index"
     build_index(mini_corpus, index, embedder=embedder)

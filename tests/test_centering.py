@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from search.centering import LanguageCentering
+from search.index.centering import LanguageCentering
 
 
 def _unit(rows):

@@ -1,4 +1,4 @@
-from search.chunk import ChunkSettings, chunk_spans, sentence_spans
+from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 
 EN = ("The U.S. report covers 2021. Article 215 prescribes five to 15 years! Was the law enforced? "
       "Officials said it was, in 3.5 percent of cases.")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from search.convert import converted_model_dir, dequantize_q4_0
+from search.model.convert import converted_model_dir, dequantize_q4_0
 
 TEXTS = [
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from search import Searcher
-from search.answer_type import holds_number
-from search.engine import RETRIEVERS
+from search.retrieve.answer_type import holds_number
+from search.retrieve.engine import RETRIEVERS
 from search.errors import EmptyQueryError, QueryError
-from search.store import load_index
+from search.index.store import load_index
 
 from conftest import CORPUS
 
@@ -158,8 +158,8 @@ def test_context_is_the_whole_paragraph(searcher):
 
 def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
     """The best-sentence list (units in FAISS) ranks as scoring every unit in numpy does: all, filtered, numbers first."""
-    from search.answer_type import put_first
-    from search.engine import _sentence_ranking
+    from search.retrieve.answer_type import put_first
+    from search.retrieve.engine import _sentence_ranking
 
     index = searcher.index
     units = index.units.vectors()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from search import Embedder, Searcher, build_index
 from search.cli import cli
 from search.errors import IndexFormatError, ModelError
-from search.ort_encoder import EXPORT_VERSION, ONNX_FILE, OrtEncoder
+from search.model.ort_encoder import EXPORT_VERSION, ONNX_FILE, OrtEncoder
 
 TEXTS = [
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
@@ -102,7 +102,7 @@ def private_export(tmp_path, embedder) -> Path:
 
 @pytest.mark.parametrize("damage", ["truncated", "no stamp", "not onnx"])
 def test_a_damaged_export_is_made_again(private_export, damage):
-    from search.convert import STAMP
+    from search.model.convert import STAMP
 
     folder = next(p for p in private_export.iterdir() if p.name.endswith(f"-onnx-fp32-v{EXPORT_VERSION}"))
     model, size = folder / ONNX_FILE, (folder / ONNX_FILE).stat().st_size
@@ -125,7 +125,7 @@ LAO_TWO = "ແຂວງຫຼວງນ້ຳທາ ມີໜ່ວຍງານ�
 
 
 def _halves(text: str) -> list[tuple[int, int]]:
-    from search.chunk import sentence_spans
+    from search.ingest.chunk import sentence_spans
 
     spans = sentence_spans(text)
     assert len(spans) == 2
@@ -164,8 +164,8 @@ def test_late_vectors_of_onnx_and_torch_agree(embedder, torch_embedder):
 
 def test_spans_follow_normalisation_that_changes_lengths():
     """ໜ and ໝ are read as two letters each: a later sentence's span moves right by as many."""
-    from search.embed import model_spans
-    from search.lang import normalize_text
+    from search.model.embed import model_spans
+    from search.ingest.lang import normalize_text
 
     passage = LAO_TWO
     for (a, b), (c, d) in zip(_halves(passage), model_spans("passage: ", passage, _halves(passage))):

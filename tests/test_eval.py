@@ -6,10 +6,10 @@ from collections import Counter
 from click.testing import CliRunner
 
 from search.cli import cli
-from search.engine import DEFAULT_RETRIEVER, RETRIEVERS
-from search.evaluate import evaluate, language_pair
-from search.gold import GoldQuestion, load_gold, match_form, relevant_ids
-from search.ingest import read_document
+from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
+from search.evaluation.evaluate import evaluate, language_pair
+from search.evaluation.gold import GoldQuestion, load_gold, match_form, relevant_ids
+from search.ingest.read import read_document
 
 from conftest import CORPUS, ROOT
 

@@ -20,12 +20,12 @@ import pytest
 from click.testing import CliRunner
 
 from search import Searcher, build_index, index_is_stale
-from search.chunk import sentence_spans
+from search.ingest.chunk import sentence_spans
 from search.cli import cli
-from search.convert import STAMP, converted_model_dir
+from search.model.convert import STAMP, converted_model_dir
 from search.errors import DocumentError, IndexFormatError, ModelError, QueryError
-from search.ingest import list_corpus, read_document
-from search.store import current_generation, load_index
+from search.ingest.read import list_corpus, read_document
+from search.index.store import current_generation, load_index
 
 from conftest import CORPUS, DATA, ROOT
 
@@ -123,7 +123,7 @@ def test_a_20_mb_report_on_one_line_is_read_and_cut(tmp_path):
             f.write(word)
             size, i = size + len(word.encode("utf-8")), i + 1
     script = (
-        "import sys; from search.ingest import read_document; from search.chunk import chunk_spans\n"
+        "import sys; from search.ingest.read import read_document; from search.ingest.chunk import chunk_spans\n"
         "doc = read_document(sys.argv[1])\n"
         "spans = [s for p in doc.paragraphs for s in chunk_spans(doc.text[p.start:p.end])]\n"
         "print(len(doc.paragraphs), len(spans), max(b - a for a, b in spans))\n"
@@ -140,7 +140,7 @@ def test_html_nested_100000_deep_is_read(tmp_path):
     path = tmp_path / "nested.html"
     path.write_text("<html><body>" + "<div>" * 100_000 + "<p>Deep text about ferries on the Mekong.</p>"
                     + "<span>" * 50_000 + "Inline text." + "</span>" * 50_000 + "</div>" * 100_000 + "</body></html>")
-    script = "import sys; from search.ingest import read_document; print(read_document(sys.argv[1]).text)"
+    script = "import sys; from search.ingest.read import read_document; print(read_document(sys.argv[1]).text)"
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -251,7 +251,7 @@ def test_pypdf_warnings_do_not_reach_the_console(tmp_path, capfd, caplog, monkey
 KILLER = r"""
 import os, signal, sys
 from pathlib import Path
-import search.store as store
+import search.index.store as store
 from search import Embedder, build_index
 
 point, corpus, index = sys.argv[1:4]
@@ -359,9 +359,9 @@ def test_damaged_files_are_one_line_and_a_build_repairs_them(built, mini_corpus,
 @pytest.mark.parametrize("name", ["bm25.npz", "sentences.npy", "terms.npy", "bm25-vocab.json", "terms.json"])
 def test_same_size_damage_is_caught_by_the_readers_when_checksums_are_skipped(built, embedder, monkeypatch, name):
     """Above VERIFY_ON_LOAD_BYTES only sizes are checked on load; readers still refuse what they cannot parse."""
-    import search.store
+    import search.index.store
 
-    monkeypatch.setattr(search.store, "VERIFY_ON_LOAD_BYTES", 0)
+    monkeypatch.setattr(search.index.store, "VERIFY_ON_LOAD_BYTES", 0)
     path = current_generation(built)[0] / name
     data = bytearray(path.read_bytes())
     start = 10 if name.endswith(".json") else 128  # past the header

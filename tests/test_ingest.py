@@ -1,7 +1,7 @@
 import pytest
 
 from search.errors import CorpusError, DocumentError
-from search.ingest import is_debris, list_corpus, read_document
+from search.ingest.read import is_debris, list_corpus, read_document
 
 from conftest import CORPUS, DATA
 
@@ -94,7 +94,7 @@ def test_list_corpus_skips_other_types_with_a_reason(tmp_path):
 
 
 def test_each_part_of_a_report_has_its_own_title():
-    from search.build import part_titles
+    from search.index.build import part_titles
 
     langs = ["lo", "lo", "en", "lo", "lo", "en", "en", "en"]
     sections = [None, None, "Quote", "Quote", None, "LAOS: TIER 2", "LAOS: TIER 2", "PROSECUTION"]
@@ -113,15 +113,15 @@ def test_the_english_chapter_is_not_cited_under_the_lao_headline(searcher):
 
 
 def test_a_newer_way_of_reading_reads_reports_again_but_keeps_their_vectors(mini_corpus, tmp_path, embedder, monkeypatch):
-    import search.build
+    import search.index.build
     from search import build_index, load_index
 
     index = tmp_path / "index"
     build_index(mini_corpus, index, embedder=embedder)
     before = load_index(index)
-    monkeypatch.setattr(search.build, "READING", search.build.READING + 1)
+    monkeypatch.setattr(search.index.build, "READING", search.index.build.READING + 1)
     report = build_index(mini_corpus, index, embedder=embedder)
     after = load_index(index)
-    assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.build.READING}
+    assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.index.build.READING}
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert (after.vectors == before.vectors).all()

@@ -1,4 +1,4 @@
-from search.lang import detect_lang, fold_digits, lao_share, normalize_text
+from search.ingest.lang import detect_lang, fold_digits, lao_share, normalize_text
 
 
 def test_lao_share_counts_letters_and_marks():
@@ -36,7 +36,7 @@ def test_fold_digits_and_variants():
 
 
 def test_document_tagger_gives_short_lines_their_documents_language():
-    from search.lang import document_tagger
+    from search.ingest.lang import document_tagger
 
     english = [
         "Riverside Shelter Annual Note 2023",  # langdetect alone: "no"
@@ -51,7 +51,7 @@ def test_document_tagger_gives_short_lines_their_documents_language():
 
 
 def test_document_tagger_knows_a_french_report_and_its_english_quote():
-    from search.lang import document_tagger
+    from search.ingest.lang import document_tagger
 
     french = [
         "Rapport annuel du refuge",
@@ -66,7 +66,7 @@ def test_document_tagger_knows_a_french_report_and_its_english_quote():
 
 
 def test_document_tagger_of_a_lao_only_document():
-    from search.lang import document_tagger
+    from search.ingest.lang import document_tagger
 
     tag = document_tagger(["ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ", "ໃນປີ 2021"])
     assert tag("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ") == "lo"

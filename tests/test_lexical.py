@@ -6,14 +6,14 @@ import unicodedata
 import numpy as np
 import pytest
 
-from search.bridge import (
+from search.retrieve.bridge import (
     TermTable, dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
     word_neighbours,
 )
 from search.errors import IndexFormatError
-from search.hybrid import reciprocal_rank_fusion
-from search.sparse import SparseIndex
-from search.tokenize import stem, tokenize
+from search.retrieve.hybrid import reciprocal_rank_fusion
+from search.index.sparse import SparseIndex
+from search.ingest.tokenize import stem, tokenize
 
 
 def test_lao_words_keep_their_vowel_and_tone_marks():
@@ -149,7 +149,7 @@ def test_word_neighbours_share_one_weight_per_word():
 
 def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(tip_index, embedder):
     """ດ່ານຊາຍແດນ (border checkpoint) is not in the dictionary; read as Thai, the model places it near 'border'."""
-    from search.store import load_index
+    from search.index.store import load_index
 
     english = load_index(tip_index).terms["en"]
     as_lao, as_thai = embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
@@ -179,8 +179,8 @@ def test_bm25_ranking_by_postings_equals_scoring_every_row(searcher):
     import json
     from pathlib import Path
 
-    from search.bridge import expand_question, lao_content_words
-    from search.tokenize import tokenize
+    from search.retrieve.bridge import expand_question, lao_content_words
+    from search.ingest.tokenize import tokenize
 
     index = searcher.index
     dense = index.sparse.matrix.toarray().astype(np.float64)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from search.metrics import first_relevant_rank, mean_metrics, question_metrics
+from search.evaluation.metrics import first_relevant_rank, mean_metrics, question_metrics
 
 
 def test_relevant_at_rank_2_of_two_relevant():

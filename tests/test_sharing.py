@@ -14,10 +14,10 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from search import audit
-from search.access import RateLimit, Users, UsersFileError, hash_password, is_loopback, read_users, save_user, verify_password
+from search.serve import audit
+from search.serve.access import RateLimit, Users, UsersFileError, hash_password, is_loopback, read_users, save_user, verify_password
 from search.cli import cli
-from search.corpus import remove_report, restore_report
+from search.ingest.corpus import remove_report, restore_report
 from search.errors import DocumentError
 
 from conftest import ROOT

@@ -6,10 +6,10 @@ import json
 import pytest
 
 from search import Embedder, Searcher, build_index, index_is_stale
-from search.convert import converted_model_dir
-from search.dense import DenseIndex
+from search.model.convert import converted_model_dir
+from search.index.dense import DenseIndex
 from search.errors import CorpusError, IndexFormatError, IndexNotFoundError, IndexWriteError
-from search.store import current_generation, load_index
+from search.index.store import current_generation, load_index
 
 
 def record_texts(monkeypatch, embedder, method: str) -> list:
@@ -65,7 +65,7 @@ def test_late_sentence_vectors_cost_no_model_pass_of_their_own(mini_corpus, tmp_
     """sentence_vectors="late": one model pass per passage gives its sentences too; repairs keep passage vectors."""
     import numpy as np
 
-    from search.store import IndexConfig, SENTENCES
+    from search.index.store import IndexConfig, SENTENCES
 
     config = IndexConfig(sentence_vectors="late")
     alone = record_texts(monkeypatch, embedder, "embed_passages")
@@ -222,7 +222,7 @@ def test_a_big_index_is_an_inverted_file_and_finds_what_exact_search_finds(tmp_p
     """Above the threshold the dense index is an IVF: saved, loaded, filtered, close to exact, vectors kept."""
     import numpy as np
 
-    from search.dense import DenseIndex
+    from search.index.dense import DenseIndex
 
     rng = np.random.default_rng(0)
     topics = rng.standard_normal((30, 64)).astype(np.float32)  # texts gather by topic, as embeddings do

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SearchError
+from search.errors import SearchError
 
 
 @dataclass(frozen=True)

@@ -8,21 +8,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .bridge import build_term_tables, save_term_tables
-from .chunk import ChunkSettings, chunk_spans, sentence_spans
-from .cite import Citation
-from .embed import Embedder
-from .errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
-from .fileio import file_sha256
-from .ingest import Document, list_corpus, read_document
-from .lang import document_tagger
-from .sparse import SparseIndex
-from .bridge import TERM_VECTORS, TERMS
-from .store import (
+from search.retrieve.bridge import build_term_tables, save_term_tables
+from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
+from search.cite import Citation
+from search.model.embed import Embedder
+from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
+from search.fileio import file_sha256
+from search.ingest.read import Document, list_corpus, read_document
+from search.ingest.lang import document_tagger
+from search.index.sparse import SparseIndex
+from search.retrieve.bridge import TERM_VECTORS, TERMS
+from search.index.store import (
     PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
     index_lock, load_index, read_manifest, write_index,
 )
-from .tokenize import words_and_tokens
+from search.ingest.tokenize import words_and_tokens
 
 # How reports are read into passages and citations. Bump it when a change alters passages or
 # citations (titles, sections): a build then reads every report again, and keeps the vectors of

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer_type import number_spans
-from .cite import Citation
-from .store import StoredIndex
+from search.retrieve.answer_type import number_spans
+from search.cite import Citation
+from search.index.store import StoredIndex
 
 # Centered cosine between question and answer sentence. On the dev set (66 questions) and 20
 # questions the report does not answer: 0.60 shows 42 answers, 38 right and 4 wrong, and no

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CorpusError, DocumentError
+from search.errors import CorpusError, DocumentError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -127,13 +127,13 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     check_size(path, doc_id)
     data = path.read_bytes()
     if suffix == ".pdf":
-        from .pdf import pdf_text
+        from search.ingest.pdf import pdf_text
 
         text, page_starts = pdf_text(data, doc_id)
     else:
         text, page_starts = _decode(data, doc_id), ()
         if suffix in (".html", ".htm"):
-            from .html import html_text
+            from search.ingest.html import html_text
 
             text = html_text(text)
     paragraphs = tuple(split_paragraphs(text, page_starts=page_starts, markdown=suffix != ".txt"))

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .answer import ANSWER_THRESHOLD
-from .engine import Searcher, check_question
-from .errors import QueryError
-from .gold import GoldProblem, GoldQuestion, match_form, relevant_ids
-from .lang import detect_lang
-from .metrics import RANK_CUTOFF, mean_metrics, question_metrics
+from search.retrieve.answer import ANSWER_THRESHOLD
+from search.retrieve.engine import Searcher, check_question
+from search.errors import QueryError
+from search.evaluation.gold import GoldProblem, GoldQuestion, match_form, relevant_ids
+from search.ingest.lang import detect_lang
+from search.evaluation.metrics import RANK_CUTOFF, mean_metrics, question_metrics
 
 
 @dataclass

@@ -10,8 +10,8 @@ import time
 import unicodedata
 from pathlib import Path
 
-from .errors import DocumentError
-from .ingest import SUPPORTED_SUFFIXES, read_document
+from search.errors import DocumentError
+from search.ingest.read import SUPPORTED_SUFFIXES, read_document
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 

@@ -12,18 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .answer import Answer, answer_candidate, shown
-from .answer_type import asks_for_number
-from .bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
-from .build import make_embedder
-from .cite import Citation
-from .embed import Embedder
-from .errors import EmptyQueryError, IndexFormatError, QueryError
-from .highlight import best_sentence_spans
-from .hybrid import reciprocal_rank_fusion
-from .lang import detect_lang
-from .store import StoredIndex, load_index
-from .tokenize import tokenize
+from search.retrieve.answer import Answer, answer_candidate, shown
+from search.retrieve.answer_type import asks_for_number
+from search.retrieve.bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
+from search.index.build import make_embedder
+from search.cite import Citation
+from search.model.embed import Embedder
+from search.errors import EmptyQueryError, IndexFormatError, QueryError
+from search.retrieve.highlight import best_sentence_spans
+from search.retrieve.hybrid import reciprocal_rank_fusion
+from search.ingest.lang import detect_lang
+from search.index.store import StoredIndex, load_index
+from search.ingest.tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
@@ -37,12 +37,12 @@ class Pipeline:
 
     Attributes:
         dense: rank passages by cosine with the question (FAISS).
-        centered: take the language component out of the vectors first (search/centering.py).
+        centered: take the language component out of the vectors first (search/index/centering.py).
         sentences: also rank passages by their best sentence, a list of its own in the fusion.
-        lexical: rank passages by BM25 over Lao-aware tokens (search/sparse.py).
-        bridge: add the question's translations to the BM25 query (search/bridge.py).
+        lexical: rank passages by BM25 over Lao-aware tokens (search/index/sparse.py).
+        bridge: add the question's translations to the BM25 query (search/retrieve/bridge.py).
         answer_type: when the question asks for a number, every list ranks the passages
-            (and sentences) that state one first (search/answer_type.py).
+            (and sentences) that state one first (search/retrieve/answer_type.py).
     """
 
     dense: bool = False
@@ -53,7 +53,7 @@ class Pipeline:
     answer_type: bool = False
 
 
-# Several lists are fused by reciprocal rank (search/hybrid.py).
+# Several lists are fused by reciprocal rank (search/retrieve/hybrid.py).
 PIPELINES = {
     "dense-raw": Pipeline(dense=True, centered=False),
     "dense": Pipeline(dense=True),

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .fileio import exclusive_lock, file_sha256, remove_leftovers
+from search.errors import ModelError
+from search.fileio import exclusive_lock, file_sha256, remove_leftovers
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "

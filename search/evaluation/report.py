@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .evaluate import EvalRun, format_table
-from .metrics import HIT_CUTOFFS
+from search.evaluation.evaluate import EvalRun, format_table
+from search.evaluation.metrics import HIT_CUTOFFS
 
 
 def write_report(runs: list[EvalRun], out_dir: Path, *, title: str) -> Path:

@@ -19,8 +19,8 @@ import re
 
 import numpy as np
 
-from .lang import fold_digits, is_lao_char, normalize_text
-from .tokenize import tokenize
+from search.ingest.lang import fold_digits, is_lao_char, normalize_text
+from search.ingest.tokenize import tokenize
 
 # "how many", "how much", "how long", "how old"; "what share of", "what number of", ...
 _ENGLISH_ASKS = re.compile(

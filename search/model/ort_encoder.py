@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import cached_folder
-from .errors import ModelError
+from search.model.convert import cached_folder
+from search.errors import ModelError
 
 EXPORT_VERSION = 2  # bump when the exported folder changes, so caches export again
 ONNX_FILE, INT8_FILE = "model.onnx", "model-int8.onnx"
@@ -38,7 +38,7 @@ def onnx_dir(converted: Path, engine: str, *, progress: Callable[[str], None] | 
     hash), the engine and ``EXPORT_VERSION``, and is made, stamped and checked like the conversion.
 
     Args:
-        converted: a sentence-transformers folder from :func:`search.convert.converted_model_dir`.
+        converted: a sentence-transformers folder from :func:`search.model.convert.converted_model_dir`.
         engine: ``"onnx-fp32"`` or ``"onnx-int8"``.
         progress: told each step of a first-use export, for people waiting on it.
 

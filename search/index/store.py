@@ -34,16 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .answer_type import holds_number
-from .bridge import TermTable, load_term_tables
-from .centering import LanguageCentering
-from .cite import Citation
-from .dense import DenseIndex
-from .embed import DEFAULT_ENGINE, DEFAULT_MODEL
-from .errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
-from .fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
-from .sparse import SparseIndex
+from search import __version__
+from search.retrieve.answer_type import holds_number
+from search.retrieve.bridge import TermTable, load_term_tables
+from search.index.centering import LanguageCentering
+from search.cite import Citation
+from search.index.dense import DenseIndex
+from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL
+from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
+from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
+from search.index.sparse import SparseIndex
 
 FORMAT_VERSION = 4
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
@@ -137,7 +137,7 @@ class Manifest:
 class StoredIndex:
     """An index read from disk.
 
-    ``dense`` holds the passages' centered vectors (search/centering.py), centered at build
+    ``dense`` holds the passages' centered vectors (search/index/centering.py), centered at build
     time; ``units`` the centered vectors of the best-sentence list. The raw vectors
     (``vectors.npy``, ``sentences.npy``) are memory-mapped: only the rows a search
     touches (highlights) are read, so each vector is held in memory once.
@@ -271,7 +271,7 @@ class StoredIndex:
 
     @property
     def numeric_passages(self) -> np.ndarray:
-        """For each passage, whether it states a quantity (search/answer_type.py), found at build time."""
+        """For each passage, whether it states a quantity (search/retrieve/answer_type.py), found at build time."""
         return self._numbers[:len(self.passages)]
 
     @property

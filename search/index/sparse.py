@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import REBUILD_HINT, IndexFormatError
+from search.errors import REBUILD_HINT, IndexFormatError
 
 MATRIX, VOCAB = "bm25.npz", "bm25-vocab.json"
 

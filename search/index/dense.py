@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import REBUILD_HINT, IndexFormatError
+from search.errors import REBUILD_HINT, IndexFormatError
 
 
 IVF_FROM = 50_000  # vectors; below it exact search is fast enough (about 10 ms at most) and has no recall to lose

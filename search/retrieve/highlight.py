@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .answer_type import put_first
+from search.retrieve.answer_type import put_first
 
 
 def best_sentence_spans(

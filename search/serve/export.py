@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from .cite import human_citation
-from .engine import SearchResult
+from search.cite import human_citation
+from search.retrieve.engine import SearchResult
 
 COLUMNS = ("question", "rank", "text", "lang", "citation", "document", "title", "section", "paragraph", "page", "link")
 

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SearchError
-from .fileio import write_atomic
+from search.errors import SearchError
+from search.fileio import write_atomic
 
 ROLES = ("reader", "editor")
 MIN_PASSWORD = 8

@@ -1,7 +1,7 @@
 """Changing a served library: add, remove and re-index reports, each allowed by role, limited, and recorded.
 
 A :class:`Curator` does the writes an app (or any other front end) offers on top
-of a :class:`~search.engine.Searcher`. Every write checks who asks (editors only,
+of a :class:`~search.retrieve.engine.Searcher`. Every write checks who asks (editors only,
 when there are users), is recorded in ``index/audit.log`` with its outcome, and
 leaves the corpus as the index holds it when it fails.
 """
@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import audit
-from .access import RateLimit, Users
-from .build import BuildReport, build_index
-from .corpus import add_report, remove_report, restore_report
-from .engine import Searcher
-from .errors import AccessError, DocumentError, SearchError
+from search.serve import audit
+from search.serve.access import RateLimit, Users
+from search.index.build import BuildReport, build_index
+from search.ingest.corpus import add_report, remove_report, restore_report
+from search.retrieve.engine import Searcher
+from search.errors import AccessError, DocumentError, SearchError
 
 LOCAL_USER = "local"  # the one person of an app with no users file, as the audit log names them
 Progress = Callable[[str, int, int], None]

@@ -7,7 +7,7 @@ import logging
 import re
 import warnings
 
-from .errors import DocumentError
+from search.errors import DocumentError
 
 
 def pdf_text(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...]]:

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import Embedder
-from .errors import REBUILD_HINT, IndexFormatError
-from .lang import LAO, is_lao_char, normalize_text
-from .tokenize import lao_stopwords, tokenize
+from search.model.embed import Embedder
+from search.errors import REBUILD_HINT, IndexFormatError
+from search.ingest.lang import LAO, is_lao_char, normalize_text
+from search.ingest.tokenize import lao_stopwords, tokenize
 
 TERMS, TERM_VECTORS = "terms.json", "terms.npy"
 MAX_TERMS_PER_LANGUAGE = 4000

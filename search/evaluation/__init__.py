@@ -1,0 +1,1 @@
+"""Measuring quality: gold sets, metrics, batch evaluation and its report."""

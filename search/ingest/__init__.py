@@ -1,0 +1,1 @@
+"""Reading reports: files and formats, paragraphs and sections, cutting into passages, language tags, tokens, the corpus folder."""

@@ -85,7 +85,8 @@ show();
 CSS = """
 .hit {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0;}
 .hit-head {font-weight: 600; display: flex; gap: 10px; align-items: baseline;}
-.hit-head .score, .hit-head .lang {font-weight: 400; color: #57606a; font-size: 0.9em;}
+.hit-head .score, .hit-head .lang, .hit-head .why {font-weight: 400; color: #57606a; font-size: 0.9em;}
+.hit-head .why ul {margin: 4px 0 0 18px; padding: 0;}
 .cite {color: #0550ae; font-size: 0.9em; margin: 4px 0 6px;}
 .passage {line-height: 1.6; margin: 0; white-space: pre-wrap;}
 .passage mark {background: #fff3b0; padding: 0 1px;}
@@ -142,8 +143,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             return "", "", EMPTY_QUESTION, gr.update(visible=False), gr.update(visible=False), ""
         try:
             result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
-        except SearchError as exc:
-            raise _user_error(exc) from exc
+        except SearchError as exc:  # shown in place of the old results, in both languages; logged as one line
+            log.warning("refused: %s", exc)
+            notice = f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(str(exc))}</p>'
+            return "", "", notice, gr.update(visible=False), gr.update(visible=False), ""
         cards = "".join(_card(hit, searcher.context(hit)) for hit in result.hits)
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
         csv_file, json_file = _export(result, request)
@@ -282,19 +285,35 @@ def _refresh(searcher: Searcher, corpus_dir: Path) -> None:
 
 def _card(hit, context) -> str:
     """One result as HTML. Every piece of report text goes through html.escape."""
-    text, span = hit.text, hit.highlight
-    body = html.escape(text) if span is None else (
-        html.escape(text[:span[0]]) + "<mark>" + html.escape(text[span[0]:span[1]]) + "</mark>" + html.escape(text[span[1]:]))
+    body = _marked(hit.text, [hit.highlight] if hit.highlight else [], "mark")
     paragraph = "".join(
         f'<p class="{"this" if p.passage_id == hit.passage_id else ""}">{html.escape(p.text)}</p>' for p in context)
     return (
         f'<div class="hit"><div class="hit-head"><span>#{hit.rank}</span>'
-        f'<span class="score">score {hit.score:.3f}</span><span class="lang">{html.escape(LANG_NAMES.get(hit.lang, hit.lang))}</span></div>'
+        f'<span class="lang">{html.escape(LANG_NAMES.get(hit.lang, hit.lang))}</span>{_why_html(hit)}</div>'
         f'<div class="cite">{_cite_links(hit.citation, hit.passage_id, hit.highlight)}</div>'
         + "".join(f'<div class="cite also">also in {html.escape(format_citation(c))}</div>' for c in hit.also_in) +
         f'<p class="passage">{body}</p>'
         f'<details class="context"><summary>Paragraph ¶ {hit.citation.paragraph} in full · ເບິ່ງທັງວັກ</summary>{paragraph}</details></div>'
     )
+
+
+WHY_LISTS = {"dense": "meaning of the passage", "sentences": "meaning of its best sentence", "bm25": "words (BM25)"}
+
+
+def _why_html(hit) -> str:
+    """'Why this passage': its rank in each list, the words and translated words it holds, the answer type."""
+    why = hit.why
+    if why is None:
+        return f'<span class="score">score {hit.score:.3f}</span>'
+    ranks = "".join(f"<li>{WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not among the candidates") + "</li>"
+                    for name, rank in why.ranks.items())
+    words = [("question words found", why.question_words), ("translated words found (the bridge)", why.translations)]
+    words_html = "".join(f"<li>{label}: {html.escape(', '.join(found))}</li>" for label, found in words if found)
+    number = "" if why.states_number is None else (
+        f"<li>the question asks for a number: this passage {'states one' if why.states_number else 'states none'}</li>")
+    return (f'<details class="why"><summary>Why this passage · ເປັນຫຍັງ</summary><ul>{ranks}{words_html}{number}'
+            f'<li class="score">fused score {hit.score:.3f} (reciprocal rank fusion of the lists)</li></ul></details>')
 
 
 def _md_text(text: str) -> str:

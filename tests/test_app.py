@@ -202,7 +202,7 @@ def test_page_lao_question_shows_a_cited_result(page):
     assert page.locator("#results .hit").count() == 5
     assert "five to 15 years" in page.locator("#results").inner_text()
     assert first.locator("mark").count() == 1  # the best sentence is highlighted
-    first.locator("summary").click()
+    first.locator("details.context summary").click()
     assert first.locator(".context p").first.is_visible()
 
 
@@ -394,3 +394,24 @@ def test_page_at_400_px_everything_stacks_full_width(browser, live_app):
     assert question["width"] > 300 and button["width"] > 300 and button["y"] > question["y"] + question["height"] - 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 400  # nothing wider than the screen
     page.close()
+
+
+def test_page_an_error_replaces_the_old_results_in_both_languages(page):
+    _ask(page, "How many traffickers were convicted in 2021?")
+    box = page.locator("#question textarea")
+    box.fill("traffickers " * 300)  # over the question length limit
+    box.press("Enter")
+    page.locator("#search-error").wait_for(timeout=30_000)
+    assert "Cannot search · ຄົ້ນຫາບໍ່ໄດ້" in page.locator("#search-error").inner_text()
+    assert "the limit is" in page.locator("#search-error").inner_text()
+    assert page.locator("#results .hit").count() == 0 and page.locator("#answer .answer").count() == 0
+
+
+def test_page_why_this_passage_gives_each_list_and_the_translated_words(page):
+    _ask(page, "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?")
+    first = page.locator("#results .hit").first
+    first.locator("details.why summary").click()
+    why = first.locator("details.why").inner_text()
+    assert "meaning of the passage: #" in why and "words (BM25): #" in why
+    assert "translated words found (the bridge): " in why and "penal" in why  # a Lao question matched English words
+    assert "the question asks for a number: this passage states one" in why

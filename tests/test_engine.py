@@ -179,3 +179,26 @@ def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
                 expected = rows[np.lexsort((rows, -best[rows]))][:20].tolist()
                 got = [row for row, _ in _sentence_ranking(index, query, 20, lang, numbers_first=numbers_first)]
                 assert got == expected, (lang, numbers_first)
+
+
+def test_why_names_each_list_and_only_words_the_passage_holds(searcher):
+    from search.ingest.tokenize import tokenize
+
+    result = searcher.search("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5, highlight=True)
+    for hit in result.hits:
+        why = hit.why
+        assert set(why.ranks) == {"dense", "sentences", "bm25"} and why.states_number is not None
+        held = set(tokenize(hit.text))
+        assert set(why.question_words) <= held & set(tokenize(result.question))
+        assert set(why.translations) <= held and not set(why.translations) & set(tokenize(result.question))
+    assert "penal" in result.hits[0].why.translations  # the bridge's English for ກົດໝາຍອາຍາ
+    plain = searcher.search("Who runs the shelters?", k=2, highlight=True)
+    assert plain.hits[0].why.states_number is None  # not a "how many" question
+    assert searcher.search("Who runs the shelters?", k=2).hits[0].why is None  # only asked for with highlight
+
+
+def test_sparse_postings_tell_which_rows_hold_which_tokens():
+    from search.index.sparse import SparseIndex
+
+    sparse = SparseIndex.from_tokens([["rice", "farm"], ["boat"], ["rice", "boat"]])
+    assert sparse.holding(["rice", "boat", "absent"], [2, 0, 1]) == [{"rice", "boat"}, {"rice"}, {"boat"}]

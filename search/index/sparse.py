@@ -84,6 +84,18 @@ class SparseIndex:
         values = np.concatenate([data[indptr[j]:indptr[j + 1]] * np.float32(weights[j]) for j in cols])
         return np.bincount(rows, weights=values, minlength=n).astype(np.float32)
 
+    def holding(self, tokens: Sequence[str], rows: Sequence[int]) -> list[set[str]]:
+        """For each of ``rows``, which of ``tokens`` its passage holds (from the postings: no re-tokenizing)."""
+        rows = np.asarray(rows, np.int64)
+        out = [set() for _ in rows]
+        indptr, indices = self.matrix.indptr, self.matrix.indices
+        for token in tokens:
+            j = self.vocab.get(token)
+            if j is not None:
+                for i in np.flatnonzero(np.isin(rows, indices[indptr[j]:indptr[j + 1]])):
+                    out[i].add(token)
+        return out
+
     def rank(self, query: Mapping[str, float], k: int, *, allowed: np.ndarray | Sequence[int] | None = None,
              ) -> list[tuple[int, float]]:
         """The top ``k`` (row, score) pairs with a positive score, best first, ties by row.

@@ -19,6 +19,7 @@ from search.index.build import make_embedder
 from search.cite import Citation
 from search.model.embed import Embedder
 from search.errors import EmptyQueryError, IndexFormatError, QueryError
+from search.retrieve.explain import Why, explain
 from search.retrieve.highlight import best_sentence_spans
 from search.retrieve.hybrid import reciprocal_rank_fusion
 from search.ingest.lang import detect_lang
@@ -84,6 +85,7 @@ class Hit:
             for and the passage has more than one sentence.
         also_in: citations of the same text elsewhere (the same report under other file
             names, a paragraph repeated); it is shown once, here.
+        why: its rank in each list, the words that matched, the answer type (with ``highlight``).
     """
 
     rank: int
@@ -94,13 +96,14 @@ class Hit:
     citation: Citation
     highlight: tuple[int, int] | None = None
     also_in: tuple[Citation, ...] = ()
+    why: Why | None = None
 
     def to_dict(self) -> dict:
         """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
         return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
                 "lang": self.lang, "citation": self.citation.to_dict(),
                 "highlight": list(self.highlight) if self.highlight else None,
-                "also_in": [c.to_dict() for c in self.also_in]}
+                "also_in": [c.to_dict() for c in self.also_in], "why": self.why.to_dict() if self.why else None}
 
 
 @dataclass(frozen=True)
@@ -279,16 +282,19 @@ class Searcher:
         for i, (question, question_lang, vector) in enumerate(zip(questions, question_langs, vectors)):
             numeric = pipeline.answer_type and asks_for_number(question)
             # The model's lists (passages, best sentences) share one vote; BM25 has the other.
-            model_lists = []
+            model_lists, names, query = [], [], None
             if pipeline.dense:
                 model_lists.append(dense_rows[i])
+                names.append("dense")
             if pipeline.sentences:
                 model_lists.append(_sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric))
+                names.append("sentences")
             clock.lap("sentences")
             rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
             if pipeline.lexical:
-                lexical = self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed, clock)
+                lexical, query = self._lexical_ranking(index, pipeline, question, question_lang, vector, depth, allowed, clock)
                 rankings, weights = [*rankings, lexical], [*weights, 1.0]
+                names.append("bm25")
             if numeric:
                 rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
             ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
@@ -296,12 +302,15 @@ class Searcher:
             clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             candidate = answer_candidate(index, centered[i], rows[0], spans[0], 1, numeric=numeric) if highlight and rows else None
-            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang), candidate))
+            whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
+                           numeric) if highlight else [None] * len(rows)
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang, whys), candidate))
             clock.lap("highlight")
         return results
 
-    def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed, clock) -> list[tuple[int, float]]:
-        """BM25 over the question's tokens, with their translations when the pipeline has the bridge."""
+    def _lexical_ranking(self, index, pipeline, question, question_lang, vector, depth, allowed, clock) -> tuple[list, dict]:
+        """BM25 over the question's tokens, with their translations when the pipeline has the bridge;
+        the ranking, and the query (token to weight)."""
         tokens = tokenize(question)
         if pipeline.bridge:
             clock.lap("bridge")
@@ -314,7 +323,7 @@ class Searcher:
         clock.lap("bridge")
         ranked = index.sparse.rank(query, depth, allowed=allowed)
         clock.lap("bm25")
-        return ranked
+        return ranked, query
 
     def _thai_word_vectors(self, words: list[str]) -> list[np.ndarray]:
         """Query embeddings of Lao words read as Thai, cached: questions share most of their words."""
@@ -373,13 +382,13 @@ class _Clock:
             self.last = now
 
 
-def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None) -> list[Hit]:
+def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None, whys) -> list[Hit]:
     hits = []
-    for rank, ((row, score), span) in enumerate(zip(ranked, spans), 1):
+    for rank, ((row, score), span, why) in enumerate(zip(ranked, spans, whys), 1):
         p = index.passages[row]
         others = (index.passages[r] for r in index.same_text.get(row, ()))
         also = tuple(o.citation for o in others if not lang or o.lang == lang)  # the filter's rows, checked per duplicate
-        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also))
+        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why))
     return hits
 
 

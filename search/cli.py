@@ -88,9 +88,10 @@ def say(message: str) -> None:
 
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
               engine: str = DEFAULT_ENGINE, threads: int | None = None,
-              sentence_vectors: str = IndexConfig.sentence_vectors) -> None:
+              sentence_vectors: str = IndexConfig.sentence_vectors,
+              languages: tuple[str, ...] = IndexConfig.languages) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
-    config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors)
+    config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
     for name, reason in report.skipped:
@@ -111,8 +112,10 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @click.option("--sentence-vectors", type=click.Choice(["separate", "late"]), default=IndexConfig.sentence_vectors,
               show_default=True, help="Embed each sentence alone, or pool it from its passage's model pass "
                                       "(about 1.7x faster builds, slightly lower ranks; README, Building a big library).")
+@click.option("--languages", default=",".join(IndexConfig.languages), show_default=True,
+              help="The languages passages may be tagged with, comma-separated; a passage in any other is 'und'.")
 @_threads_option
-def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, threads):
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, threads):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -121,7 +124,7 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, t
     """
     try:
         run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
-                  sentence_vectors=sentence_vectors)
+                  sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()))
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -70,3 +70,19 @@ def test_document_tagger_of_a_lao_only_document():
 
     tag = document_tagger(["ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ", "ໃນປີ 2021"])
     assert tag("ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍ") == "lo"
+
+
+def test_document_tagger_keeps_to_the_index_languages_and_says_und_when_unsure():
+    from search.ingest.lang import document_tagger
+
+    french = ["Rapport annuel du refuge",
+              "Le refuge a accueilli quarante-huit femmes et filles orientées par la police et les agents des frontières, "
+              "et leur a fourni de la nourriture, des conseils, des soins médicaux et une aide juridique pendant l'année.",
+              "The shelter received forty-eight women and girls referred by police and border officials, and gave all of "
+              "them food, counselling, medical care and legal aid during the year before they went home to their villages.",
+              "ທີ່ພັກອາໄສໄດ້ຮັບແມ່ຍິງ 48 ຄົນ."]
+    tag = document_tagger(french, languages=("lo", "en"))
+    assert [tag(t) for t in french] == ["und", "und", "en", "lo"]  # French is not an index language: unsure
+    norwegian_looking = ["Riverside Shelter Annual Note 2023"]  # alone, langdetect says "no"
+    assert document_tagger(norwegian_looking, languages=("lo", "en"))(norwegian_looking[0]) in ("en", "und")
+    assert all(document_tagger(french, languages=("lo", "en"))(t) in ("lo", "en", "und") for t in french)

@@ -26,8 +26,9 @@ from search.ingest.tokenize import words_and_tokens
 
 # How reports are read into passages and citations. Bump it when a change alters passages or
 # citations (titles, sections): a build then reads every report again, and keeps the vectors of
-# passages whose text is unchanged. 2: each part of a report has its own title.
-READING = 2
+# passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
+# the index's languages, else und.
+READING = 3
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]
@@ -66,8 +67,9 @@ def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None, threads
                     passage_prefix=config.passage_prefix, engine=config.engine, threads=threads, progress=progress)
 
 
-def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkSettings) -> list[Passage]:
-    """Cut a document into passages with citations and language tags.
+def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkSettings, *,
+                      languages: tuple[str, ...] = IndexConfig.languages) -> list[Passage]:
+    """Cut a document into passages with citations and language tags (one of ``languages``, or ``und``).
 
     Passage ids are ``"{doc_id}#{n}"`` (n from 1), so hits roll up to reports.
     Identical passages repeated within a document are kept once.
@@ -82,7 +84,7 @@ def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkS
                 seen.add(text)
                 cut.append((text, Citation(doc.doc_id, doc.title, para.section, para.number,
                                            para.start + a, para.start + b, para.page)))
-    tag = document_tagger([text for text, _ in cut])
+    tag = document_tagger([text for text, _ in cut], languages=languages)
     langs = [tag(text) for text, _ in cut]
     titles = part_titles(doc.title, tag(doc.title), langs, [c.section for _, c in cut])
     out = []
@@ -152,7 +154,8 @@ def build_index(
         report = BuildReport(skipped=list(skipped))
         kept: list[_Entry] = []
         for i, path in enumerate(files, 1):
-            entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings, report)
+            entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings, report,
+                                   config.languages)
             if entry:
                 kept.append(entry)
             if progress:
@@ -223,7 +226,7 @@ class _Entry:
     sentence_vectors: np.ndarray | None = None
 
 
-def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry | None:
+def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages) -> _Entry | None:
     """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
     try:
         digest = file_sha256(path)  # streamed: any size; read_document refuses files over the limit
@@ -244,7 +247,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report) -> _Entry
         report.skipped.append((doc_id, str(exc)))
         report.unreadable[doc_id] = {"sha256": digest, "reason": str(exc)}
         return None
-    passages = document_passages(doc, embedder, settings)
+    passages = document_passages(doc, embedder, settings, languages=languages)
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
             "parts": list(dict.fromkeys(p.citation.title for p in passages))}
     if old is not None and old.manifest.documents.get(doc_id, {}).get("sha256") == digest:

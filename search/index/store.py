@@ -75,6 +75,7 @@ class IndexConfig:
         sentence_vectors: ``"separate"``: each sentence embedded alone (one more model pass per
             sentence); ``"late"``: each sentence's vector pooled from its passage's token states,
             in the passage's own pass (faster to build, a little lower on the dev set).
+        languages: the languages passages may be tagged with; anything else is ``"und"`` (unsure).
     """
 
     model: str = DEFAULT_MODEL
@@ -87,6 +88,10 @@ class IndexConfig:
     bm25_b: float = 0.75
     engine: str = DEFAULT_ENGINE
     sentence_vectors: str = "separate"
+    languages: tuple[str, ...] = ("lo", "en")
+
+    def __post_init__(self):
+        object.__setattr__(self, "languages", tuple(self.languages))  # a JSON list in the manifest
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ def detect_lang(text: str, *, candidates: tuple[str, ...] = ()) -> str:
         return UNKNOWN
 
 
-def document_tagger(texts: list[str]):
+def document_tagger(texts: list[str], *, languages: tuple[str, ...] | None = None):
     """A language tagger for the passages of one document: cheap, and steady on short lines.
 
     The script rule decides Lao passages. The document's other language is detected once,
@@ -78,8 +78,12 @@ def document_tagger(texts: list[str]):
     first ``DOCUMENT_SAMPLE_CHARS`` characters. A short title line of an English report
     ("Riverside Shelter Annual Note 2023") is English, not Norwegian.
 
+    With ``languages``, every tag is one of them or ``"und"``: a report in another language,
+    or a passage langdetect reads as Norwegian, is unsure rather than mislabelled.
+
     Args:
         texts: the document's passages (or paragraphs), in order.
+        languages: the tags allowed (the index's languages); None allows any langdetect knows.
 
     Returns:
         A function from a passage's text to its code (``"lo"``, ``"en"``, ..., ``"und"``).
@@ -92,8 +96,14 @@ def document_tagger(texts: list[str]):
         sample.append(text[:DOCUMENT_SAMPLE_CHARS - size])
         size += len(sample[-1])
     main = detect_lang(" ".join(sample)) if sample else UNKNOWN
+    if languages is not None and main not in languages:
+        main = UNKNOWN
 
     def tag(text: str) -> str:
+        found = _tag(text)
+        return found if languages is None or found in languages else UNKNOWN
+
+    def _tag(text: str) -> str:
         if lao_share(text) >= _LAO_SHARE:
             return LAO
         letters = sum(ch.isalpha() for ch in text)

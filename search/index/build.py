@@ -295,7 +295,8 @@ def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildRe
 
 
 def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
-    """True when the index is missing or the corpus's files differ from those it was built from.
+    """True when the index is missing, the corpus's files differ from those it was built from, or
+    a report was read by older rules (``READING``).
 
     Only file hashes are compared, so this is cheap enough to run at start-up.
     """
@@ -306,7 +307,7 @@ def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     files, _ = list_corpus(corpus_dir)
     current = {p.relative_to(corpus_dir).as_posix(): _digest(p) for p in files}
     known = {doc: info["sha256"] for doc, info in {**manifest.documents, **manifest.skipped}.items()}
-    return current != known
+    return current != known or any(info.get("reading") != READING for info in manifest.documents.values())
 
 
 def _digest(path: Path) -> str | None:

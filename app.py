@@ -16,8 +16,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -398,8 +400,16 @@ def _export(result, request: gr.Request | None) -> tuple[str, str]:
     page = (request.headers.get("referer") if request is not None else None) or ""
     base = page.split("?")[0] if page.startswith("http") else ""
     rows = result_rows(result, lambda pid, span: base + _source_link(pid, span))
-    folder = Path(tempfile.mkdtemp(prefix="report-search-export-"))
+    _EXPORTS.mkdir(exist_ok=True)
+    for old in _EXPORTS.iterdir():  # a search's files are fetched at once: an hour is plenty
+        if time.time() - old.stat().st_mtime > EXPORT_KEEP_S:
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(dir=_EXPORTS))
     return str(write_csv(folder / "search-results.csv", rows)), str(write_json(folder / "search-results.json", result, rows))
+
+
+EXPORT_KEEP_S = 3600
+_EXPORTS = Path(tempfile.gettempdir()) / f"report-search-exports-{os.getuid()}"
 
 
 def _user(request: gr.Request | None) -> str | None:
@@ -498,7 +508,8 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int) -> 
     """``launch()``'s sign-in and upload settings: Gradio's sign-in page checks the users file;
     read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder."""
     return {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-            "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
+            "max_file_size": 0 if read_only else f"{max_upload_mb}mb",
+            "delete_cache": (EXPORT_KEEP_S, EXPORT_KEEP_S)}  # Gradio's copies of exports and uploads, after an hour
 
 
 if __name__ == "__main__":

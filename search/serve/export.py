@@ -10,6 +10,7 @@ from pathlib import Path
 from search.cite import human_citation
 from search.retrieve.engine import SearchResult
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = ("question", "rank", "text", "lang", "citation", "document", "title", "section", "paragraph", "page", "link")
 
 
@@ -28,12 +29,21 @@ def result_rows(result: SearchResult, link: Callable[[str, tuple[int, int] | Non
 
 
 def write_csv(path: Path, rows: list[dict]) -> Path:
-    """Write rows as UTF-8 CSV with a byte-order mark, so spreadsheet programs read Lao correctly."""
+    """Write rows as UTF-8 CSV with a byte-order mark, so spreadsheet programs read Lao correctly.
+
+    A text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return) gets a leading ``'``, as OWASP advises against CSV injection; the
+    JSON export keeps every text exactly.
+    """
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: _inert(value) for key, value in row.items()} for row in rows)
     return Path(path)
+
+
+def _inert(value):
+    return "'" + value if isinstance(value, str) and value[:1] in FORMULA_STARTS else value
 
 
 def write_json(path: Path, result: SearchResult, rows: list[dict]) -> Path:

@@ -29,15 +29,21 @@ from search.evaluation.gold import load_gold
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
+LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
 SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
 THRESHOLDS = (None, 0.58, ANSWER_THRESHOLD, 0.62)
 
 
-def eval_table(searcher: Searcher) -> str:
+def eval_table(searcher: Searcher, gold: Path = DEV_SET) -> str:
     """What ``python -m search eval eval/gold/laos-tip-2022.jsonl`` prints."""
-    questions, problems = load_gold(DEV_SET)
+    questions, problems = load_gold(gold)
     return "```\n" + format_table(evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)) + "\n```"
+
+
+def eval_table_lo_en(searcher: Searcher) -> str:
+    """What ``python -m search eval eval/gold/laos-tip-2022-lo-en.jsonl`` prints (the second dev set)."""
+    return eval_table(searcher, LO_EN_SET)
 
 
 def query_sample(searcher: Searcher) -> str:
@@ -55,26 +61,30 @@ def query_sample(searcher: Searcher) -> str:
 
 
 def answer_threshold_table(searcher: Searcher) -> str:
-    """Right / wrong / empty answer boxes on the dev set, and unanswerable questions answered, by threshold."""
-    questions, problems = load_gold(DEV_SET)
-    rows = evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems).questions
+    """Right / wrong / empty answer boxes on both dev sets, and unanswerable questions answered, by threshold."""
+    sets = []
+    for gold in (DEV_SET, LO_EN_SET):
+        questions, problems = load_gold(gold)
+        sets.append(evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems).questions)
     unanswerable = [json.loads(line)["question"] for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip()]
     negatives = [r.candidate.confidence for r in searcher.search_batch(unanswerable, k=5, highlight=True)]
-    out = [f"| threshold | dev set: right / wrong / empty ({len(rows)}) | unanswerable questions answered ({len(negatives)}) |",
-           "|---|---|---|"]
+    out = [f"| threshold | dev set: right / wrong / empty ({len(sets[0])}) | second set, Lao → English ({len(sets[1])}) "
+           f"| unanswerable questions answered ({len(negatives)}) |", "|---|---|---|---|"]
     for t in THRESHOLDS:
         floor = -2.0 if t is None else t
-        shown = [r["answer_holds"] for r in rows if r["answer_confidence"] is not None and r["answer_confidence"] >= floor]
-        right, wrong = sum(shown), len(shown) - sum(shown)
-        cells = ["none" if t is None else f"{t:.2f}", f"{right} / {wrong} / {len(rows) - right - wrong}",
-                 str(sum(c >= floor for c in negatives))]
+        cells = ["none" if t is None else f"{t:.2f}"]
+        for rows in sets:
+            shown = [r["answer_holds"] for r in rows if r["answer_confidence"] is not None and r["answer_confidence"] >= floor]
+            cells.append(f"{sum(shown)} / {len(shown) - sum(shown)} / {len(rows) - len(shown)}")
+        cells.append(str(sum(c >= floor for c in negatives)))
         if t == ANSWER_THRESHOLD:
             cells = [f"**{c}**" for c in cells]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
-BLOCKS = {"eval-table": eval_table, "query-sample": query_sample, "answer-threshold": answer_threshold_table}
+BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
+          "answer-threshold": answer_threshold_table}
 
 
 def blocks_in(text: str) -> dict[str, str]:

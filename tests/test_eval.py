@@ -14,6 +14,7 @@ from search.ingest.read import read_document
 from conftest import CORPUS, ROOT
 
 DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
+LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 
 
 def test_match_form_follows_the_gold_format():
@@ -66,6 +67,21 @@ def test_dev_set_composition(searcher):
     assert sum(q.lang == "lo" for q in questions) >= 25
     assert pairs["lo->en"] >= 15  # Lao questions answered only by English paragraphs
     assert pairs["en->lo"] >= 5  # English questions answered only by Lao paragraphs
+
+
+def test_second_dev_set_is_lao_questions_answered_only_in_english_over_every_section(searcher):
+    questions, problems = load_gold(LO_EN_SET)
+    first, _ = load_gold(DEV_SET)
+    passages = searcher.index.passages
+    assert problems == [] and len(questions) >= 40 and all(q.lang == "lo" for q in questions)
+    sections = Counter()
+    for q in questions:
+        relevant = [p for p in passages if p.passage_id in relevant_ids(q, passages)]
+        assert relevant and {p.lang for p in relevant} == {"en"}, q.id  # evidence checked to occur, in English only
+        sections.update({p.citation.section for p in relevant})
+    assert all(sections[s] >= 5 for s in ("PROSECUTION", "PROTECTION", "PREVENTION", "PROFILE"))
+    used = {match_form(a) for q in first for a in q.answers}
+    assert not [q.id for q in questions if any(match_form(a) in used for a in q.answers)]  # no answer shared
 
 
 def test_evaluate_on_the_real_index(searcher):

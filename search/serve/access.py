@@ -169,6 +169,9 @@ class RateLimit:
         events = self._events.setdefault(key, deque())
         while events and events[0] <= self.clock() - self.window:
             events.popleft()
+        if len(self._events) > 10_000:  # names tried once (sign-in guesses) do not pile up
+            for stale in [k for k, e in self._events.items() if k != key and (not e or e[-1] <= self.clock() - self.window)]:
+                del self._events[stale]
         return events
 
 

@@ -217,7 +217,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         return [f"Signed in as **{_md_text(_user(request) or '')}** ({role or 'no longer a user'}) · [Sign out](logout)",
                 gr.update(visible=role == "editor" and not read_only)] + corpus
 
-    with gr.Blocks(title="Lao–English report search") as app:
+    # delete_cache: Gradio's copies of exports and uploads go after an hour, like our own export files
+    with gr.Blocks(title="Lao–English report search", delete_cache=(EXPORT_KEEP_S, EXPORT_KEEP_S)) as app:
         gr.Markdown("## Report search · ຄົ້ນຫາໃນບົດລາຍງານ\nAsk in Lao or English; every answer is a passage you can check.")
         signed_in = gr.Markdown(elem_id="signed-in")
         source = gr.HTML(elem_id="source", js_on_load=SCROLL_TO_MARK)  # a cited passage in its report (?source=…)
@@ -508,8 +509,7 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int) -> 
     """``launch()``'s sign-in and upload settings: Gradio's sign-in page checks the users file;
     read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder."""
     return {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-            "max_file_size": 0 if read_only else f"{max_upload_mb}mb",
-            "delete_cache": (EXPORT_KEEP_S, EXPORT_KEEP_S)}  # Gradio's copies of exports and uploads, after an hour
+            "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
 
 
 if __name__ == "__main__":

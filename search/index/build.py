@@ -235,12 +235,10 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         return None
     old = previous.index if previous is not None else None
     known = old.manifest.documents.get(doc_id, {}) if old is not None else {}
-    if known.get("sha256") == digest and known.get("reading") == READING:
+    same_bytes = known.get("sha256") == digest
+    if same_bytes and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
-        sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
-        sentences = old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
-        return _Entry([old.passages[i] for i in rows], {"doc_id": doc_id, **old.manifest.documents[doc_id]},
-                      old.vectors[rows], sentences)
+        return _Entry([old.passages[i] for i in rows], {"doc_id": doc_id, **known}, *_old_vectors(previous, rows))
     try:
         doc = read_document(path, doc_id)
     except DocumentError as exc:
@@ -250,13 +248,18 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
     passages = document_passages(doc, embedder, settings, languages=languages)
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
             "parts": list(dict.fromkeys(p.citation.title for p in passages))}
-    if old is not None and old.manifest.documents.get(doc_id, {}).get("sha256") == digest:
-        rows = old.document_rows.get(doc_id, [])  # read again with newer rules: the same texts keep their vectors
+    if same_bytes:  # read again with newer rules: the same texts keep their vectors
+        rows = old.document_rows.get(doc_id, [])
         if [old.passages[i].text for i in rows] == [p.text for p in passages]:
-            sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
-            sentences = old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
-            return _Entry(passages, info, old.vectors[rows], sentences)
+            return _Entry(passages, info, *_old_vectors(previous, rows))
     return _Entry(passages, info)
+
+
+def _old_vectors(previous: _Previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The previous index's vectors of passage ``rows``, and of their sentences (None when those are not trusted)."""
+    old = previous.index
+    sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
+    return old.vectors[rows], old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
 
 
 def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport, *,

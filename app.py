@@ -129,10 +129,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     """
     searcher = Searcher(index_dir, embedder=embedder)
     searcher.warm_up()  # load index and model now, not on the first question
-    if refresh:
-        threading.Thread(target=_refresh, args=(searcher, corpus_dir), daemon=True, name="index-refresh").start()
     curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
                       uploads_per_minute=uploads_per_minute)
+    if refresh:
+        threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
 
     def reader(request: gr.Request | None) -> None:
         """Searching needs a user the users file still lists: one removed while signed in is refused."""
@@ -275,11 +275,10 @@ def _user_error(exc: Exception) -> gr.Error:
     return gr.Error(str(exc), print_exception=False)
 
 
-def _refresh(searcher: Searcher, corpus_dir: Path) -> None:
-    """Rebuild the index from the corpus, then serve the new one; the old one serves until then."""
+def _refresh(curator: Curator) -> None:
+    """Bring a stale index up to date in the background, then serve it; the old one serves until then."""
     try:
-        report = build_index(corpus_dir, searcher.index_dir, config=searcher.index.manifest.config, embedder=searcher.embedder)
-        searcher.reload()
+        report = curator.refresh()
         log.warning("index brought up to date: %d report(s), %d passages (%d embedded)",
                     len(report.documents), report.passages, report.embedded)
     except SearchError as exc:
@@ -402,15 +401,26 @@ def _export(result, request: gr.Request | None) -> tuple[str, str]:
     base = page.split("?")[0] if page.startswith("http") else ""
     rows = result_rows(result, lambda pid, span: base + _source_link(pid, span))
     _EXPORTS.mkdir(exist_ok=True)
-    for old in _EXPORTS.iterdir():  # a search's files are fetched at once: an hour is plenty
-        if time.time() - old.stat().st_mtime > EXPORT_KEEP_S:
-            shutil.rmtree(old, ignore_errors=True)
+    _sweep_exports()
     folder = Path(tempfile.mkdtemp(dir=_EXPORTS))
     return str(write_csv(folder / "search-results.csv", rows)), str(write_json(folder / "search-results.json", result, rows))
 
 
 EXPORT_KEEP_S = 3600
 _EXPORTS = Path(tempfile.gettempdir()) / f"report-search-exports-{os.getuid()}"
+_last_sweep = [0.0]
+
+
+def _sweep_exports() -> None:
+    """Remove export files older than an hour (a search's files are fetched at once), at most once a minute:
+    a search does not pay for listing every export of the last hour."""
+    now = time.time()
+    if now - _last_sweep[0] < 60:
+        return
+    _last_sweep[0] = now
+    for old in _EXPORTS.iterdir():
+        if now - old.stat().st_mtime > EXPORT_KEEP_S:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _user(request: gr.Request | None) -> str | None:

@@ -93,7 +93,7 @@ class Curator:
                 raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
             added = add_report(self.corpus_dir, Path(source), name)
             try:
-                report = self._build(progress)
+                report = self.refresh(progress)
             except BaseException:  # whatever failed, the corpus goes back to what the index holds
                 added.unlink(missing_ok=True)
                 raise
@@ -114,7 +114,7 @@ class Curator:
         def work() -> WriteOutcome:
             moved = remove_report(self.corpus_dir, document or "")
             try:
-                report = self._build(progress)
+                report = self.refresh(progress)
             except BaseException:
                 restore_report(self.corpus_dir, document, moved)
                 raise
@@ -131,12 +131,17 @@ class Curator:
         user = self.authorize(user, "rebuild")
 
         def work() -> WriteOutcome:
-            report = self._build(progress)
+            report = self.refresh(progress)
             return WriteOutcome("rebuild", "-", embedded=report.embedded, reports=len(report.documents))
 
         return self._run(user, "rebuild", "-", work)
 
-    def _build(self, progress: Progress | None) -> BuildReport:
+    def refresh(self, progress: Progress | None = None) -> BuildReport:
+        """Bring the index up to date with the corpus folder and serve the new one; the old one serves until then.
+
+        No role check and no audit line: this is the writes' shared step, and the app's own refresh
+        of a stale index at start.
+        """
         report = build_index(self.corpus_dir, self.searcher.index_dir, config=self.searcher.index.manifest.config,
                              embedder=self.searcher.embedder, progress=progress)
         self.searcher.reload()

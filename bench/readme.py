@@ -12,6 +12,7 @@ makes the same blocks from the test session's index and checks them.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -23,7 +24,7 @@ from search.retrieve.answer import ANSWER_THRESHOLD
 from search.cite import format_citation
 from search.retrieve.engine import DEFAULT_RETRIEVER
 from search.errors import IndexNotFoundError
-from search.evaluation.evaluate import evaluate, format_table
+from search.evaluation.evaluate import EvalRun, evaluate, format_table
 from search.evaluation.gold import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,10 +36,16 @@ SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
 THRESHOLDS = (None, 0.58, ANSWER_THRESHOLD, 0.62)
 
 
+@functools.lru_cache(maxsize=None)
+def _run(searcher: Searcher, gold: Path) -> EvalRun:
+    """A gold set through the default retriever, once per searcher: the eval tables and the answer table share it."""
+    questions, problems = load_gold(gold)
+    return evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)
+
+
 def eval_table(searcher: Searcher, gold: Path = DEV_SET) -> str:
     """What ``python -m search eval eval/gold/laos-tip-2022.jsonl`` prints."""
-    questions, problems = load_gold(gold)
-    return "```\n" + format_table(evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)) + "\n```"
+    return "```\n" + format_table(_run(searcher, gold)) + "\n```"
 
 
 def eval_table_lo_en(searcher: Searcher) -> str:
@@ -62,10 +69,7 @@ def query_sample(searcher: Searcher) -> str:
 
 def answer_threshold_table(searcher: Searcher) -> str:
     """Right / wrong / empty answer boxes on both dev sets, and unanswerable questions answered, by threshold."""
-    sets = []
-    for gold in (DEV_SET, LO_EN_SET):
-        questions, problems = load_gold(gold)
-        sets.append(evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems).questions)
+    sets = [_run(searcher, gold).questions for gold in (DEV_SET, LO_EN_SET)]
     unanswerable = [json.loads(line)["question"] for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip()]
     negatives = [r.candidate.confidence for r in searcher.search_batch(unanswerable, k=5, highlight=True)]
     out = [f"| threshold | dev set: right / wrong / empty ({len(sets[0])}) | second set, Lao → English ({len(sets[1])}) "

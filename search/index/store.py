@@ -5,10 +5,12 @@ Layout (see docs/index-format.md)::
     index/CURRENT                    which generation is live, and its manifest's SHA-256
     index/gen-<time>-<id>/manifest.json    format, model, settings, documents; every file's size and SHA-256
     index/gen-…/passages.jsonl       one passage a line, UTF-8 (Lao stays Lao), with its citation
-    index/gen-…/dense.faiss          FAISS IndexFlatIP; vector i belongs to line i of passages.jsonl
+    index/gen-…/vectors.npy, sentences.npy  raw passage and sentence vectors (memory-mapped)
+    index/gen-…/centering.json       the language means of passages and of sentences
+    index/gen-…/dense.faiss, units.faiss    centered passages; centered sentences and one-sentence passages
+    index/gen-…/numbers.npy          which passages, then which sentences, state a quantity
     index/gen-…/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
     index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
-    index/gen-…/sentences.npy        vectors of the sentences of each passage, for highlighting
 
 No pickle anywhere. A build writes a new generation under a staging name, flushes it
 to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``): at every

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 
 from search.index.store import StoredIndex
 
@@ -65,6 +64,6 @@ def explain(index: StoredIndex, rows: Sequence[int], lists: Mapping[str, Sequenc
             ranks={name: place.get(row) for name, place in places.items()},
             question_words=tuple(t for t in found if t in question_tokens)[:MAX_WORDS],
             translations=tuple(t for t in found if t not in question_tokens)[:MAX_WORDS],
-            states_number=bool(np.asarray(index.numeric_passages)[row]) if numeric else None,
+            states_number=bool(index.numeric_passages[row]) if numeric else None,
         ))
     return out

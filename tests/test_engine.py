@@ -202,3 +202,4 @@ def test_sparse_postings_tell_which_rows_hold_which_tokens():
 
     sparse = SparseIndex.from_tokens([["rice", "farm"], ["boat"], ["rice", "boat"]])
     assert sparse.holding(["rice", "boat", "absent"], [2, 0, 1]) == [{"rice", "boat"}, {"rice"}, {"boat"}]
+    assert sparse.holding(["farm"], [2, 1, 0]) == [set(), set(), {"farm"}]  # rows past and before the postings

@@ -38,6 +38,7 @@ class SparseIndex:
 
     def __init__(self, matrix, vocab: dict[str, int], idf: np.ndarray, params: dict):
         self.matrix, self.vocab, self.idf, self.params = matrix.tocsc(), vocab, idf, params
+        self.matrix.sort_indices()  # rows within each column in order: postings can be binary-searched
 
     @classmethod
     def from_tokens(cls, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
@@ -88,11 +89,13 @@ class SparseIndex:
         """For each of ``rows``, which of ``tokens`` its passage holds (from the postings: no re-tokenizing)."""
         rows = np.asarray(rows, np.int64)
         out = [set() for _ in rows]
-        indptr, indices = self.matrix.indptr, self.matrix.indices
+        indptr, indices = self.matrix.indptr, self.matrix.indices  # each column's rows sorted (see __init__)
         for token in tokens:
             j = self.vocab.get(token)
-            if j is not None:
-                for i in np.flatnonzero(np.isin(rows, indices[indptr[j]:indptr[j + 1]])):
+            if j is not None:  # a binary search per hit in the posting list: the cost does not grow with it
+                postings = indices[indptr[j]:indptr[j + 1]]
+                at = np.minimum(np.searchsorted(postings, rows), max(len(postings) - 1, 0))
+                for i in np.flatnonzero(postings[at] == rows) if len(postings) else ():
                     out[i].add(token)
         return out
 

@@ -461,14 +461,17 @@ def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, 
     progress bar. A usable but stale one (reports added, changed or removed) is
     served as it is, and :func:`build_app` brings it up to date in the background.
     """
+    manifest = None
     try:
         generation, manifest = current_generation(index_dir)
         check_files(generation, manifest)  # sizes, and checksums up to a size: damage is repaired now
         embedder = make_embedder(manifest.config, cache_dir=cache_dir, threads=threads, progress=say)
+        if embedder.model_id != manifest.model_id:  # a new model or adapter: the old vectors cannot answer
+            raise IndexFormatError(f"it was built with model {manifest.model_id}, this program uses {embedder.model_id}")
     except (IndexNotFoundError, IndexFormatError) as exc:
         why = "" if isinstance(exc, IndexNotFoundError) else f" (the one there cannot be used: {str(exc).split('; ')[0]})"
         print(f"Building the index of {corpus_dir} into {index_dir}{why} …", flush=True)
-        config = IndexConfig(engine=engine)
+        config = manifest.config if manifest is not None else IndexConfig(engine=engine)  # keep the index's settings
         embedder = make_embedder(config, cache_dir=cache_dir, threads=threads, progress=say)
         report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
         print(f"Indexed {len(report.documents)} report(s), {report.passages} passages.", flush=True)

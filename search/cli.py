@@ -89,9 +89,10 @@ def say(message: str) -> None:
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
               engine: str = DEFAULT_ENGINE, threads: int | None = None,
               sentence_vectors: str = IndexConfig.sentence_vectors,
-              languages: tuple[str, ...] = IndexConfig.languages) -> None:
+              languages: tuple[str, ...] = IndexConfig.languages, adapter: bool = IndexConfig.adapter) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
-    config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages)
+    config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages,
+                         adapter=adapter)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
     for name, reason in report.skipped:
@@ -114,8 +115,10 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
                                       "(about 1.7x faster builds, slightly lower ranks; README, Building a big library).")
 @click.option("--languages", default=",".join(IndexConfig.languages), show_default=True,
               help="The languages passages may be tagged with, comma-separated; a passage in any other is 'und'.")
+@click.option("--adapter/--no-adapter", default=IndexConfig.adapter, show_default=True,
+              help="Merge the shipped Lao adapter into the default model (README, Quality); --no-adapter for the plain model.")
 @_threads_option
-def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, threads):
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -124,7 +127,8 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
     """
     try:
         run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
-                  sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()))
+                  sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
+                  adapter=adapter)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 

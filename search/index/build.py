@@ -64,7 +64,8 @@ def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None, threads
         progress: told each step of a first-use model preparation.
     """
     return Embedder(config.model, cache_dir=cache_dir, query_prefix=config.query_prefix,
-                    passage_prefix=config.passage_prefix, engine=config.engine, threads=threads, progress=progress)
+                    passage_prefix=config.passage_prefix, engine=config.engine, threads=threads, progress=progress,
+                    adapter=config.adapter)
 
 
 def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkSettings, *,

@@ -78,6 +78,7 @@ class IndexConfig:
             sentence); ``"late"``: each sentence's vector pooled from its passage's token states,
             in the passage's own pass (faster to build, a little lower on the dev set).
         languages: the languages passages may be tagged with; anything else is ``"und"`` (unsure).
+        adapter: the default model with the package's Lao adapter merged in (search/model/adapter.py).
     """
 
     model: str = DEFAULT_MODEL
@@ -91,6 +92,7 @@ class IndexConfig:
     engine: str = DEFAULT_ENGINE
     sentence_vectors: str = "separate"
     languages: tuple[str, ...] = ("lo", "en")
+    adapter: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "languages", tuple(self.languages))  # a JSON list in the manifest

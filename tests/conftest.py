@@ -58,6 +58,22 @@ def searcher(tip_index, embedder) -> Searcher:
     return Searcher(tip_index, embedder=embedder)
 
 
+@pytest.fixture(scope="session")
+def plain_embedder(model_cache) -> Embedder:
+    """The default model without the Lao adapter (search/model/adapter.py), for comparisons."""
+    return Embedder(cache_dir=model_cache, adapter=False)
+
+
+@pytest.fixture(scope="session")
+def plain_searcher(tmp_path_factory, plain_embedder) -> Searcher:
+    """A real index of the bundled report made with the plain model (``build --no-adapter``)."""
+    from search.index.store import IndexConfig
+
+    index_dir = tmp_path_factory.mktemp("plain") / "index"
+    build_index(CORPUS, index_dir, config=IndexConfig(adapter=False), embedder=plain_embedder)
+    return Searcher(index_dir, embedder=plain_embedder)
+
+
 @pytest.fixture
 def mini_corpus(tmp_path) -> Path:
     """A writable copy of tests/data/mini: three short reports, Lao and English, three formats."""

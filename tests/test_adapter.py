@@ -89,11 +89,6 @@ def test_batches_take_turns_and_never_repeat_a_text():
     assert batches == list(adapt.batches(pairs, 16, 6, seed=0))  # seeded
 
 
-@pytest.fixture(scope="module")
-def plain_embedder(model_cache) -> Embedder:
-    return Embedder(cache_dir=model_cache, adapter=False)
-
-
 WORDS = {  # Lao words of the report's subject, and the English the search needs to reach
     "ຜູ້ເຄາະຮ້າຍ": "victim", "ຊາຍແດນ": "border", "ການຄ້າມະນຸດ": "human trafficking",
     "ຕຳຫຼວດ": "police", "ເດັກນ້ອຍ": "children", "ແຮງງານ": "labor", "ສານ": "court", "ຍິງ": "women",
@@ -136,19 +131,15 @@ def test_an_index_of_the_model_before_the_adapter_is_rebuilt_before_serving(mini
     assert Searcher(index, embedder=served).search("ferry", k=1).hits
 
 
-def test_the_adapter_lifts_lao_questions_answered_in_english(searcher, plain_embedder, tmp_path):
+def test_the_adapter_lifts_lao_questions_answered_in_english(searcher, plain_searcher):
     """The same report, the same retriever, the model with and without the adapter (plain dense, so that
     nothing else helps). Measured on the dev set's 24 lo->en questions: mrr@10 0.278 -> 0.460, hit@5 8 -> 14;
-    the English questions stay (en->en hit@5 26 of 26 both)."""
-    from search import Searcher, build_index
+    English questions answered in English: hit@5 26 -> 25 of 26."""
     from search.evaluation.evaluate import evaluate
-    from search.index.store import IndexConfig
 
-    plain_index = tmp_path / "plain"
-    build_index(ROOT / "corpus", plain_index, config=IndexConfig(adapter=False), embedder=plain_embedder)
     questions, _ = load_gold(ROOT / "eval" / "gold" / "laos-tip-2022.jsonl")
     adapted = evaluate(searcher, questions, retriever="dense-raw")
-    plain = evaluate(Searcher(plain_index, embedder=plain_embedder), questions, retriever="dense-raw")
+    plain = evaluate(plain_searcher, questions, retriever="dense-raw")
     assert adapted.by_pair["lo->en"]["mrr@10"] > plain.by_pair["lo->en"]["mrr@10"] + 0.1
     assert adapted.by_pair["lo->en"]["hit@5"] > plain.by_pair["lo->en"]["hit@5"] + 0.15
     assert adapted.by_pair["en->en"]["hit@5"] >= plain.by_pair["en->en"]["hit@5"] - 0.04  # one question at most

@@ -18,6 +18,14 @@ def test_readme_block_matches_a_fresh_run(name, searcher):
     assert written[name] == readme.BLOCKS[name](searcher), f"README block {name} is stale: run python bench/readme.py"
 
 
+@pytest.mark.parametrize("name", sorted(readme.PLAIN_BLOCKS))
+def test_readme_block_of_both_models_matches_a_fresh_run(name, searcher, plain_searcher):
+    written = readme.blocks_in(readme.README.read_text(encoding="utf-8"))
+    assert name in written, f"README.md has no <!-- readme:{name} --> block"
+    assert written[name] == readme.PLAIN_BLOCKS[name](searcher, plain_searcher), (
+        f"README block {name} is stale: run python bench/readme.py")
+
+
 def test_rewrite_replaces_only_the_named_block():
     text = "a\n<!-- readme:x -->\nold\n<!-- /readme:x -->\nb\n<!-- readme:y -->\nkeep\n<!-- /readme:y -->\n"
     new = readme.rewrite(text, {"x": "new"})

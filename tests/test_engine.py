@@ -71,14 +71,15 @@ def test_language_filter(searcher, retriever):
 
 
 def test_best_sentence_list_finds_the_sentence_inside_a_long_passage(searcher):
-    """The answer is the last of three sentences of its passage: the sentence list lifts it (measured 16th -> 4th)."""
+    """The answer is the last of three sentences of its passage: the sentence list lifts it (measured 28th -> 8th;
+    16th -> 4th with the plain model)."""
     question = "ໜ່ວຍງານໃດທີ່ມີສິດລະບຸຕົວຜູ້ເຄາະຮ້າຍຢ່າງເປັນທາງການແຕ່ພຽງຜູ້ດຽວ?"  # who alone may identify victims?
 
     def rank(retriever):
         hits = searcher.search(question, k=30, retriever=retriever).hits
         return next(h.rank for h in hits if "sole authority able to formally identify" in h.text)
 
-    assert rank("dense+sentences") <= 5 < rank("dense")
+    assert rank("dense+sentences") <= 10 < 20 < rank("dense")
 
 
 def test_how_many_questions_rank_passages_that_state_a_number_first(searcher):
@@ -91,14 +92,15 @@ def test_how_many_questions_rank_passages_that_state_a_number_first(searcher):
 
 
 def test_answer_type_lifts_the_english_answer_to_a_lao_how_many_question(searcher):
-    """Which foreign workers were sent home from the Golden Triangle SEZ, and how many (measured 5th -> 1st)."""
+    """Which foreign workers were sent home from the Golden Triangle SEZ, and how many (measured 8th -> 4th;
+    5th -> 1st with the plain model)."""
     question = "ມີແຮງງານຕ່າງຊາດຈັກຄົນຖືກສົ່ງກັບຈາກເຂດເສດຖະກິດພິເສດສາມຫຼ່ຽມຄຳ?"
 
     def rank(retriever):
         hits = searcher.search(question, k=30, retriever=retriever).hits
         return next(h.rank for h in hits if "37 Thai, 12 Vietnamese, and six Russian" in h.text)
 
-    assert rank("hybrid+bridge+sentences+answer-type") <= 3 < rank("hybrid+bridge+sentences")
+    assert rank("hybrid+bridge+sentences+answer-type") <= 4 < 6 < rank("hybrid+bridge+sentences")
 
 
 def test_hits_are_ranked_and_deterministic(searcher):

@@ -147,14 +147,16 @@ def test_word_neighbours_share_one_weight_per_word():
     assert weights == {"police": 0.5, "boat": 1.0, "rice": 0.5}
 
 
-def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(tip_index, embedder):
-    """ດ່ານຊາຍແດນ (border checkpoint) is not in the dictionary; read as Thai, the model places it near 'border'."""
-    from search.index.store import load_index
-
-    english = load_index(tip_index).terms["en"]
-    as_lao, as_thai = embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
-    assert "border" in word_neighbours([as_thai], english, n=3)
-    assert "border" not in word_neighbours([as_lao], english, n=3)
+def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(plain_searcher, plain_embedder, searcher, embedder):
+    """ດ່ານຊາຍແດນ (border checkpoint) is not in the dictionary; read as Thai, the plain model places it near
+    'border'. The Lao adapter (trained on Lao words and their Thai spellings) reaches it from the Lao spelling too."""
+    plain_terms = plain_searcher.index.terms["en"]
+    as_lao, as_thai = plain_embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
+    assert "border" in word_neighbours([as_thai], plain_terms, n=3)
+    assert "border" not in word_neighbours([as_lao], plain_terms, n=3)
+    adapted_lao, adapted_thai = embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
+    terms = searcher.index.terms["en"]
+    assert "border" in word_neighbours([adapted_lao], terms, n=3) and "border" in word_neighbours([adapted_thai], terms, n=3)
 
 
 def test_reciprocal_rank_fusion_by_hand():
@@ -168,8 +170,12 @@ def test_reciprocal_rank_fusion_by_hand():
     assert weighted[0][0] == 3
 
 
-def test_fusion_ties_break_by_id():
-    assert [i for i, _ in reciprocal_rank_fusion([[(7, 1.0)], [(4, 1.0)]])] == [4, 7]
+def test_fusion_ties_break_by_the_first_list_then_by_id():
+    assert [i for i, _ in reciprocal_rank_fusion([[(7, 1.0)], [(4, 1.0)]])] == [7, 4]
+    assert [i for i, _ in reciprocal_rank_fusion([[(9, 1.0)], [(7, 1.0)], [(4, 1.0)]])] == [9, 4, 7]
+    # equal sums that differ in the last bit are a tie too: 0.5/21 + 0.5/21 against 1/21
+    halves = reciprocal_rank_fusion([[(2, 1.0)], [(2, 1.0)], [(1, 1.0)]], weights=[0.5, 0.5, 1.0])
+    assert [i for i, _ in halves] == [2, 1]
     with pytest.raises(ValueError):
         reciprocal_rank_fusion([[(1, 1.0)]], weights=[1, 2])
 

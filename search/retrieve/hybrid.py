@@ -15,8 +15,10 @@ def reciprocal_rank_fusion(
 ) -> list[tuple[int, float]]:
     """Fuse ranked lists of (id, score): each id scores ``sum(w / (k + rank))`` over the lists it is in.
 
-    Only ranks count, not the lists' own scores. Ties are broken by id, so the
-    order is deterministic.
+    Only ranks count, not the lists' own scores. Ties are broken by the rank in the first
+    list (the caller puts the model's list first), then by id, so the order is deterministic:
+    a passage first for the model and fourth for BM25 goes before one fourth for the model and
+    first for BM25 only through translated words.
 
     Args:
         rankings: ranked lists, best first.
@@ -33,4 +35,7 @@ def reciprocal_rank_fusion(
     for ranking, weight in zip(rankings, weights):
         for rank, (item, _) in enumerate(ranking, 1):
             fused[item] += weight / (k + rank)
-    return sorted(fused.items(), key=lambda pair: (-pair[1], pair[0]))
+    first = {item: rank for rank, (item, _) in enumerate(rankings[0] if rankings else ())}
+    unranked = len(first)
+    # scores are sums of fractions: equal sums may differ in the last bit, so compare them rounded
+    return sorted(fused.items(), key=lambda pair: (-round(pair[1], 12), first.get(pair[0], unranked), pair[0]))

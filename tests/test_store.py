@@ -3,6 +3,7 @@
 import hashlib
 import json
 
+import numpy as np
 import pytest
 
 from search import Embedder, Searcher, build_index, index_is_stale
@@ -180,6 +181,60 @@ def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
     with pytest.raises(IndexFormatError, match=message) as info:
         Searcher(built, embedder=embedder).search("rice", highlight=True)
     assert "python -m search build" in str(info.value)
+
+
+def test_loading_reads_no_passage_and_a_search_reads_only_its_hits(built, embedder):
+    """passages.jsonl is read by line offsets from passage-table.npz: a damaged line (same size, so only a
+    checksum would see it) is met by the search that needs it, with the rebuild hint, not at load."""
+    from search.index.store import PASSAGES, PassageList, check_index, load_index
+
+    generation = current_generation(built)[0]
+    lines = (generation / PASSAGES).read_bytes().splitlines(keepends=True)
+    health = next(i for i, line in enumerate(lines) if b"health-report" in line)
+    lines[health] = b"{" + b"x" * (len(lines[health]) - 2) + b"\n"
+    (generation / PASSAGES).write_bytes(b"".join(lines))
+    index = load_index(built, verify="sizes")
+    assert isinstance(index.passages, PassageList) and len(index.passages) == index.manifest.passage_count
+    rice = Searcher(built, embedder=embedder)
+    rice._index = index
+    hits = rice.search("rice harvest", k=1, lang="en").hits
+    assert "rice" in hits[0].text
+    with pytest.raises(IndexFormatError, match=f"damaged at passage {health}.*python -m search build"):
+        index.passages[health]  # noqa: B018
+    with pytest.raises(IndexFormatError, match="python -m search build"):
+        check_index(built)
+
+
+def test_the_passage_table_agrees_with_the_passages(tip_index):
+    from search.index.store import load_index
+
+    index = load_index(tip_index)
+    passages = list(index.passages)
+    assert index.passages[-1] == passages[-1] and index.passages[1:3] == passages[1:3]
+    assert {lang: rows.tolist() for lang, rows in index.rows_by_lang.items()} == {
+        lang: [i for i, p in enumerate(passages) if p.lang == lang] for lang in sorted({p.lang for p in passages})}
+    assert index.document_rows == {"laos-tip-2022-voa.txt": list(range(len(passages)))}
+    start = 0
+    for p, (a, b) in zip(passages, index.sentence_rows):
+        assert (a, b) == (start, start + len(p.sentences))
+        start = b
+    hit = passages[20]
+    assert index.paragraph(hit.citation.document, hit.citation.paragraph) == [
+        p for p in passages if p.citation.paragraph == hit.citation.paragraph]
+    assert all(passages[row].text == passages[other].text for row, others in index.same_text.items() for other in others)
+
+
+def test_a_passage_table_of_another_size_is_refused(built, embedder):
+    from search.index.store import TABLE, PassageTable
+
+    generation = current_generation(built)[0]
+    with np.load(generation / TABLE) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["offsets"] = arrays["offsets"][:-1]
+    with open(generation / TABLE, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(IndexFormatError, match="does not describe the index's .* passages"):
+        PassageTable.load(generation / TABLE, json.loads((generation / "manifest.json").read_text())["passage_count"])
 
 
 def test_other_format_version(built, embedder):

@@ -65,7 +65,7 @@ def evaluate(
         k: how many passages to retrieve per question (metrics use the top 10 at most).
         problems: problems found while loading the gold set, carried into the result.
     """
-    passages = searcher.index.passages
+    passages = list(searcher.index.passages)  # read once: the index reads lines when asked
     forms = [match_form(p.text) for p in passages]
     lang_of = {p.passage_id: p.lang for p in passages}
     problems, usable, relevant = list(problems), [], []

@@ -5,6 +5,8 @@ Layout (see docs/index-format.md)::
     index/CURRENT                    which generation is live, and its manifest's SHA-256
     index/gen-<time>-<id>/manifest.json    format, model, settings, documents; every file's size and SHA-256
     index/gen-…/passages.jsonl       one passage a line, UTF-8 (Lao stays Lao), with its citation
+    index/gen-…/passage-table.npz    each line's byte offset, and the columns a search needs (language,
+                                     report, paragraph, sentence count, text hash): nothing is parsed at load
     index/gen-…/vectors.npy, sentences.npy  raw passage and sentence vectors (memory-mapped)
     index/gen-…/centering.json       the language means of passages and of sentences
     index/gen-…/dense.faiss, units.faiss    centered passages; centered sentences and one-sentence passages
@@ -24,12 +26,13 @@ import contextlib
 import functools
 import hashlib
 import json
+import mmap
 import os
 import platform
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,8 +50,9 @@ from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, In
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.sparse import SparseIndex
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
+TABLE = "passage-table.npz"
 VECTORS, UNITS, CENTERING, NUMBERS = "vectors.npy", "units.faiss", "centering.json", "numbers.npy"
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
@@ -122,6 +126,118 @@ class Passage:
 _CITATION_FIELDS = tuple(f.name for f in fields(Citation))  # read once: dataclasses.fields is slow per call
 
 
+def text_hash(text: str) -> int:
+    """A passage text's 64-bit hash, the same in every process (Python's ``hash`` of a str is not)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+@dataclass(frozen=True)
+class PassageTable:
+    """What a search needs to know of every passage without reading it: one array each, row i for passage i.
+
+    Attributes:
+        offsets: byte offset of each line of ``passages.jsonl``, then the file's size (n + 1 values).
+        lang: index into ``langs`` of each passage's language.
+        langs: the languages, sorted.
+        doc: index into ``docs`` of each passage's report.
+        docs: the reports' ids, in first-passage order.
+        paragraph: each passage's paragraph number.
+        sentences: how many sentence spans each passage has (0: a one-sentence passage).
+        hashes: :func:`text_hash` of each passage's text.
+    """
+
+    offsets: np.ndarray
+    lang: np.ndarray
+    langs: tuple[str, ...]
+    doc: np.ndarray
+    docs: tuple[str, ...]
+    paragraph: np.ndarray
+    sentences: np.ndarray
+    hashes: np.ndarray
+
+    @classmethod
+    def of(cls, passages: Sequence[Passage], line_lengths: Sequence[int]) -> "PassageTable":
+        """The table of ``passages``, whose lines in ``passages.jsonl`` take ``line_lengths`` bytes."""
+        langs = tuple(sorted({p.lang for p in passages}))
+        docs = tuple(dict.fromkeys(p.citation.document for p in passages))
+        lang_of, doc_of = {x: i for i, x in enumerate(langs)}, {x: i for i, x in enumerate(docs)}
+        n = len(passages)
+        return cls(
+            offsets=np.concatenate([[0], np.cumsum(np.asarray(line_lengths, np.int64))]).astype(np.int64),
+            lang=np.fromiter((lang_of[p.lang] for p in passages), np.int16, n), langs=langs,
+            doc=np.fromiter((doc_of[p.citation.document] for p in passages), np.int32, n), docs=docs,
+            paragraph=np.fromiter((p.citation.paragraph for p in passages), np.int32, n),
+            sentences=np.fromiter((len(p.sentences) for p in passages), np.int32, n),
+            hashes=np.fromiter((text_hash(p.text) for p in passages), np.int64, n),
+        )
+
+    def save(self, path: Path) -> None:
+        arrays = {f.name: getattr(self, f.name) for f in fields(self)}
+        arrays["langs"], arrays["docs"] = np.array(self.langs, dtype=str), np.array(self.docs, dtype=str)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: Path, count: int) -> "PassageTable":
+        """Read :meth:`save`'s file for ``count`` passages.
+
+        Raises:
+            IndexFormatError: the file is missing, damaged, or does not describe ``count`` passages.
+        """
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                values = {f.name: data[f.name] for f in fields(cls)}
+            values["langs"], values["docs"] = tuple(values["langs"].tolist()), tuple(values["docs"].tolist())
+            table = cls(**values)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise IndexFormatError(f"{path} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        columns = (table.lang, table.doc, table.paragraph, table.sentences, table.hashes)
+        if len(table.offsets) != count + 1 or any(len(c) != count for c in columns) or (
+                count and (np.any(np.diff(table.offsets) <= 0) or table.lang.max() >= len(table.langs)
+                           or table.doc.max() >= len(table.docs))):
+            raise IndexFormatError(f"{path} does not describe the index's {count} passages; {REBUILD_HINT}")
+        return table
+
+
+class PassageList(Sequence):
+    """The passages of ``passages.jsonl``, read one line at a time when asked for (memory-mapped).
+
+    Loading an index parses no passage: a search reads the lines of its hits. Iterating reads
+    them all (evaluation, rebuilds).
+    """
+
+    def __init__(self, path: Path, table: PassageTable):
+        self.path, self.table = Path(path), table
+        with open(self.path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size != int(table.offsets[-1]):
+                raise IndexFormatError(f"{self.path} holds {size} bytes, its table says {int(table.offsets[-1])}; "
+                                       f"{REBUILD_HINT}")
+            self._data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def __len__(self) -> int:
+        return len(self.table.offsets) - 1
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = int(row)
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(f"passage row {row} out of range")
+        start, end = int(self.table.offsets[row]), int(self.table.offsets[row + 1])
+        try:
+            return Passage.from_record(json.loads(self._data[start:end]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexFormatError(f"{self.path} is damaged at passage {row} ({exc}); {REBUILD_HINT}") from exc
+
+    def __iter__(self) -> Iterator[Passage]:
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class Manifest:
     """What an index holds and how it was built."""
@@ -154,8 +270,9 @@ class StoredIndex:
 
     path: Path
     manifest: Manifest
-    passages: list[Passage]
+    passages: Sequence[Passage]  # a PassageList when read from disk: lines are parsed when asked for
     dense: DenseIndex
+    table: PassageTable
 
     @functools.cached_property
     def vectors(self) -> np.ndarray:
@@ -177,13 +294,10 @@ class StoredIndex:
         return load_term_tables(self.path)
 
     @functools.cached_property
-    def sentence_rows(self) -> list[tuple[int, int]]:
-        """For each passage, the (start, end) rows of its sentences in :attr:`sentence_vectors`."""
-        rows, start = [], 0
-        for p in self.passages:
-            rows.append((start, start + len(p.sentences)))
-            start += len(p.sentences)
-        return rows
+    def sentence_rows(self) -> np.ndarray:
+        """For each passage, the (start, end) rows of its sentences in :attr:`sentence_vectors` (n × 2)."""
+        ends = np.cumsum(self.table.sentences, dtype=np.int64)
+        return np.stack([ends - self.table.sentences, ends], axis=1)
 
     @functools.cached_property
     def sentence_vectors(self) -> np.ndarray:
@@ -240,7 +354,7 @@ class StoredIndex:
     @functools.cached_property
     def single_sentence_rows(self) -> np.ndarray:
         """Rows of the passages of one sentence (they have no sentence vectors of their own)."""
-        return np.array([i for i, p in enumerate(self.passages) if not p.sentences], np.int64)
+        return np.flatnonzero(self.table.sentences == 0).astype(np.int64)
 
     @functools.cached_property
     def numeric_units(self) -> np.ndarray:
@@ -291,24 +405,22 @@ class StoredIndex:
     @functools.cached_property
     def sentence_owner(self) -> np.ndarray:
         """For each row of :attr:`sentence_vectors`, the row of its passage."""
-        return np.repeat(np.arange(len(self.passages)), [end - start for start, end in self.sentence_rows])
+        return np.repeat(np.arange(len(self.passages)), self.table.sentences)
 
     @functools.cached_property
-    def rows_by_lang(self) -> dict[str, list[int]]:
+    def rows_by_lang(self) -> dict[str, np.ndarray]:
         """Passage rows per language, languages sorted (for language filters)."""
-        rows: dict[str, list[int]] = {}
-        for i, p in enumerate(self.passages):
-            rows.setdefault(p.lang, []).append(i)
-        return dict(sorted(rows.items()))
+        rows = {lang: np.flatnonzero(self.table.lang == i) for i, lang in enumerate(self.table.langs)}
+        return {lang: r for lang, r in rows.items() if len(r)}
 
     @functools.cached_property
     def same_text(self) -> dict[int, tuple[int, ...]]:
         """For each passage whose exact text stands elsewhere too, the rows of the others (in order).
 
-        Found through a sorted array of text hashes, so it costs 8 bytes a passage
-        plus the duplicates themselves, at any library size.
+        Found through the table's sorted text hashes, so it costs 8 bytes a passage plus the
+        duplicates themselves, at any library size, and reads only the passages that share a hash.
         """
-        hashes = np.fromiter((hash(p.text) for p in self.passages), np.int64, len(self.passages))
+        hashes = self.table.hashes
         order = np.argsort(hashes, kind="stable")
         runs = np.flatnonzero(np.diff(hashes[order]) == 0)
         groups: dict[str, set[int]] = {}
@@ -320,18 +432,15 @@ class StoredIndex:
     @functools.cached_property
     def document_rows(self) -> dict[str, list[int]]:
         """Passage rows per document, in order."""
-        rows: dict[str, list[int]] = {}
-        for i, p in enumerate(self.passages):
-            rows.setdefault(p.citation.document, []).append(i)
-        return rows
+        order = np.argsort(self.table.doc, kind="stable")
+        bounds = np.searchsorted(self.table.doc[order], np.arange(len(self.table.docs) + 1))
+        return {doc: order[bounds[i]:bounds[i + 1]].tolist() for i, doc in enumerate(self.table.docs)
+                if bounds[i + 1] > bounds[i]}
 
-    @functools.cached_property
-    def paragraphs(self) -> dict[tuple[str, int], list[Passage]]:
-        """Passages grouped by (document, paragraph number), in reading order."""
-        groups: dict[tuple[str, int], list[Passage]] = {}
-        for p in self.passages:
-            groups.setdefault((p.citation.document, p.citation.paragraph), []).append(p)
-        return groups
+    def paragraph(self, document: str, number: int) -> list[Passage]:
+        """The passages of one paragraph of a document, in reading order."""
+        rows = np.asarray(self.document_rows.get(document, []), np.int64)
+        return [self.passages[int(r)] for r in rows[self.table.paragraph[rows] == number]]
 
     def summary(self) -> dict:
         """What the index holds, for people: reports, passages per language, model, build time."""
@@ -363,16 +472,13 @@ def load_index(index_dir: Path, *, verify: str = "auto", dense: bool = True) -> 
     generation, manifest = current_generation(index_dir)
     if verify != "none":
         check_files(generation, manifest, verify=verify)
+    table = PassageTable.load(generation / TABLE, manifest.passage_count)
     try:
-        with open(generation / PASSAGES, encoding="utf-8") as f:
-            passages = [Passage.from_record(json.loads(line)) for line in f if line.strip()]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexFormatError(f"{generation / PASSAGES} is missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        passages = PassageList(generation / PASSAGES, table)
+    except OSError as exc:
+        raise IndexFormatError(f"{generation / PASSAGES} is missing or unreadable ({exc}); {REBUILD_HINT}") from exc
     if not dense:
-        if len(passages) != manifest.passage_count:
-            raise IndexFormatError(f"index at {index_dir} holds {len(passages)} passages, its manifest says "
-                                   f"{manifest.passage_count}; {REBUILD_HINT}")
-        return StoredIndex(generation, manifest, passages, None)
+        return StoredIndex(generation, manifest, passages, None, table)
     dense = DenseIndex.load(generation / DENSE)
     if not (len(passages) == len(dense) == manifest.passage_count) or dense.dimension != manifest.dimension:
         raise IndexFormatError(
@@ -380,7 +486,7 @@ def load_index(index_dir: Path, *, verify: str = "auto", dense: bool = True) -> 
             f"dimension {manifest.dimension}, found {len(passages)} passages and {len(dense)} vectors of "
             f"dimension {dense.dimension}; {REBUILD_HINT}"
         )
-    return StoredIndex(generation, manifest, passages, dense)
+    return StoredIndex(generation, manifest, passages, dense, table)
 
 
 def check_index(index_dir: Path) -> dict:
@@ -393,6 +499,8 @@ def check_index(index_dir: Path) -> dict:
         IndexNotFoundError, IndexFormatError: as :func:`load_index`, at the first damaged file.
     """
     index = load_index(index_dir, verify="full")
+    for _ in index.passages:  # every line parses
+        pass
     index.sparse, index.terms, index.units, index.centering, index.numeric_units  # noqa: B018 - read them all
     np.asarray(index.vectors).sum(), np.asarray(index.sentence_vectors).sum()
     files = index.manifest.files
@@ -527,9 +635,13 @@ def write_index(
 def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
-        with open(staging / PASSAGES, "w", encoding="utf-8") as f:
+        lengths = []
+        with open(staging / PASSAGES, "wb") as f:
             for passage in passages:
-                f.write(json.dumps(passage.to_record(), ensure_ascii=False) + "\n")
+                line = (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+                f.write(line)
+                lengths.append(len(line))
+        PassageTable.of(passages, lengths).save(staging / TABLE)
         save_vectors(passages, vectors, sentence_vectors, staging)
         for write in extras:
             write(staging)

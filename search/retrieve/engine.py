@@ -366,7 +366,7 @@ class Searcher:
 
     def context(self, hit: Hit) -> list:
         """The passages of the hit's paragraph, in reading order: the paragraph in full."""
-        return self.index.paragraphs.get((hit.citation.document, hit.citation.paragraph), [])
+        return self.index.paragraph(hit.citation.document, hit.citation.paragraph)
 
 
 class _Clock:

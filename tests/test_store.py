@@ -221,7 +221,18 @@ def test_the_passage_table_agrees_with_the_passages(tip_index):
     hit = passages[20]
     assert index.paragraph(hit.citation.document, hit.citation.paragraph) == [
         p for p in passages if p.citation.paragraph == hit.citation.paragraph]
-    assert all(passages[row].text == passages[other].text for row, others in index.same_text.items() for other in others)
+    groups = index.same_text.groups()
+    assert all(len({passages[r].text for r in rows}) == 1 and len(rows) > 1 for rows in groups)
+    assert len({p.text for p in passages}) == len(passages) - sum(len(rows) - 1 for rows in groups)
+
+
+def test_repeated_texts_are_grouped_by_hash_in_row_order():
+    from search.index.store import SameText
+
+    same = SameText.of(np.array([5, 9, 5, 7, 9, 5], np.int64))
+    assert same.others(0) == (2, 5) and same.others(5) == (0, 2) and same.others(4) == (1,)
+    assert same.others(3) == () and same.group_of(3) is None and same.others(2, limit=1) == (0,)
+    assert sorted(map(list, same.groups())) == [[0, 2, 5], [1, 4]] and not SameText.of(np.array([1, 2], np.int64))
 
 
 def test_a_passage_table_of_another_size_is_refused(built, embedder):

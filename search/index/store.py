@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import itertools
 import json
 import mmap
 import os
@@ -199,6 +200,62 @@ class PassageTable:
                            or table.doc.max() >= len(table.docs))):
             raise IndexFormatError(f"{path} does not describe the index's {count} passages; {REBUILD_HINT}")
         return table
+
+
+@dataclass(frozen=True)
+class SameText:
+    """Groups of passages with the same text, found through the table's 64-bit text hashes.
+
+    Equal BLAKE2b hashes are taken as equal texts: for a million passages the chance that any
+    two different texts share a 64-bit hash is about 3 in 100 million, and reading the texts to
+    be sure costs seconds at load on a library that repeats a lot. It costs 16 bytes per
+    repeated passage, however large a group (a boilerplate line repeated 10,000 times is one group).
+
+    Attributes:
+        members: the repeated passages' rows, grouped (each group in row order).
+        starts: where each group starts in ``members``, then ``len(members)``.
+        rows: the same rows in ascending order, and ``group`` the group of each.
+    """
+
+    members: np.ndarray
+    starts: np.ndarray
+    rows: np.ndarray
+    group: np.ndarray
+
+    @classmethod
+    def of(cls, hashes: np.ndarray) -> "SameText":
+        order = np.lexsort((np.arange(len(hashes)), hashes))
+        sorted_hashes = hashes[order]
+        repeated = np.zeros(len(hashes), bool)
+        equal = np.flatnonzero(np.diff(sorted_hashes) == 0)
+        repeated[equal] = repeated[equal + 1] = True
+        members = order[repeated].astype(np.int64)
+        new_group = np.ones(len(members), bool)
+        new_group[1:] = sorted_hashes[repeated][1:] != sorted_hashes[repeated][:-1]
+        starts = np.append(np.flatnonzero(new_group), len(members)).astype(np.int64)
+        group_of_member = np.cumsum(new_group) - 1
+        by_row = np.argsort(members, kind="stable")
+        return cls(members, starts, members[by_row], group_of_member[by_row].astype(np.int64))
+
+    def __bool__(self) -> bool:
+        return len(self.members) > 0
+
+    def group_of(self, row: int) -> int | None:
+        """The group of ``row``, or None when its text stands nowhere else."""
+        at = int(np.searchsorted(self.rows, row))
+        return int(self.group[at]) if at < len(self.rows) and self.rows[at] == row else None
+
+    def others(self, row: int, limit: int | None = None) -> tuple[int, ...]:
+        """The other rows with ``row``'s text, in row order (at most ``limit``)."""
+        g = self.group_of(row)
+        if g is None:
+            return ()
+        found = (int(r) for r in self.members[self.starts[g]:self.starts[g + 1]] if r != row)
+        return tuple(found if limit is None else itertools.islice(found, limit))
+
+    def groups(self) -> list[np.ndarray]:
+        """Every group's rows."""
+        return [self.members[a:b] for a, b in zip(self.starts[:-1], self.starts[1:])]
 
 
 class PassageList(Sequence):
@@ -414,20 +471,9 @@ class StoredIndex:
         return {lang: r for lang, r in rows.items() if len(r)}
 
     @functools.cached_property
-    def same_text(self) -> dict[int, tuple[int, ...]]:
-        """For each passage whose exact text stands elsewhere too, the rows of the others (in order).
-
-        Found through the table's sorted text hashes, so it costs 8 bytes a passage plus the
-        duplicates themselves, at any library size, and reads only the passages that share a hash.
-        """
-        hashes = self.table.hashes
-        order = np.argsort(hashes, kind="stable")
-        runs = np.flatnonzero(np.diff(hashes[order]) == 0)
-        groups: dict[str, set[int]] = {}
-        for i in runs:  # equal hashes: group by the texts themselves, so a hash collision groups nothing
-            for row in (int(order[i]), int(order[i + 1])):
-                groups.setdefault(self.passages[row].text, set()).add(row)
-        return {row: tuple(sorted(rows - {row})) for rows in groups.values() if len(rows) > 1 for row in rows}
+    def same_text(self) -> "SameText":
+        """The passages whose exact text stands elsewhere too (another file, or repeated), by their text hashes."""
+        return SameText.of(self.table.hashes)
 
     @functools.cached_property
     def document_rows(self) -> dict[str, list[int]]:

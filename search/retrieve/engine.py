@@ -28,6 +28,7 @@ from search.ingest.tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 100
+ALSO_IN_LIMIT = 20  # a hit's "also in" citations: the other places its text stands, at most this many
 KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those in the index
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters, read as spaces
 
@@ -386,7 +387,7 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str 
     hits = []
     for rank, ((row, score), span, why) in enumerate(zip(ranked, spans, whys), 1):
         p = index.passages[row]
-        others = (index.passages[r] for r in index.same_text.get(row, ()))
+        others = (index.passages[r] for r in index.same_text.others(row, limit=ALSO_IN_LIMIT))
         also = tuple(o.citation for o in others if not lang or o.lang == lang)  # the filter's rows, checked per duplicate
         hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why))
     return hits
@@ -396,12 +397,14 @@ def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]]) -> li
     """The ranking with each text once: a passage whose text ranked higher elsewhere (another file) is dropped."""
     if not index.same_text:
         return ranked
-    seen: set[int] = set()
+    seen: set[int] = set()  # groups of repeated texts already ranked
     out = []
     for row, score in ranked:
-        if row in seen:
-            continue
-        seen.update(index.same_text.get(row, ()))
+        group = index.same_text.group_of(row)
+        if group is not None:
+            if group in seen:
+                continue
+            seen.add(group)
         out.append((row, score))
     return out
 

@@ -233,6 +233,8 @@ def test_repeated_texts_are_grouped_by_hash_in_row_order():
     assert same.others(0) == (2, 5) and same.others(5) == (0, 2) and same.others(4) == (1,)
     assert same.others(3) == () and same.group_of(3) is None and same.others(2, limit=1) == (0,)
     assert sorted(map(list, same.groups())) == [[0, 2, 5], [1, 4]] and not SameText.of(np.array([1, 2], np.int64))
+    assert same.groups_of(np.array([5, 3, 1, 0])).tolist() == [same.group_of(5), -1, same.group_of(1), same.group_of(0)]
+    assert SameText.of(np.array([1, 2], np.int64)).groups_of(np.array([0, 1])).tolist() == [-1, -1]
 
 
 def test_a_passage_table_of_another_size_is_refused(built, embedder):

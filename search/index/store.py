@@ -240,6 +240,14 @@ class SameText:
     def __bool__(self) -> bool:
         return len(self.members) > 0
 
+    def groups_of(self, rows: np.ndarray) -> np.ndarray:
+        """The group of each of ``rows`` (-1 where its text stands nowhere else), in one pass."""
+        rows = np.asarray(rows, np.int64)
+        if not len(self.rows):
+            return np.full(len(rows), -1, np.int64)
+        at = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        return np.where(self.rows[at] == rows, self.group[at], -1)
+
     def group_of(self, row: int) -> int | None:
         """The group of ``row``, or None when its text stands nowhere else."""
         at = int(np.searchsorted(self.rows, row))

@@ -298,7 +298,7 @@ class Searcher:
                 names.append("bm25")
             if numeric:
                 rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
-            ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0])[:k]
+            ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0], k)
             rows = [row for row, _ in ranked]
             clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
@@ -393,19 +393,22 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str 
     return hits
 
 
-def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """The ranking with each text once: a passage whose text ranked higher elsewhere (another file) is dropped."""
+def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The first ``k`` of the ranking with each text once: a passage whose text ranked higher elsewhere
+    (another file) is dropped."""
     if not index.same_text:
-        return ranked
+        return ranked[:k]
+    groups = index.same_text.groups_of(np.fromiter((row for row, _ in ranked), np.int64, len(ranked)))
     seen: set[int] = set()  # groups of repeated texts already ranked
     out = []
-    for row, score in ranked:
-        group = index.same_text.group_of(row)
-        if group is not None:
+    for (row, score), group in zip(ranked, groups.tolist()):
+        if group >= 0:
             if group in seen:
                 continue
             seen.add(group)
         out.append((row, score))
+        if len(out) == k:
+            break
     return out
 
 

@@ -25,7 +25,7 @@ from search.retrieve.answer import ANSWER_THRESHOLD
 from search.cite import format_citation
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
 from search.index.store import IndexConfig
-from search.errors import IndexNotFoundError
+from search.errors import IndexFormatError, IndexNotFoundError
 from search.evaluation.evaluate import EvalRun, evaluate, format_table
 from search.evaluation.gold import load_gold
 
@@ -168,8 +168,9 @@ def _searcher(index: Path, config: IndexConfig) -> Searcher:
     searcher = Searcher(index)
     try:
         searcher.index  # noqa: B018
-    except IndexNotFoundError:
+    except (IndexNotFoundError, IndexFormatError):  # none yet, or of an older format: build it
         build_index(ROOT / "corpus", index, config=config)
+        searcher = Searcher(index)
     return searcher
 
 

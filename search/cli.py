@@ -116,7 +116,7 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @click.option("--languages", default=",".join(IndexConfig.languages), show_default=True,
               help="The languages passages may be tagged with, comma-separated; a passage in any other is 'und'.")
 @click.option("--adapter/--no-adapter", default=IndexConfig.adapter, show_default=True,
-              help="Merge the shipped Lao adapter into the default model (README, Quality); --no-adapter for the plain model.")
+              help="Merge the shipped Lao adapter into the default model (README, The Lao adapter); --no-adapter for the plain model.")
 @_threads_option
 def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads):
     """Build or update the index from the reports in CORPUS.

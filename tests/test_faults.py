@@ -487,6 +487,15 @@ def test_a_damaged_conversion_is_converted_again(private_cache, damage):
     assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
 
 
+def test_a_conversion_says_so_only_when_it_runs(private_cache):
+    said = []
+    folder = converted_model_dir(private_cache, progress=said.append)
+    assert said == []  # the copy is whole: nothing to wait for
+    (folder / STAMP).unlink()
+    assert converted_model_dir(private_cache, progress=said.append) == folder
+    assert len(said) == 1 and "with the Lao adapter" in said[0] and "first use only" in said[0]
+
+
 def test_leftovers_of_a_killed_conversion_go_even_when_the_model_is_fine(private_cache):
     (private_cache / ".convert-abc").mkdir()
     converted_model_dir(private_cache)

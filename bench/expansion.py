@@ -30,7 +30,7 @@ from search import Searcher
 from search.evaluation.evaluate import evaluate
 from search.retrieve.engine import DEFAULT_RETRIEVER
 from search.evaluation.gold import load_gold
-from search.index.sparse import SparseIndex
+from search.index.sparse import SparseIndex, top_k
 from search.ingest.lang import is_lao_char
 from search.ingest.tokenize import tokenize
 from search.retrieve.bridge import dictionary_expansion, lao_english_dictionary
@@ -67,15 +67,7 @@ class Fielded:
         self.own, self.expanded, self.weight = own, expanded, weight
 
     def rank(self, query, k, *, allowed=None):
-        scores = self.own.scores(query) + self.weight * self.expanded.scores(query)
-        rows = np.flatnonzero(scores > 0)
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            mask = np.zeros(len(scores), bool)
-            mask[allowed if allowed.dtype != bool else np.flatnonzero(allowed)] = True
-            rows = rows[mask[rows]]
-        order = rows[np.lexsort((rows, -scores[rows]))][:k]
-        return [(int(r), float(scores[r])) for r in order]
+        return top_k(self.own.scores(query) + self.weight * self.expanded.scores(query), k, allowed=allowed)
 
     def holding(self, tokens, rows):
         return self.own.holding(tokens, rows)

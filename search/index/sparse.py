@@ -108,21 +108,7 @@ class SparseIndex:
             k: how many.
             allowed: only these rows: a boolean mask over the rows, or row numbers.
         """
-        scores = self.scores(query)
-        positive = scores > 0
-        if allowed is not None:
-            allowed = np.asarray(allowed)
-            if allowed.dtype != bool:
-                mask = np.zeros(len(scores), bool)
-                mask[allowed.astype(np.int64)] = True
-                allowed = mask
-            positive &= allowed
-        rows = np.flatnonzero(positive)
-        if len(rows) > k:  # keep the k best, and every row tied with the k-th, before the exact sort
-            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
-            rows = rows[scores[rows] >= kth]
-        order = rows[np.lexsort((rows, -scores[rows]))][:k]
-        return [(int(r), float(scores[r])) for r in order]
+        return top_k(self.scores(query), k, allowed=allowed)
 
     def save(self, folder: Path) -> None:
         """Write ``bm25.npz`` (scipy's npz, no pickle) and ``bm25-vocab.json``."""
@@ -152,3 +138,27 @@ class SparseIndex:
         if matrix.shape[1] != len(vocab) or len(idf) != len(vocab) or math.isnan(float(idf.sum())):
             raise IndexFormatError(f"the BM25 files in {folder} disagree with each other; {REBUILD_HINT}")
         return cls(matrix, vocab, idf, data["params"])
+
+
+def top_k(scores: np.ndarray, k: int, *, allowed: np.ndarray | Sequence[int] | None = None) -> list[tuple[int, float]]:
+    """The ``k`` best (row, score) pairs of ``scores`` with a positive score, best first, ties by row.
+
+    Args:
+        scores: one score per row.
+        k: how many.
+        allowed: only these rows: a boolean mask over the rows, or row numbers.
+    """
+    positive = scores > 0
+    if allowed is not None:
+        allowed = np.asarray(allowed)
+        if allowed.dtype != bool:
+            mask = np.zeros(len(scores), bool)
+            mask[allowed.astype(np.int64)] = True
+            allowed = mask
+        positive &= allowed
+    rows = np.flatnonzero(positive)
+    if len(rows) > k:  # keep the k best, and every row tied with the k-th, before the exact sort
+        kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+        rows = rows[scores[rows] >= kth]
+    order = rows[np.lexsort((rows, -scores[rows]))][:k]
+    return [(int(r), float(scores[r])) for r in order]

@@ -250,8 +250,8 @@ class SameText:
 
     def group_of(self, row: int) -> int | None:
         """The group of ``row``, or None when its text stands nowhere else."""
-        at = int(np.searchsorted(self.rows, row))
-        return int(self.group[at]) if at < len(self.rows) and self.rows[at] == row else None
+        group = int(self.groups_of(np.array([row]))[0])
+        return None if group < 0 else group
 
     def others(self, row: int, limit: int | None = None) -> tuple[int, ...]:
         """The other rows with ``row``'s text, in row order (at most ``limit``)."""

@@ -210,3 +210,27 @@ def test_bm25_ranking_by_postings_equals_scoring_every_row(searcher):
         assert np.allclose([s for _, s in ranked], scores[expected], rtol=1e-5)
         english = index.rows_by_lang["en"]
         assert [r for r, _ in index.sparse.rank(query, 10, allowed=english)] == [r for r in expected if r in set(english)][:10]
+
+
+def test_bm25_reads_its_documents_once_from_a_generator():
+    docs = [["police", "train"], ["police", "police", "victim"], [], ["ລັດຖະບານ"]]
+    once = SparseIndex.from_tokens(iter(docs))
+    listed = SparseIndex.from_tokens(docs)
+    assert once.vocab == listed.vocab == {"police": 0, "train": 1, "victim": 2, "ລັດຖະບານ": 3}
+    assert (once.matrix != listed.matrix).nnz == 0 and once.matrix.shape == (4, 4)
+    assert SparseIndex.from_tokens(iter([])).matrix.shape == (0, 0)
+
+
+def test_hub_discount_in_blocks_and_on_a_sample(monkeypatch):
+    from search.retrieve import bridge
+
+    rng = np.random.default_rng(1)
+    terms, passages = rng.standard_normal((50, 8)).astype(np.float32), rng.standard_normal((300, 8)).astype(np.float32)
+    others = np.arange(0, 300, 2)
+    sims = terms @ passages[others].T
+    exact = np.sort(sims, axis=1)[:, -5:].mean(axis=1)
+    monkeypatch.setattr(bridge, "_HUB_BLOCK", 7)
+    assert np.allclose(bridge._hubness(terms, passages, others), exact, rtol=1e-6)  # BLAS may block sums differently
+    monkeypatch.setattr(bridge, "HUB_SAMPLE", 40)  # fewer passages looked at: each term's nearest are no nearer
+    sampled = bridge._hubness(terms, passages, others)
+    assert (sampled <= exact + 1e-6).all() and not np.array_equal(sampled, exact)

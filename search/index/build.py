@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.retrieve.bridge import build_term_tables, save_term_tables
+from search.retrieve.bridge import TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 from search.cite import Citation
 from search.model.embed import Embedder
@@ -167,16 +167,24 @@ def build_index(
         passages = [p for e in kept for p in e.passages]
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
         manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
-        words = [words_and_tokens(p.text) for p in passages]
-        sparse = SparseIndex.from_tokens([[t for _, t in pairs] for pairs in words], k1=config.bm25_k1, b=config.bm25_b)
+        counts = TermCounts()
+        sparse = SparseIndex.from_tokens(_tokens(passages, counts), k1=config.bm25_k1, b=config.bm25_b)
         tables = build_term_tables(
-            passages, words, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
+            passages, counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
                     extras=(sparse.save, lambda folder: save_term_tables(tables, folder)))
     report.documents, report.passages = list(documents), len(passages)
     return report
+
+
+def _tokens(passages, counts: TermCounts):
+    """Each passage's BM25 tokens, counting its terms for the bridge on the way (one tokenizing pass)."""
+    for p in passages:
+        pairs = words_and_tokens(p.text)
+        counts.add(p.lang, pairs)
+        yield [t for _, t in pairs]
 
 
 @dataclass

@@ -12,7 +12,8 @@ import math
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,32 +42,37 @@ class SparseIndex:
         self.matrix.sort_indices()  # rows within each column in order: postings can be binary-searched
 
     @classmethod
-    def from_tokens(cls, documents: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
-        """Index tokenised documents (row i is document i)."""
+    def from_tokens(cls, documents: Iterable[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+        """Index tokenised documents (row i is document i), read once, in one pass.
+
+        ``documents`` may be a generator: each document's distinct tokens and counts go
+        into flat numpy arrays as it comes, so a million passages cost a few bytes per
+        posting, not a Python object per token. Columns are numbered in order of first
+        appearance (a document's new tokens in sorted order).
+        """
         from scipy.sparse import csr_matrix
 
-        counts = [Counter(doc) for doc in documents]
         vocab: dict[str, int] = {}
-        for c in counts:
-            for token in sorted(c):
-                vocab.setdefault(token, len(vocab))
-        n = len(documents)
-        df = np.zeros(len(vocab))
-        for c in counts:
-            for token in c:
-                df[vocab[token]] += 1
-        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-        lengths = np.array([len(doc) for doc in documents], float)
-        avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
-        rows, cols, vals = [], [], []
-        for i, c in enumerate(counts):
-            norm = k1 * (1 - b + b * lengths[i] / avg)
-            for token, tf in c.items():
-                j = vocab[token]
+        rows, cols, tfs = array("i"), array("i"), array("f")
+        lengths = array("d")
+        for i, doc in enumerate(documents):
+            counts = Counter(doc)
+            for token in sorted(counts):
                 rows.append(i)
-                cols.append(j)
-                vals.append(idf[j] * tf * (k1 + 1) / (tf + norm))
-        matrix = csr_matrix((np.array(vals, np.float32), (rows, cols)), shape=(n, len(vocab)))
+                cols.append(vocab.setdefault(token, len(vocab)))
+                tfs.append(counts[token])
+            lengths.append(len(doc))
+        n = len(lengths)
+        rows, cols, tf = (np.frombuffer(a, dtype) if len(a) else np.zeros(0, dtype)
+                          for a, dtype in ((rows, np.int32), (cols, np.int32), (tfs, np.float32)))
+        df = np.bincount(cols, minlength=len(vocab)).astype(float)
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        lengths = np.frombuffer(lengths, float) if n else np.zeros(0)
+        avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
+        norm = k1 * (1 - b + b * lengths / avg)
+        tf64 = tf.astype(float)
+        vals = (idf[cols] * tf64 * (k1 + 1) / (tf64 + norm[rows])).astype(np.float32)
+        matrix = csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
         return cls(matrix, vocab, idf.astype(np.float32), {"k1": k1, "b": b})
 
     def scores(self, query: Mapping[str, float]) -> np.ndarray:

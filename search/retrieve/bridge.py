@@ -42,6 +42,8 @@ from search.ingest.tokenize import lao_stopwords, tokenize
 TERMS, TERM_VECTORS = "terms.json", "terms.npy"
 MAX_TERMS_PER_LANGUAGE = 4000
 _HUB_NEIGHBOURS = 5
+HUB_SAMPLE = 50_000  # passages of the other languages that the hub discount looks at, at most
+_HUB_BLOCK = 2048  # terms per block of similarities
 _GLOSSES_PER_WORD = 4
 _WORDS_PER_PHRASE = 4
 _NEIGHBOURS_PER_WORD = 3
@@ -83,57 +85,85 @@ class TermTable:
         return [self.keys[i] for i in np.argsort(-scores, kind="stable")[:n]]
 
 
+class TermCounts:
+    """Document frequencies of each language's content terms, counted passage by passage.
+
+    The build feeds it each passage's ``words_and_tokens`` as BM25 reads them, so the
+    words of a million passages are never all held at once; it keeps one count per
+    distinct term and written form.
+    """
+
+    def __init__(self):
+        self.df: dict[str, Counter] = defaultdict(Counter)
+        self.surface: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
+
+    def add(self, lang: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Count one passage's (word, key) pairs once each (document frequency)."""
+        if lang == "und":
+            return
+        seen, surface = set(), self.surface[lang]
+        for word, key in pairs:
+            if key.replace(".", "").isdigit() or len(key) < (2 if is_lao_char(key[0]) else 3):
+                continue
+            surface[key][word] += 1
+            seen.add(key)
+        self.df[lang].update(seen)
+
+    def chosen(self, lang: str) -> list[tuple[str, str]]:
+        """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE."""
+        df, surface = self.df[lang], self.surface[lang]
+        keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]
+        return [(k, surface[k].most_common(1)[0][0]) for k in sorted(keys)]
+
+
 def build_term_tables(
-    passages: Sequence, words: Sequence[Sequence[tuple[str, str]]], passage_vectors: np.ndarray, embedder: Embedder,
+    passages: Sequence, counts: TermCounts, passage_vectors: np.ndarray, embedder: Embedder,
     *, previous: dict[str, TermTable] | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, TermTable]:
     """Embed the content terms of each language's passages (reusing vectors of a previous build).
 
     Args:
         passages: the indexed passages (for their languages).
-        words: ``words_and_tokens`` of each passage.
+        counts: the passages' terms, counted (:class:`TermCounts`).
         passage_vectors: the passages' dense vectors (for the hub discount).
         embedder: the index's model.
         previous: the tables of the previous index, whose vectors are reused by word.
         progress: called as ``progress(done, total)`` while embedding new terms.
     """
-    chosen = {lang: _content_terms(lang, passages, words) for lang in sorted({p.lang for p in passages}) if lang != "und"}
+    chosen = {lang: counts.chosen(lang) for lang in sorted({p.lang for p in passages}) if lang != "und"}
     known = {(t.lang, w): v for t in (previous or {}).values() for w, v in zip(t.words, t.vectors)}
     fresh = sorted({(lang, w) for lang, terms in chosen.items() for _, w in terms if (lang, w) not in known})
     if fresh:
         vectors = embedder.embed_queries([w for _, w in fresh], progress=progress)
         known.update(zip(fresh, vectors))
+    langs = np.array([p.lang for p in passages])
     tables = {}
     for lang, terms in chosen.items():
         vectors = np.array([known[(lang, w)] for _, w in terms], np.float32).reshape(-1, passage_vectors.shape[1])
-        others = passage_vectors[[i for i, p in enumerate(passages) if p.lang != lang]]
-        tables[lang] = TermTable(lang, [k for k, _ in terms], [w for _, w in terms], vectors, _hubness(vectors, others))
+        others = np.flatnonzero(langs != lang)
+        tables[lang] = TermTable(lang, [k for k, _ in terms], [w for _, w in terms], vectors,
+                                 _hubness(vectors, passage_vectors, others))
     return tables
 
 
-def _content_terms(lang: str, passages, words) -> list[tuple[str, str]]:
-    """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE."""
-    df, surface = Counter(), defaultdict(Counter)
-    for p, pairs in zip(passages, words):
-        if p.lang != lang:
-            continue
-        seen = set()
-        for word, key in pairs:
-            if key.replace(".", "").isdigit() or len(key) < (2 if is_lao_char(key[0]) else 3):
-                continue
-            surface[key][word] += 1
-            seen.add(key)
-        df.update(seen)
-    keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]
-    return [(k, surface[k].most_common(1)[0][0]) for k in sorted(keys)]
+def _hubness(vectors: np.ndarray, passage_vectors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """Each term's mean similarity to its nearest passages among ``others`` (rows of ``passage_vectors``).
 
-
-def _hubness(vectors: np.ndarray, others: np.ndarray) -> np.ndarray:
+    Above HUB_SAMPLE passages a seeded sample of them stands for the rest, and terms go
+    in blocks: the similarities of 4,000 terms to 500,000 passages would take 8 GB.
+    """
     if not len(vectors) or not len(others):
         return np.zeros(len(vectors), np.float32)
-    sims = vectors @ others.T
-    top = min(_HUB_NEIGHBOURS, sims.shape[1])
-    return np.sort(sims, axis=1)[:, -top:].mean(axis=1).astype(np.float32)
+    if len(others) > HUB_SAMPLE:
+        others = np.sort(np.random.default_rng(0).choice(others, HUB_SAMPLE, replace=False))
+    near = np.asarray(passage_vectors[others], np.float32).T
+    top = min(_HUB_NEIGHBOURS, near.shape[1])
+    hub = np.empty(len(vectors), np.float32)
+    for start in range(0, len(vectors), _HUB_BLOCK):
+        sims = vectors[start:start + _HUB_BLOCK] @ near
+        best = np.sort(np.partition(sims, -top, axis=1)[:, -top:], axis=1)  # the top values, in np.sort's order
+        hub[start:start + _HUB_BLOCK] = best.mean(axis=1)
+    return hub
 
 
 def save_term_tables(tables: dict[str, TermTable], folder: Path) -> None:

@@ -1,7 +1,7 @@
 import pytest
 
 from search.errors import CorpusError, DocumentError
-from search.ingest.read import is_debris, list_corpus, read_document
+from search.ingest.read import _standalone_heading, is_debris, list_corpus, read_document, split_paragraphs
 
 from conftest import CORPUS, DATA
 
@@ -42,6 +42,28 @@ def test_markdown_headings_are_sections():
     assert doc.title == "Rice Harvest Report 2023"
     assert [p.section for p in doc.paragraphs] == ["Production", "Markets"]
     assert doc.text[doc.paragraphs[0].start:].startswith("Farmers in Savannakhet")
+
+
+def test_lao_numbered_headings_are_sections():
+    text = ("ກົດໝາຍວ່າດ້ວຍການຕ້ານ ແລະ ສະກັດກັ້ນການຄ້າມະນຸດ\n\n"
+            "ລິ້ງ ສຳຫລັບເຂົ້າຫາ\n\n"  # a short unnumbered line: not a heading
+            "ພາກທີ I\nບົດບັນຍັດທົ່ວໄປ\n\n"
+            "ມາດຕາ ໑ ຈຸດປະສົງ\n\n"
+            "ກົດໝາຍສະບັບນີ້ ກຳນົດຫຼັກການ ລະບຽບການ ແລະ ມາດຕະການ ກ່ຽວກັບການຕ້ານການຄ້າມະນຸດ.\n\n"
+            "ມາດຕາ 2 ການຄ້າມະນຸດ\nການຄ້າມະນຸດ ແມ່ນ ການຈັດຫາ ການຂົນສົ່ງ ຫຼື ການຮັບເອົາບຸກຄົນ.\n\n"
+            "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຕໍ່ຜູ້ກະທຳຜິດ ທີ່ໄດ້ຄ້າມະນຸດ ທັງພາຍໃນ ແລະ ຕ່າງປະເທດ ເຊິ່ງມີໂທດຕັດອິດສະລະພາບ.\n")
+    paragraphs = split_paragraphs(text)
+    found = [(text[p.start:p.end].split()[0], p.section) for p in paragraphs]
+    assert found == [
+        ("ກົດໝາຍວ່າດ້ວຍການຕ້ານ", None), ("ລິ້ງ", None),
+        ("ກົດໝາຍສະບັບນີ້", "ມາດຕາ ໑ ຈຸດປະສົງ"),
+        ("ມາດຕາ", "ມາດຕາ 2 ການຄ້າມະນຸດ"),  # heading line over its text: kept as content, heads it
+        ("ມາດຕາ", "ມາດຕາ 2 ການຄ້າມະນຸດ"),  # a sentence that starts with an article number heads nothing
+    ]
+    assert _standalone_heading("ພາກທີ I\nບົດບັນຍັດທົ່ວໄປ", True) == "ພາກທີ I ບົດບັນຍັດທົ່ວໄປ"
+    assert _standalone_heading("ມາດຕາ ໑໕", True) == "ມາດຕາ ໑໕"
+    assert _standalone_heading("ມາດຕາ 15 ກຳນົດໂທດຕັດອິດສະລະພາບ.", True) is None  # a sentence
+    assert _standalone_heading("ພາກທີສອງ", True) is None  # no number
 
 
 def test_html_drops_scripts_and_keeps_headings():

@@ -27,8 +27,8 @@ from search.ingest.tokenize import words_and_tokens
 # How reports are read into passages and citations. Bump it when a change alters passages or
 # citations (titles, sections): a build then reads every report again, and keeps the vectors of
 # passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
-# the index's languages, else und.
-READING = 3
+# the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
+READING = 4
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]

@@ -23,6 +23,11 @@ _BLOCK_RE = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
 _MD_HEADING_RE = re.compile(r"#{1,6}[ \t]+(.+?)[ \t#]*")
 # An all-capitals lead such as "PROSECUTION" or "LAOS: TIER 2" before a normal sentence.
 _INLINE_HEADING_RE = re.compile(r"([A-Z][A-Z0-9 ,:&'’–-]*[A-Z0-9])[:.]?[ \t]+(?=[A-Z][a-z])")
+# Lao has no capitals: a Lao heading is a numbered part, chapter, section or article at the start of a
+# line ("ພາກທີ I", "ໝວດທີ 2", "ມາດຕາ ໑໕ ການຄ້າມະນຸດ"), in Arabic, Lao or Roman numerals, as laws and
+# government reports number them. A short unnumbered Lao line is not taken for one: in web articles those
+# are links, date lines and captions.
+_LAO_HEADING_RE = re.compile(r"(?:(?:ພາກ|ໝວດ|ຫມວດ|ບົດ|ສ່ວນ|ຂໍ້)\s*ທີ|ມາດຕາ)\s*(?:[0-9໐-໙]+|[IVXLC]+)(?![0-9໐-໙A-Za-z])")
 
 
 @dataclass(frozen=True)
@@ -204,6 +209,8 @@ def split_paragraphs(text: str, *, page_starts: tuple[int, ...] = (), markdown: 
         inline = _INLINE_HEADING_RE.match(block)
         if inline and sum(ch.isupper() for ch in inline.group(1)) >= 5:
             section = inline.group(1).strip()
+        elif _LAO_HEADING_RE.match(block) and "\n" in block and len(first := block.split("\n", 1)[0]) <= 100:
+            section = first.strip()  # "ມາດຕາ 3 ...\n<the article's text>": the first line heads it
         out.append(Paragraph(len(out) + 1, start, end, section, _page_of(start, page_starts)))
     return out
 
@@ -226,7 +233,12 @@ def _blocks(text: str):
 
 
 def _standalone_heading(block: str, markdown: bool) -> str | None:
-    if "\n" in block or len(block) > 100:
+    if len(block) > 100:
+        return None
+    lines = [line.strip() for line in block.split("\n")]
+    if _LAO_HEADING_RE.match(block) and len(lines) <= 2 and not block.endswith((".", "!", "?", ":")):
+        return " ".join(lines)  # "ພາກທີ I" over "ບົດບັນຍັດທົ່ວໄປ" (its name) is one heading
+    if len(lines) > 1:
         return None
     md = _MD_HEADING_RE.fullmatch(block) if markdown else None
     if md:

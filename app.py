@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -28,6 +29,7 @@ import gradio as gr
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
 from search.serve.access import Users, is_loopback
 from search.serve.curate import Curator, WriteOutcome
+from search.serve.startup import StartupPage
 from search.cli import TerminalProgress, say
 from search.model.embed import DEFAULT_ENGINE, ENGINES
 from search.cite import format_citation, human_citation
@@ -454,13 +456,16 @@ def _summary(searcher: Searcher) -> str:
 
 
 def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, engine: str = DEFAULT_ENGINE,
-                  threads: int | None = None) -> tuple[Embedder, bool]:
+                  threads: int | None = None, say=say, progress=None) -> tuple[Embedder, bool]:
     """Make sure there is an index to serve; return the model it uses and whether it is stale.
 
     With no usable index (none, damaged, another format), it is built now, with a
     progress bar. A usable but stale one (reports added, changed or removed) is
     served as it is, and :func:`build_app` brings it up to date in the background.
+    ``say`` is told each long step (the model's conversion, a build), ``progress``
+    a build's counts (default: bars on the console).
     """
+    progress = progress or TerminalProgress()
     manifest = None
     try:
         generation, manifest = current_generation(index_dir)
@@ -470,11 +475,11 @@ def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, 
             raise IndexFormatError(f"it was built with model {manifest.model_id}, this program uses {embedder.model_id}")
     except (IndexNotFoundError, IndexFormatError) as exc:
         why = "" if isinstance(exc, IndexNotFoundError) else f" (the one there cannot be used: {str(exc).split('; ')[0]})"
-        print(f"Building the index of {corpus_dir} into {index_dir}{why} …", flush=True)
+        say(f"Building the index of {corpus_dir} into {index_dir}{why}")
         config = manifest.config if manifest is not None else IndexConfig(engine=engine)  # keep the index's settings
         embedder = make_embedder(config, cache_dir=cache_dir, threads=threads, progress=say)
-        report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
-        print(f"Indexed {len(report.documents)} report(s), {report.passages} passages.", flush=True)
+        report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress)
+        say(f"Indexed {len(report.documents)} report(s), {report.passages} passages")
         return embedder, False
     stale = index_is_stale(corpus_dir, index_dir)
     if stale:
@@ -508,13 +513,25 @@ def main() -> None:
         raise SystemExit(f"error: refusing to serve {args.host} with no sign-in: anyone who reaches the port could add and "
                          "remove reports. Add users (python -m search users add NAME --role editor --users users.txt, then "
                          "--users users.txt), or serve search only with --read-only.")
+    page = StartupPage(args.host, args.port, echo=say)  # the address answers while the model and index get ready
+    try:
+        page.start()
+    except OSError as exc:
+        raise SystemExit(f"error: cannot serve on {args.host}:{args.port} ({exc.strerror}): another program has it; "
+                         "choose another --port") from exc
+    print(f"Getting ready; progress at http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+    terminal = TerminalProgress()
     try:
         users = Users(args.users) if args.users else None
-        embedder, stale = prepare_index(args.corpus, args.index, args.model_cache, engine=args.engine, threads=args.threads)
+        embedder, stale = prepare_index(args.corpus, args.index, args.model_cache, engine=args.engine, threads=args.threads,
+                                        say=page.say, progress=lambda *count: (terminal(*count), page.progress(*count)))
+        page.say("Loading the index and the model")
         app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb,
                         users=users, read_only=args.read_only, uploads_per_minute=args.uploads_per_minute)
     except SearchError as exc:
         raise SystemExit(f"error: {exc}") from exc
+    finally:
+        page.stop()
     app.launch(server_name=args.host, server_port=args.port, css=CSS, **launch_options(users, args.read_only, args.max_upload_mb))
 
 

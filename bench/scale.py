@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_library  # noqa: E402
 
+from search.cli import TerminalProgress  # noqa: E402
 from search.index.build import build_index, make_embedder  # noqa: E402
 from search.retrieve.engine import Searcher  # noqa: E402
 from search.ingest.lang import normalize_text  # noqa: E402
@@ -174,7 +175,7 @@ def main() -> None:
     else:
         shutil.rmtree(index_dir, ignore_errors=True)  # a build from scratch: nothing reused
         start = time.perf_counter()
-        n = build_index(library, index_dir, embedder=timed).passages
+        n = build_index(library, index_dir, embedder=timed, progress=TerminalProgress()).passages  # bars on stderr
         build_s = time.perf_counter() - start
 
     gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]

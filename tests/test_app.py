@@ -419,3 +419,69 @@ def test_page_why_this_passage_gives_each_list_and_the_translated_words(page):
     assert "meaning of the passage: #" in why and "words (BM25): #" in why
     assert "translated words found (the bridge): " in why and "penal" in why  # a Lao question matched English words
     assert "the question asks for a number: this passage states one" in why
+
+
+def test_a_first_start_shows_its_progress_at_the_address_then_the_search(browser, embedder, model_cache, mini_corpus,
+                                                                          tmp_path):
+    """`python app.py` with no index: the address answers at once with the steps, then becomes the app (same URL)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from conftest import ROOT
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/?q=rice+exports&k=2"
+    log = (tmp_path / "app.log").open("w")
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--corpus", str(mini_corpus), "--index",
+                             str(tmp_path / "index"), "--port", str(port), "--threads", "1"],
+                            stdout=log, stderr=subprocess.STDOUT, env={**__import__("os").environ,
+                                                                      "REPORT_SEARCH_CACHE": str(model_cache)})
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # the page is up before the index: it answers 503 while getting ready
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                pytest.fail("the app answered before anything was shown of its preparation")
+            except urllib.error.HTTPError as exc:
+                assert exc.code == 503 and "Getting the search ready" in exc.read().decode("utf-8")
+                break
+            except urllib.error.URLError:
+                assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
+                time.sleep(0.2)
+        page = browser.new_page()
+        page.goto(url)
+        assert "ກຳລັງກຽມການຄົ້ນຫາ" in page.locator("h1").inner_text()
+        page.wait_for_function("document.querySelector('#current') && "
+                               "/Building the index|Loading|embedding|reading/.test(document.querySelector('#current').textContent)",
+                               timeout=120_000)
+        page.locator("#results .hit").first.wait_for(timeout=300_000)  # reloaded into the app, which ran the shared search
+        assert page.url == url and page.locator("#question textarea").input_value() == "rice exports"
+        assert "rice" in page.locator("#results .hit").first.inner_text().lower()
+        page.close()
+        steps = (tmp_path / "app.log").read_text()
+        assert "Building the index" in steps and f"progress at http://127.0.0.1:{port}/" in steps
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_the_startup_page_escapes_and_frees_its_port():
+    from search.serve.startup import StartupPage
+
+    said = []
+    port = _free_port()
+    page = StartupPage("127.0.0.1", port, echo=said.append).start()
+    page.say("Converting <the model>")
+    page.progress("embed", 3, 10)
+    page.progress("embed", 7, 10)
+    status = page.status()
+    assert status["steps"] == ["Converting &lt;the model&gt;"] and status["current"].endswith("embedding passages: 7 / 10")
+    assert said == ["Converting <the model>"] and "<the model>" not in page.html()
+    page.stop()
+    with socket.socket() as s:  # free for the app at once
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))

@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 from search import Searcher, build_index
-from search.retrieve.answer import ANSWER_THRESHOLD
+from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD
 from search.cite import format_citation
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
 from search.index.store import IndexConfig
@@ -108,20 +108,25 @@ def query_sample(searcher: Searcher) -> str:
 
 
 def answer_threshold_table(searcher: Searcher) -> str:
-    """Right / wrong / empty answer boxes on both dev sets, and unanswerable questions answered, by threshold."""
+    """Right / wrong / empty answer boxes on both dev sets, and unanswerable questions answered, by rule:
+    cosine thresholds alone, then the shipped rule (the threshold, or the three lists agreeing)."""
     sets = [_run(searcher, gold).questions for gold in (DEV_SET, LO_EN_SET)]
     unanswerable = [json.loads(line)["question"] for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip()]
-    negatives = [r.candidate.confidence for r in searcher.search_batch(unanswerable, k=5, highlight=True)]
-    out = [f"| threshold | dev set: right / wrong / empty ({len(sets[0])}) | second set, Lao → English ({len(sets[1])}) "
+    negatives = [(r.candidate.confidence, r.candidate.agreed) for r in searcher.search_batch(unanswerable, k=5, highlight=True)]
+    out = [f"| rule | dev set: right / wrong / empty ({len(sets[0])}) | second set, Lao → English ({len(sets[1])}) "
            f"| unanswerable questions answered ({len(negatives)}) |", "|---|---|---|---|"]
-    for t in THRESHOLDS:
-        floor = -2.0 if t is None else t
-        cells = ["none" if t is None else f"{t:.2f}"]
+    rules = [("none", lambda conf, agreed: True)]
+    rules += [(f"cosine ≥ {t:.2f}", lambda conf, agreed, t=t: conf >= t) for t in THRESHOLDS if t is not None]
+    rules.append((f"cosine ≥ {ANSWER_THRESHOLD:.2f}, or the three lists agree (cosine ≥ {AGREED_FLOOR:.2f})",
+                  lambda conf, agreed: conf >= ANSWER_THRESHOLD or (agreed and conf >= AGREED_FLOOR)))
+    for i, (name, show) in enumerate(rules):
+        cells = [name]
         for rows in sets:
-            shown = [r["answer_holds"] for r in rows if r["answer_confidence"] is not None and r["answer_confidence"] >= floor]
-            cells.append(f"{sum(shown)} / {len(shown) - sum(shown)} / {len(rows) - len(shown)}")
-        cells.append(str(sum(c >= floor for c in negatives)))
-        if t == ANSWER_THRESHOLD:
+            held = [r["answer_holds"] for r in rows
+                    if r["answer_confidence"] is not None and show(r["answer_confidence"], r["answer_agreed"])]
+            cells.append(f"{sum(held)} / {len(held) - sum(held)} / {len(rows) - len(held)}")
+        cells.append(str(sum(show(conf, agreed) for conf, agreed in negatives)))
+        if i == len(rules) - 1:
             cells = [f"**{c}**" for c in cells]
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)

@@ -1,5 +1,7 @@
 """End to end with the real model and a real FAISS index of the bundled report."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -205,3 +207,19 @@ def test_sparse_postings_tell_which_rows_hold_which_tokens():
     sparse = SparseIndex.from_tokens([["rice", "farm"], ["boat"], ["rice", "boat"]])
     assert sparse.holding(["rice", "boat", "absent"], [2, 0, 1]) == [{"rice", "boat"}, {"rice"}, {"boat"}]
     assert sparse.holding(["farm"], [2, 1, 0]) == [set(), set(), {"farm"}]  # rows past and before the postings
+
+
+def test_an_answer_below_the_threshold_is_shown_when_all_three_lists_put_its_passage_first(searcher):
+    from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD, shown
+
+    result = searcher.search("ລາວມີດ່ານຊາຍແດນທີ່ເປັນທາງການທັງໝົດຈັກແຫ່ງ?", k=5, highlight=True)  # dev lo-09
+    candidate = result.candidate
+    assert candidate.agreed and set(result.hits[0].why.ranks.values()) == {1}
+    assert AGREED_FLOOR <= candidate.confidence < ANSWER_THRESHOLD  # the cosine alone would leave the box empty
+    assert result.answer is candidate and "27 official border crossings" in candidate.text
+    assert result.to_dict()["answer"]["lists_agree"] is True
+    assert shown(candidate, agreement=False) is None
+    assert shown(replace(candidate, confidence=AGREED_FLOOR - 0.01)) is None
+    assert shown(replace(candidate, agreed=False)) is None
+    dense_only = searcher.search("ລາວມີດ່ານຊາຍແດນທີ່ເປັນທາງການທັງໝົດຈັກແຫ່ງ?", k=5, highlight=True, retriever="dense")
+    assert not dense_only.candidate.agreed  # one list agrees with itself: that is no agreement

@@ -109,7 +109,7 @@ def _answer_row(question: GoldQuestion, result) -> dict:
     holds = candidate is not None and any(match_form(a) in match_form(candidate.text) for a in question.answers)
     outcome = "empty" if result.answer is None else "right" if holds else "wrong"
     return {"answer": outcome, "answer_confidence": None if candidate is None else round(candidate.confidence, 4),
-            "answer_holds": holds}
+            "answer_agreed": candidate is not None and candidate.agreed, "answer_holds": holds}
 
 
 def format_table(run: EvalRun) -> str:
@@ -120,8 +120,8 @@ def format_table(run: EvalRun) -> str:
         lines.append(f"{label:<16}" + "".join(_cell(metrics[key]) for key in keys))
     if run.answer_box:
         box = run.answer_box
-        lines.append(f"answer box (confidence >= {box['threshold']:.2f}): {box['right']} right, {box['wrong']} wrong, "
-                     f"{box['empty']} empty")
+        lines.append(f"answer box (confidence >= {box['threshold']:.2f}, or the three lists agree): {box['right']} right, "
+                     f"{box['wrong']} wrong, {box['empty']} empty")
     return "\n".join(lines)
 
 

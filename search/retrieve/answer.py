@@ -2,7 +2,8 @@
 
 The answer is the sentence highlighted in the top hit (the passage itself when it is
 one sentence): the fused ranking chose the passage, the highlight the sentence. It
-is shown only when its centered cosine to the question reaches ``ANSWER_THRESHOLD``,
+is shown only when its centered cosine to the question reaches ``ANSWER_THRESHOLD``, or
+when the three ranked lists all put its passage first (down to ``AGREED_FLOOR``),
 measured on the dev set and on questions the bundled report does not answer
 (``eval/no-answer.jsonl``; ``python bench/readme.py`` makes the README's table, *The answer box*). When the question asks
 for a number, the quantities in the sentence are marked for emphasis.
@@ -24,6 +25,12 @@ from search.index.store import StoredIndex
 # highest of them scores 0.434); 0.40 would show 43 (39 right) and 2 of the 20. The second dev set
 # confirms it: 13 answers, 12 right. README, *The answer box*, has the table (bench/readme.py).
 ANSWER_THRESHOLD = 0.45
+# Below it, an answer is still shown when the three ranked lists (the passage's meaning, its best
+# sentence's, its words) all put its passage first, down to this floor. Below 0.45 that happens to 4
+# questions of the first dev set (cosines 0.247 to 0.441), all 4 sentences holding the answer, and to none
+# of the 20 unanswerable questions; the second set confirms it (5 more answers, all right). The floor only
+# keeps a near-meaningless sentence out.
+AGREED_FLOOR = 0.20
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class Answer:
         citation: the passage's citation.
         confidence: centered cosine of question and sentence (shown from ``ANSWER_THRESHOLD``).
         numbers: spans in ``text`` of the quantities it states, when the question asks for one.
+        agreed: every list the fusion used (three of them, at least) ranked its passage first.
     """
 
     text: str
@@ -47,16 +55,17 @@ class Answer:
     citation: Citation
     confidence: float
     numbers: tuple[tuple[int, int], ...] = ()
+    agreed: bool = False
 
     def to_dict(self) -> dict:
         """JSON-ready (the CLI's ``--json`` and the app's API)."""
         return {"text": self.text, "id": self.passage_id, "rank": self.rank, "span": list(self.span),
                 "citation": self.citation.to_dict(), "confidence": round(self.confidence, 4),
-                "numbers": [list(n) for n in self.numbers]}
+                "numbers": [list(n) for n in self.numbers], "lists_agree": self.agreed}
 
 
 def answer_candidate(index: StoredIndex, centered_query: np.ndarray, row: int, span: tuple[int, int] | None,
-                     rank: int, *, numeric: bool) -> Answer:
+                     rank: int, *, numeric: bool, agreed: bool = False) -> Answer:
     """The answer a hit offers (its highlighted sentence, or the whole one-sentence passage), scored.
 
     Args:
@@ -66,6 +75,7 @@ def answer_candidate(index: StoredIndex, centered_query: np.ndarray, row: int, s
         span: its highlighted sentence (None: the passage is one sentence).
         rank: the hit's rank.
         numeric: the question asks for a number.
+        agreed: every ranked list put this passage first.
     """
     passage = index.passages[row]
     if span is None or not passage.sentences:
@@ -78,9 +88,13 @@ def answer_candidate(index: StoredIndex, centered_query: np.ndarray, row: int, s
     text = passage.text[span[0]:span[1]]
     confidence = float(np.dot(unit, centered_query))
     numbers = tuple(number_spans(text)) if numeric else ()
-    return Answer(text, passage.passage_id, rank, tuple(span), passage.citation, confidence, numbers)
+    return Answer(text, passage.passage_id, rank, tuple(span), passage.citation, confidence, numbers, agreed)
 
 
-def shown(answer: Answer | None, threshold: float = ANSWER_THRESHOLD) -> Answer | None:
-    """The answer if it is confident enough to show, else None."""
-    return answer if answer is not None and answer.confidence >= threshold else None
+def shown(answer: Answer | None, threshold: float = ANSWER_THRESHOLD, *, agreement: bool = True) -> Answer | None:
+    """The answer if it is confident enough to show, else None: its cosine reaches ``threshold``, or (with
+    ``agreement``) every ranked list put its passage first and its cosine reaches ``AGREED_FLOOR``."""
+    if answer is None:
+        return None
+    sure = answer.confidence >= threshold or (agreement and answer.agreed and answer.confidence >= AGREED_FLOOR)
+    return answer if sure else None

@@ -302,7 +302,9 @@ class Searcher:
             rows = [row for row, _ in ranked]
             clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
-            candidate = answer_candidate(index, centered[i], rows[0], spans[0], 1, numeric=numeric) if highlight and rows else None
+            agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
+            candidate = (answer_candidate(index, centered[i], rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
+                         if highlight and rows else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)
             results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang, whys), candidate))

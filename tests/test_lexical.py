@@ -234,3 +234,40 @@ def test_hub_discount_in_blocks_and_on_a_sample(monkeypatch):
     monkeypatch.setattr(bridge, "HUB_SAMPLE", 40)  # fewer passages looked at: each term's nearest are no nearer
     sampled = bridge._hubness(terms, passages, others)
     assert (sampled <= exact + 1e-6).all() and not np.array_equal(sampled, exact)
+
+
+def test_closest_terms_in_one_pass_match_a_stable_sort_of_every_score():
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 16)).astype(np.float32)
+    vectors[10] = vectors[20]  # a tie: the earlier key wins, as with a stable sort
+    hub = rng.random(500).astype(np.float32) * 0.1
+    keys = [f"t{i}" for i in range(500)]
+    table = TermTable("en", keys, keys, vectors, hub)
+    queries = np.vstack([rng.standard_normal((4, 16)), vectors[10:11]]).astype(np.float32)
+    for q, found in zip(queries, table.closest_many(queries, 7)):
+        expected = [keys[i] for i in np.argsort(-(vectors @ q - hub), kind="stable")[:7]]
+        assert found == expected == table.closest(q, 7)
+    assert table.closest_many(queries[:0], 3) == [] and table.closest(queries[0], 600) == table.closest(queries[0], 500)
+
+
+def test_a_big_term_table_is_searched_through_its_graph_and_saved_with_it(tmp_path, monkeypatch):
+    from search.retrieve import bridge
+
+    monkeypatch.setattr(bridge, "TERMS_ANN_FROM", 1000)
+    rng = np.random.default_rng(4)
+    centres = rng.standard_normal((40, 32)).astype(np.float32)  # terms gather by topic, as words do
+    vectors = centres[rng.integers(0, 40, 3000)] + 0.3 * rng.standard_normal((3000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    hub = (rng.random(3000) * 0.2).astype(np.float32)
+    keys = [f"t{i}" for i in range(3000)]
+    exact = TermTable("en", keys, keys, vectors, hub)
+    table = TermTable("en", keys, keys, vectors, hub, bridge._term_index(vectors, hub))
+    assert table.index is not None and table.index.ntotal == 3000
+    queries = vectors[rng.choice(3000, 50, replace=False)] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
+    found, truth = table.closest_many(queries, 10), exact.closest_many(queries, 10)
+    assert np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]) >= 0.98
+    bridge.save_term_tables({"en": table, "lo": TermTable("lo", ["ກ"], ["ກ"], vectors[:1], hub[:1])}, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["terms-en.faiss", "terms.json", "terms.npy"]
+    again = bridge.load_term_tables(tmp_path)
+    assert again["en"].closest_many(queries, 10) == found and again["lo"].index is None
+    assert np.array_equal(again["en"].vectors, vectors) and np.array_equal(again["en"].hub, hub)

@@ -13,6 +13,7 @@ Layout (see docs/index-format.md)::
     index/gen-…/numbers.npy          which passages, then which sentences, state a quantity
     index/gen-…/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
     index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
+    index/gen-…/terms-<lang>.faiss          a big language's terms, searchable (above 20,000 terms only)
 
 No pickle anywhere. A build writes a new generation under a staging name, flushes it
 to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``): at every

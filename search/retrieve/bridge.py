@@ -94,12 +94,19 @@ class TermTable:
         Up to ``TERMS_ANN_FROM`` terms every term is scored (ties go to the earlier key); above it an
         HNSW graph over ``[vector, -hub]`` is searched with ``[query, 1]``: the same score.
         """
-        queries = np.asarray(queries, np.float32).reshape(-1, self.vectors.shape[1] if self.keys else queries.shape[-1])
+        queries = np.asarray(queries, np.float32)
         if not self.keys or not len(queries):
             return [[] for _ in range(len(queries))]
         if self.index is not None:
-            self.index.hnsw.efSearch = _HNSW_EF_SEARCH
-            _, ids = self.index.search(np.hstack([queries, np.ones((len(queries), 1), np.float32)]), min(n, len(self.keys)))
+            import faiss
+
+            threads = faiss.omp_get_max_threads()
+            faiss.omp_set_num_threads(1)  # a question's few vectors: one thread, as the dense search (measured)
+            try:
+                _, ids = self.index.search(np.hstack([queries, np.ones((len(queries), 1), np.float32)]),
+                                           min(n, len(self.keys)))
+            finally:
+                faiss.omp_set_num_threads(threads)
             return [[self.keys[i] for i in row if i >= 0] for row in ids]
         scores = queries @ self.vectors.T - self.hub
         return [[self.keys[i] for i in _top(row, n)] for row in scores]
@@ -181,8 +188,8 @@ def _term_index(vectors: np.ndarray, hub: np.ndarray):
 
     An inverted file was measured first on the 10,333-passage library of bench/terms.py (12,193 Lao and
     11,192 English terms): 64 of 4·√n clusters found 0.96 and 0.94 of the closest 10 terms and took
-    longer than scoring every term. HNSW (M 32, efSearch 128) found 0.998 and 0.988 in 3.5 ms for a
-    question and 7 words, against 9.5 and 8.7 ms for every term; it grows with log n, a full scan with n.
+    longer than scoring every term. HNSW (M 32, efSearch 128) found 0.998 and 0.988 in 4.2 and 4.5 ms
+    for 8 vectors, against 12.1 and 8.6 ms for every term; it grows with log n, a full scan with n.
     """
     if len(vectors) <= TERMS_ANN_FROM:
         return None
@@ -191,6 +198,7 @@ def _term_index(vectors: np.ndarray, hub: np.ndarray):
     index = faiss.IndexHNSWFlat(vectors.shape[1] + 1, _HNSW_M, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = _HNSW_EF_CONSTRUCTION
     index.add(np.hstack([vectors, -hub[:, None]]).astype(np.float32))
+    index.hnsw.efSearch = _HNSW_EF_SEARCH
     return index
 
 
@@ -256,6 +264,7 @@ def _split_term_rows(meta: dict, rows: np.ndarray, folder: Path) -> dict[str, Te
 
             hub, path = np.array(block[:, -1]), Path(folder) / TERM_INDEX.format(lang=lang)
             index = faiss.read_index(str(path)) if path.exists() else _term_index(np.asarray(block[:, :-1]), hub)
+            index.hnsw.efSearch = _HNSW_EF_SEARCH
             tables[lang] = TermTable(lang, entry["keys"], entry["words"], block[:, :-1], hub, index)
         start += n
     return tables

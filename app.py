@@ -229,7 +229,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                                   placeholder="Ask in Lao or English… · ຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ…")
             go = gr.Button("Search · ຄົ້ນຫາ", variant="primary", scale=1, elem_id="search-button")
         with gr.Row(elem_classes="stack-narrow"):
-            k = gr.Slider(1, 20, value=5, step=1, label="Results · ຈຳນວນຜົນ")
+            k = gr.Slider(1, 20, value=5, step=1, label="Results · ຈຳນວນຜົນ", elem_id="k")
             lang = gr.Radio(list(LANG_FILTERS), value=next(iter(LANG_FILTERS)), label="Passage language · ພາສາ")
         with gr.Row():
             example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]
@@ -256,8 +256,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         address = ADDRESS_FOLLOWS % json.dumps({name: code or "all" for name, code in LANG_FILTERS.items()})
         go.click(run_search, inputs, outputs, api_visibility="undocumented", js=address)
         question.submit(run_search, inputs, outputs, api_visibility="undocumented", js=address)
-        lang.input(rerun, inputs, outputs, api_visibility="private", js=address)  # results always match the controls
-        k.release(rerun, inputs, outputs, api_visibility="private", js=address)
+        # Results always match the controls. `input` fires for the mouse, the keyboard and the number box alike
+        # (`release` only for the mouse); a drag's many steps run once each search is done, the last one only.
+        for control in (lang, k):
+            control.input(rerun, inputs, outputs, api_visibility="private", js=address, trigger_mode="always_last")
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
                 run_search, inputs, outputs, api_visibility="private", js=address)

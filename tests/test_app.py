@@ -277,6 +277,19 @@ def test_page_changing_the_language_filter_searches_again(page):
                            timeout=60_000)
 
 
+def test_page_changing_the_number_of_results_searches_again_by_keyboard_and_by_its_box(page):
+    _ask(page, "How many traffickers were convicted in 2021?")
+    assert page.locator("#results .hit").count() == 5
+    page.locator("#k input[type=range]").focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.querySelectorAll('#results .hit').length === 6", timeout=60_000)
+    box = page.locator("#k input[type=number]")
+    box.fill("2")
+    box.press("Enter")
+    page.wait_for_function("document.querySelectorAll('#results .hit').length === 2", timeout=60_000)
+    assert "k=2" in page.url
+
+
 def test_page_an_empty_question_clears_the_results_and_says_what_to_do(page):
     """No red error badges over old results: the old cards go, and a notice in both languages says to type a question."""
     _ask(page, "How many traffickers were convicted in 2021?")

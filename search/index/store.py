@@ -46,7 +46,7 @@ from search.retrieve.answer_type import holds_number
 from search.retrieve.bridge import TermTable, load_term_tables
 from search.index.centering import LanguageCentering
 from search.cite import Citation
-from search.index.dense import DenseIndex
+from search.index.dense import UNITS_IVF_FROM, DenseIndex
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL
 from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
@@ -792,7 +792,7 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
     DenseIndex.from_vectors(centered).save(folder / DENSE)  # centered vectors: nothing is rebuilt at load
     single = [i for i, p in enumerate(passages) if not p.sentences]
     units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
-    DenseIndex.from_vectors(units).save(folder / UNITS)
+    DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM).save(folder / UNITS)
     numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
     np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
 

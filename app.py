@@ -515,7 +515,7 @@ def main() -> None:
         raise SystemExit(f"error: refusing to serve {args.host} with no sign-in: anyone who reaches the port could add and "
                          "remove reports. Add users (python -m search users add NAME --role editor --users users.txt, then "
                          "--users users.txt), or serve search only with --read-only.")
-    page = StartupPage(args.host, args.port, echo=say)  # the address answers while the model and index get ready
+    page = StartupPage(args.host, args.port, echo=say, detail=is_loopback(args.host))  # answers while getting ready
     try:
         page.start()
     except OSError as exc:

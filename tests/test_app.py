@@ -495,6 +495,9 @@ def test_the_startup_page_escapes_and_frees_its_port():
     assert status["steps"] == ["Converting &lt;the model&gt;"] and status["current"].endswith("embedding passages: 7 / 10")
     assert said == ["Converting <the model>"] and "<the model>" not in page.html()
     page.stop()
+    public = StartupPage("127.0.0.1", port, echo=said.append, detail=False)  # not started: its words only
+    public.say("Building the index of /srv/reports into /srv/index")
+    assert public.status()["current"] == "ຂັ້ນຕອນ · step 1" and "/srv" not in public.html() and "/srv" in said[-1]
     with socket.socket() as s:  # free for the app at once
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))

@@ -54,10 +54,12 @@ class StartupPage:
     Args:
         host, port: the app's address.
         echo: where each step is also written (the console's ``say``).
+        detail: show each step's words (they name folders, and why an index is rebuilt); without it,
+            for an address others can reach before signing in, the page numbers the steps instead.
     """
 
-    def __init__(self, host: str, port: int, *, echo: Callable[[str], None] = print):
-        self.host, self.port, self.echo = host, port, echo
+    def __init__(self, host: str, port: int, *, echo: Callable[[str], None] = print, detail: bool = True):
+        self.host, self.port, self.echo, self.detail = host, port, echo, detail
         self._steps: list[str] = []
         self._current = "…"
         self._lock = threading.Lock()
@@ -109,7 +111,7 @@ class StartupPage:
         with self._lock:
             if self._current != "…":
                 self._steps.append(self._current)
-            self._current = message
+            self._current = message if self.detail else f"ຂັ້ນຕອນ · step {len(self._steps) + 1}"
 
     def progress(self, stage: str, done: int, total: int) -> None:
         """A build stage's count (``build_index``'s progress), shown as the current step."""

@@ -282,28 +282,49 @@ def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildRe
     resentenced = [e for e in kept if e.sentence_vectors is None]
     report.embedded = sum(len(e.passages) for e in fresh)
     on_batch = (lambda done, total: progress("embed", done, total)) if progress else None
+    dim = embedder.dimension
     if late:
         # Entries that lack sentence vectors but kept their passage vectors keep those.
-        texts = [p.text for e in resentenced for p in e.passages]
         vectors, sentence_vectors = embedder.embed_passages_and_sentences(
-            texts, [p.sentences for e in resentenced for p in e.passages], progress=on_batch)
-        rows, sentence_rows = iter(range(len(texts))), iter(range(len(sentence_vectors)))
-        for e in resentenced:
-            new = vectors[[next(rows) for _ in e.passages]]
-            e.vectors = new if e.vectors is None else e.vectors
-            e.sentence_vectors = sentence_vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
-    else:
-        texts = [p.text for e in fresh for p in e.passages]
-        sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
-        vectors = embedder.embed_passages(texts + sentences, progress=on_batch)
-        rows, sentence_rows = iter(range(len(texts))), iter(range(len(texts), len(texts) + len(sentences)))
-        for e in fresh:
-            e.vectors = vectors[[next(rows) for _ in e.passages]]
-        for e in resentenced:
-            e.sentence_vectors = vectors[[next(sentence_rows) for p in e.passages for _ in p.sentences]]
-    dim = embedder.dimension
-    return (np.vstack([e.vectors.reshape(-1, dim) for e in kept]),
-            np.vstack([e.sentence_vectors.reshape(-1, dim) for e in kept]))
+            [p.text for e in resentenced for p in e.passages], [p.sentences for e in resentenced for p in e.passages],
+            progress=on_batch)
+        return (_gather(kept, resentenced, vectors, lambda e: e.vectors, _passages_of, dim, keep_old=True),
+                _gather(kept, resentenced, sentence_vectors, lambda e: e.sentence_vectors, _sentences_of, dim))
+    texts = [p.text for e in fresh for p in e.passages]
+    sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
+    vectors = embedder.embed_passages(texts + sentences, progress=on_batch)
+    return (_gather(kept, fresh, vectors[:len(texts)], lambda e: e.vectors, _passages_of, dim),
+            _gather(kept, resentenced, vectors[len(texts):], lambda e: e.sentence_vectors, _sentences_of, dim))
+
+
+def _gather(kept: list[_Entry], owners: list[_Entry], new: np.ndarray, old, count, dim: int, *,
+            keep_old: bool = False) -> np.ndarray:
+    """Every entry's rows, in order: the ``owners``' from ``new`` (``count(e)`` rows each, in turn), the
+    others' ``old(e)``. With ``keep_old``, an owner that has old rows keeps them (its new ones are skipped).
+
+    A full build (every entry an owner) returns ``new`` itself: at a million passages a copy of the
+    vectors is gigabytes, and the build used to hold three (the model's output, each report's, the stack).
+    """
+    new = new.reshape(-1, dim)
+    if len(owners) == len(kept) and not (keep_old and any(old(e) is not None for e in kept)):
+        return new
+    owned, parts, taken = {id(e) for e in owners}, [], 0
+    for e in kept:
+        if id(e) in owned:
+            n = count(e)
+            parts.append(old(e).reshape(-1, dim) if keep_old and old(e) is not None else new[taken:taken + n])
+            taken += n
+        else:
+            parts.append(old(e).reshape(-1, dim))
+    return np.vstack(parts) if parts else new[:0]
+
+
+def _passages_of(e: _Entry) -> int:
+    return len(e.passages)
+
+
+def _sentences_of(e: _Entry) -> int:
+    return sum(len(p.sentences) for p in e.passages)
 
 
 def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:

@@ -67,6 +67,9 @@ def holds_number(text: str) -> bool:
         return True
     if not any(is_lao_char(ch) for ch in text):
         return False
+    normal = normalize_text(text)
+    if not any(word in normal for word in _LAO_NUMBER_WORDS):  # tokens are pieces of this text: no need to cut it
+        return False
     return not _LAO_NUMBER_WORDS.isdisjoint(tokenize(text, keep_stopwords=True))
 
 

@@ -1,12 +1,12 @@
 """A page that shows what the app is doing while it gets ready.
 
 A first start converts the model (about half a minute on two cores) and indexes the
-corpus (seconds for the bundled report, longer for a library) before the search page exists. Without this page the browser
-would only say that nothing answers at the address. :class:`StartupPage` answers at
-the app's address from the first second: every path gets a page, in Lao and English,
-that lists the steps done and the one under way, polled every second and a half; once
-the app has taken the port over, the page reloads itself, keeping its address, so a
-shared ``/?q=…`` link opens its search.
+corpus (seconds for the bundled report, longer for a library) before the search page
+exists. Without this page the browser would only say that nothing answers at the
+address. :class:`StartupPage` answers there from the first second: every path gets a
+page, in Lao and English, that lists the steps done and the one under way, polled
+every second and a half; once the app has taken the port over, the page reloads
+itself, keeping its address, so a shared ``/?q=…`` link opens its search.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 
 from search import Searcher, build_index
-from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD
+from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD, confident
 from search.cite import format_citation
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
 from search.index.store import IndexConfig
@@ -116,9 +116,9 @@ def answer_threshold_table(searcher: Searcher) -> str:
     out = [f"| rule | dev set: right / wrong / empty ({len(sets[0])}) | second set, Lao → English ({len(sets[1])}) "
            f"| unanswerable questions answered ({len(negatives)}) |", "|---|---|---|---|"]
     rules = [("none", lambda conf, agreed: True)]
-    rules += [(f"cosine ≥ {t:.2f}", lambda conf, agreed, t=t: conf >= t) for t in THRESHOLDS if t is not None]
-    rules.append((f"cosine ≥ {ANSWER_THRESHOLD:.2f}, or the three lists agree (cosine ≥ {AGREED_FLOOR:.2f})",
-                  lambda conf, agreed: conf >= ANSWER_THRESHOLD or (agreed and conf >= AGREED_FLOOR)))
+    rules += [(f"cosine ≥ {t:.2f}", lambda conf, agreed, t=t: confident(conf, agreed, t, agreement=False))
+              for t in THRESHOLDS if t is not None]
+    rules.append((f"cosine ≥ {ANSWER_THRESHOLD:.2f}, or the three lists agree (cosine ≥ {AGREED_FLOOR:.2f})", confident))
     for i, (name, show) in enumerate(rules):
         cells = [name]
         for rows in sets:

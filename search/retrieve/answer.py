@@ -91,10 +91,14 @@ def answer_candidate(index: StoredIndex, centered_query: np.ndarray, row: int, s
     return Answer(text, passage.passage_id, rank, tuple(span), passage.citation, confidence, numbers, agreed)
 
 
+def confident(confidence: float, agreed: bool, threshold: float = ANSWER_THRESHOLD, *, agreement: bool = True) -> bool:
+    """Whether an answer is shown: its cosine reaches ``threshold``, or (with ``agreement``) every ranked list
+    put its passage first and its cosine reaches ``AGREED_FLOOR``."""
+    return confidence >= threshold or (agreement and agreed and confidence >= AGREED_FLOOR)
+
+
 def shown(answer: Answer | None, threshold: float = ANSWER_THRESHOLD, *, agreement: bool = True) -> Answer | None:
-    """The answer if it is confident enough to show, else None: its cosine reaches ``threshold``, or (with
-    ``agreement``) every ranked list put its passage first and its cosine reaches ``AGREED_FLOOR``."""
-    if answer is None:
+    """The answer if it is confident enough to show (:func:`confident`), else None."""
+    if answer is None or not confident(answer.confidence, answer.agreed, threshold, agreement=agreement):
         return None
-    sure = answer.confidence >= threshold or (agreement and answer.agreed and answer.confidence >= AGREED_FLOOR)
-    return answer if sure else None
+    return answer

@@ -118,8 +118,7 @@ def graph_check(tables: dict, embedder) -> dict:
         exact = bridge.TermTable(lang, table.keys, table.words, np.asarray(table.vectors), table.hub)
         started = time.perf_counter()
         graph = bridge.TermTable(lang, table.keys, table.words, exact.vectors, table.hub,
-                                 bridge._term_index(exact.vectors, table.hub) if len(table.keys) > bridge.TERMS_ANN_FROM
-                                 else _forced_graph(exact.vectors, table.hub))
+                                 bridge.term_graph(exact.vectors, table.hub))
         build_s = time.perf_counter() - started
         truth, found = exact.closest_many(vectors, 10), graph.closest_many(vectors, 10)
         recall = float(np.mean([len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(truth, found)]))
@@ -135,15 +134,6 @@ def graph_check(tables: dict, embedder) -> dict:
                      "graph_build_s": round(build_s, 1)}
     faiss.omp_set_num_threads(threads)
     return out
-
-
-def _forced_graph(vectors, hub):
-    """The graph :func:`bridge._term_index` makes, for a table below the size at which the index makes it."""
-    saved, bridge.TERMS_ANN_FROM = bridge.TERMS_ANN_FROM, 0
-    try:
-        return bridge._term_index(vectors, hub)
-    finally:
-        bridge.TERMS_ANN_FROM = saved
 
 
 def main() -> None:

@@ -184,15 +184,18 @@ def build_term_tables(
 
 
 def _term_index(vectors: np.ndarray, hub: np.ndarray):
-    """Above TERMS_ANN_FROM terms, an HNSW graph whose inner product is the hub-discounted score.
+    """A table's graph (:func:`term_graph`) above TERMS_ANN_FROM terms; None below (every term is scored)."""
+    return term_graph(vectors, hub) if len(vectors) > TERMS_ANN_FROM else None
+
+
+def term_graph(vectors: np.ndarray, hub: np.ndarray):
+    """An HNSW graph over ``[vector, -hub]``, whose inner product with ``[question, 1]`` is the hub-discounted score.
 
     An inverted file was measured first on the 10,333-passage library of bench/terms.py (12,193 Lao and
     11,192 English terms): 64 of 4·√n clusters found 0.96 and 0.94 of the closest 10 terms and took
     longer than scoring every term. HNSW (M 32, efSearch 128) found 0.998 and 0.988 in 4.2 and 4.5 ms
     for 8 vectors, against 12.1 and 8.6 ms for every term; it grows with log n, a full scan with n.
     """
-    if len(vectors) <= TERMS_ANN_FROM:
-        return None
     import faiss
 
     index = faiss.IndexHNSWFlat(vectors.shape[1] + 1, _HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -262,10 +265,9 @@ def _split_term_rows(meta: dict, rows: np.ndarray, folder: Path) -> dict[str, Te
         else:  # searched through its graph; the float32 vectors stay on disk (a build reuses them)
             import faiss
 
-            hub, path = np.array(block[:, -1]), Path(folder) / TERM_INDEX.format(lang=lang)
-            index = faiss.read_index(str(path)) if path.exists() else _term_index(np.asarray(block[:, :-1]), hub)
+            index = faiss.read_index(str(Path(folder) / TERM_INDEX.format(lang=lang)))  # written with the table
             index.hnsw.efSearch = _HNSW_EF_SEARCH
-            tables[lang] = TermTable(lang, entry["keys"], entry["words"], block[:, :-1], hub, index)
+            tables[lang] = TermTable(lang, entry["keys"], entry["words"], block[:, :-1], np.array(block[:, -1]), index)
         start += n
     return tables
 

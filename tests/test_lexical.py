@@ -56,6 +56,58 @@ def test_bm25_by_hand():
     assert index.rank({"unknown": 1.0}, 5) == []
 
 
+def _reference_rank(index, query, k, allowed=None):
+    """What BM25 ranking means, in plain numpy: float32 products summed in float64 in query order
+    (``bincount`` over the query's postings), rounded to float32, every positive row sorted."""
+    weights = {}
+    for token, weight in query.items():
+        if token in index.vocab:
+            weights[index.vocab[token]] = weights.get(index.vocab[token], 0.0) + weight
+    n = index.matrix.shape[0]
+    indptr, indices, data = index.matrix.indptr, index.matrix.indices, index.matrix.data
+    rows = np.concatenate([indices[indptr[j]:indptr[j + 1]] for j in weights] + [np.zeros(0, np.int32)])
+    values = np.concatenate([data[indptr[j]:indptr[j + 1]] * np.float32(w) for j, w in weights.items()]
+                            + [np.zeros(0, np.float32)])
+    scores = np.bincount(rows, weights=values, minlength=n).astype(np.float32)
+    keep = scores > 0
+    if allowed is not None:
+        keep &= np.isin(np.arange(n), allowed)
+    rows = np.flatnonzero(keep)
+    ranked = rows[np.lexsort((rows, -scores[rows]))][:k]
+    return scores, [(int(r), float(scores[r])) for r in ranked]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bm25_compiled_ranking_is_the_numpy_formula_bit_for_bit(seed, monkeypatch):
+    from search.index import sparse
+
+    monkeypatch.setattr(sparse, "ROW_BLOCK", 997)  # many blocks, edges inside posting lists
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(300)]
+    zipf = 1 / np.arange(1, len(words) + 1)
+    drawn = rng.choice(words, size=300_000, p=zipf / zipf.sum())
+    docs = [list(d) for d in np.split(drawn, np.sort(rng.integers(0, len(drawn), 20_000 - 1)))]
+    docs[7] = docs[8] = docs[9] = ["w3", "w250"]  # tied scores: ties go by row
+    index = SparseIndex.from_tokens(docs)
+    for _ in range(10):
+        picked = rng.choice(words, size=rng.integers(1, 40), replace=False)
+        query = {str(w): float(rng.choice([1.0, 0.3, 0.25, rng.random()])) for w in picked}
+        query["w3"], query["not-a-word"] = 1.0, 2.0
+        expected_scores, expected = _reference_rank(index, query, 100)
+        assert np.array_equal(index.scores(query), expected_scores)
+        assert index.rank(query, 100) == expected
+        assert index.rank(query, 1) == expected[:1]
+        allowed = np.flatnonzero(rng.random(len(docs)) < 0.02)  # a filter that keeps few rows
+        _, expected_allowed = _reference_rank(index, query, 10, allowed)
+        assert index.rank(query, 10, allowed=allowed) == expected_allowed
+        mask = np.zeros(len(docs), bool)
+        mask[allowed] = True
+        assert index.rank(query, 10, allowed=mask) == expected_allowed
+    rare = {"w299": 1.0}  # fewer positive rows than asked for
+    assert index.rank(rare, 5_000) == _reference_rank(index, rare, 5_000)[1]
+    assert index.rank(query, 0) == [] and index.rank({}, 10) == []
+
+
 def test_bm25_save_load(tmp_path):
     index = SparseIndex.from_tokens([["ລັດຖະບານ", "2021"], ["police"]])
     index.save(tmp_path)

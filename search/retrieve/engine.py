@@ -345,6 +345,7 @@ class Searcher:
         index = self.index
         index.sparse, index.terms, index.units, index.centering, self.embedder.model  # noqa: B018
         index.numeric_units, index.same_text, index.sentence_rows  # noqa: B018
+        index.sparse.warm_up()
         tokenize("ລາວ")
         lao_english_dictionary()
 

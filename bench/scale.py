@@ -34,11 +34,12 @@ from search.cli import TerminalProgress  # noqa: E402
 from search.index.build import build_index, make_embedder  # noqa: E402
 from search.retrieve.engine import Searcher  # noqa: E402
 from search.ingest.lang import normalize_text  # noqa: E402
-from search.index.store import IndexConfig, current_generation, read_manifest  # noqa: E402
+from search.index.store import DENSE, UNITS, IndexConfig, current_generation, read_manifest  # noqa: E402
 from search.ingest.tokenize import tokenize  # noqa: E402
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "laos-tip-2022.jsonl"
 STAGES = ("bm25", "dense", "sentences", "bridge", "fusion")
+MAPPED = (DENSE, UNITS)  # the FAISS files, memory-mapped at load
 
 
 class StandIn:
@@ -129,10 +130,13 @@ def rss_bytes() -> int:
 
 
 def probe(index_dir: Path) -> None:
-    """In a fresh process: load the index and everything a search needs; print the time and the memory it took.
+    """In a fresh process: load the index and everything a search needs; print the time and the memory it took,
+    and the memory after the dev questions have been searched once.
 
-    The memory is the growth of resident memory over loading, after the libraries are
-    imported and the Lao segmenter and dictionary are loaded (they cost the same at any size).
+    The memory is the growth of resident memory, after the libraries are imported and the
+    Lao segmenter and dictionary are loaded (they cost the same at any size). The FAISS files
+    are memory-mapped: loading touches little of them, and searching brings in the parts it
+    reads (the clusters it scans), so the second figure is the working set of a searcher in use.
     """
     from search.retrieve.bridge import lao_english_dictionary
 
@@ -145,7 +149,16 @@ def probe(index_dir: Path) -> None:
     searcher = Searcher(index_dir, embedder=stand_in)
     searcher.warm_up()
     elapsed = time.perf_counter() - start
-    print(json.dumps({"load_s": round(elapsed, 2), "rss_bytes": rss_bytes() - before}))
+    loaded = rss_bytes() - before
+    for question in _questions():
+        searcher.search(question, k=10, highlight=True)
+    print(json.dumps({"load_s": round(elapsed, 2), "rss_bytes": loaded, "rss_searched_bytes": rss_bytes() - before}))
+
+
+def _questions() -> list[str]:
+    """The dev set's questions."""
+    gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [g["question"] for g in gold]
 
 
 def main() -> None:
@@ -178,8 +191,7 @@ def main() -> None:
         n = build_index(library, index_dir, embedder=timed, progress=TerminalProgress()).passages  # bars on stderr
         build_s = time.perf_counter() - start
 
-    gold = [json.loads(line) for line in GOLD.read_text(encoding="utf-8").splitlines() if line.strip()]
-    questions = [g["question"] for g in gold]
+    questions = _questions()
     words = [read for q in questions for read in _thai_words(q)]
     loaded = json.loads(subprocess.run([sys.executable, __file__, "--probe", str(index_dir)], check=True,
                                       capture_output=True, text=True).stdout)
@@ -210,6 +222,8 @@ def main() -> None:
         "units_recall_at_100": _ann_recall(searcher, questions, "units"),
         "dense_index": type(searcher.index.dense.index).__name__,
         "rss_bytes_per_passage": round(loaded["rss_bytes"] / n, 1),
+        "rss_searched_bytes_per_passage": round(loaded["rss_searched_bytes"] / n, 1),
+        "mapped_bytes_per_passage": round(sum(manifest.files[f]["bytes"] for f in MAPPED if f in manifest.files) / n, 1),
         "disk_bytes_per_passage": round(disk / n, 1),
         "load_s": loaded["load_s"],
         "build_s": None if build_s is None else round(build_s, 1),

@@ -129,6 +129,13 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * resource.getpagesize()
 
 
+def rss_anon_bytes() -> int:
+    """The part of it that is the process's own (heap, arrays): not pages of mapped files, which the
+    kernel can drop and read again (Linux)."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("RssAnon:"))
+
+
 def probe(index_dir: Path) -> None:
     """In a fresh process: load the index and everything a search needs; print the time and the memory it took,
     and the memory after the dev questions have been searched once.
@@ -136,13 +143,16 @@ def probe(index_dir: Path) -> None:
     The memory is the growth of resident memory, after the libraries are imported and the
     Lao segmenter and dictionary are loaded (they cost the same at any size). The FAISS files
     are memory-mapped: loading touches little of them, and searching brings in the parts it
-    reads (the clusters it scans), so the second figure is the working set of a searcher in use.
+    reads (the clusters it scans, the hits' sentence vectors, and the kernel maps up to 64 KB
+    around each read), so the second figure is the working set of a searcher in use; of it,
+    the process's own memory is reported apart from the mapped files' pages, which the kernel
+    can drop under pressure and read again.
     """
     from search.retrieve.bridge import lao_english_dictionary
 
     tokenize("ລາວ")
     lao_english_dictionary()
-    before = rss_bytes()
+    before, before_anon = rss_bytes(), rss_anon_bytes()
     start = time.perf_counter()
     stand_in = StandIn()
     stand_in.model_id = read_manifest(index_dir).model_id  # loading is the same whichever model built it
@@ -152,7 +162,8 @@ def probe(index_dir: Path) -> None:
     loaded = rss_bytes() - before
     for question in _questions():
         searcher.search(question, k=10, highlight=True)
-    print(json.dumps({"load_s": round(elapsed, 2), "rss_bytes": loaded, "rss_searched_bytes": rss_bytes() - before}))
+    print(json.dumps({"load_s": round(elapsed, 2), "rss_bytes": loaded, "rss_searched_bytes": rss_bytes() - before,
+                      "anon_searched_bytes": rss_anon_bytes() - before_anon}))
 
 
 def _questions() -> list[str]:
@@ -223,6 +234,7 @@ def main() -> None:
         "dense_index": type(searcher.index.dense.index).__name__,
         "rss_bytes_per_passage": round(loaded["rss_bytes"] / n, 1),
         "rss_searched_bytes_per_passage": round(loaded["rss_searched_bytes"] / n, 1),
+        "anon_searched_bytes_per_passage": round(loaded["anon_searched_bytes"] / n, 1),
         "mapped_bytes_per_passage": round(sum(manifest.files[f]["bytes"] for f in MAPPED if f in manifest.files) / n, 1),
         "disk_bytes_per_passage": round(disk / n, 1),
         "load_s": loaded["load_s"],

@@ -77,11 +77,13 @@ def _reference_rank(index, query, k, allowed=None):
     return scores, [(int(r), float(scores[r])) for r in ranked]
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_bm25_compiled_ranking_is_the_numpy_formula_bit_for_bit(seed, monkeypatch):
+@pytest.mark.parametrize("seed, compiled", [(0, True), (1, True), (2, False), (3, False)])
+def test_bm25_ranking_is_the_numpy_formula_bit_for_bit(seed, compiled, monkeypatch):
+    """Scored by numpy (small libraries) or in compiled loops (big ones), ranked through a sampled floor."""
     from search.index import sparse
 
     monkeypatch.setattr(sparse, "ROW_BLOCK", 997)  # many blocks, edges inside posting lists
+    monkeypatch.setattr(sparse, "COMPILED_FROM", 0 if compiled else 10**9)
     rng = np.random.default_rng(seed)
     words = [f"w{i}" for i in range(300)]
     zipf = 1 / np.arange(1, len(words) + 1)
@@ -89,6 +91,7 @@ def test_bm25_compiled_ranking_is_the_numpy_formula_bit_for_bit(seed, monkeypatc
     docs = [list(d) for d in np.split(drawn, np.sort(rng.integers(0, len(drawn), 20_000 - 1)))]
     docs[7] = docs[8] = docs[9] = ["w3", "w250"]  # tied scores: ties go by row
     index = SparseIndex.from_tokens(docs)
+    assert index.compiled == compiled
     for _ in range(10):
         picked = rng.choice(words, size=rng.integers(1, 40), replace=False)
         query = {str(w): float(rng.choice([1.0, 0.3, 0.25, rng.random()])) for w in picked}

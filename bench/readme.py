@@ -1,6 +1,6 @@
 """Rewrite the README's measured figures from a real run, so they are what a fresh clone prints.
 
-    python bench/readme.py [--index index] [--plain-index .index-plain] [--check]
+    python bench/readme.py [--index index] [--plain-index .index-plain] [--check] [--scale-only]
 
 Each figure block in README.md stands between ``<!-- readme:NAME -->`` and
 ``<!-- /readme:NAME -->``. This script makes every block from the index of the
@@ -8,6 +8,10 @@ bundled corpus (built first if missing; the adapter block also from an index mad
 with the plain model, ``build --no-adapter``) and writes them in; ``--check`` only
 compares, and exits 1 naming the blocks that differ. ``tests/test_readme.py``
 makes the same blocks from the test session's index and checks them.
+
+The scale tables (README and docs/scaling.md) come from the recorded runs of
+``bench/scale.py`` in ``bench/results/`` (a million passages take an hour to build,
+so they are recorded, not re-run by the tests; the tests check the tables against them).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from search.evaluation.gold import load_gold
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+SCALING = ROOT / "docs" / "scaling.md"
+SCALE_RUNS = ROOT / "bench" / "results"  # bench/scale.py --json bench/results/scale-N.json
 DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
 LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
@@ -132,9 +138,61 @@ def answer_threshold_table(searcher: Searcher) -> str:
     return "\n".join(out)
 
 
+def _scale_runs() -> list[dict]:
+    """The recorded ``bench/scale.py`` runs (``bench/results/scale-*.json``), smallest library first."""
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in SCALE_RUNS.glob("scale-*.json")]
+    return sorted(runs, key=lambda run: run["passages"])
+
+
+def _scale_cells(run: dict) -> dict[str, str]:
+    return {"passages": f"{run['passages']:,}",
+            "search": f"{run['search_ms']['p50']:.2f} / {run['search_ms']['p95']:.2f} ms",
+            "recall": f"{run['ann_recall_at_100']} / {run['units_recall_at_100']}",
+            "loaded": f"{run['rss_bytes_per_passage'] / 1000:.1f} KB",
+            "searched": f"{run['anon_searched_bytes_per_passage'] / 1000:.1f} + "
+                        f"{(run['rss_searched_bytes_per_passage'] - run['anon_searched_bytes_per_passage']) / 1000:.1f} KB",
+            "mapped": f"{run['mapped_bytes_per_passage'] / 1000:.1f} KB",
+            "disk": f"{run['disk_bytes_per_passage'] / 1000:.1f} KB",
+            "load": f"{run['load_s']:.2f} s"}
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def scale_table() -> str:
+    """The README's table of search time, recall, memory, disk and load by library size."""
+    lines = ["| passages | search p50 / p95 | recall@100 (passages / sentences) | memory per passage, loaded "
+             "| after the dev questions (own + file pages) | disk per passage | load |",
+             "|---|---|---|---|---|---|---|"]
+    for run in _scale_runs():
+        c = _scale_cells(run)
+        lines.append(f"| {c['passages']} | {c['search']} | {c['recall']} | {c['loaded']} | {c['searched']} "
+                     f"| {c['disk']} | {c['load']} |")
+    return "\n".join(lines)
+
+
+def scale_stages_table() -> str:
+    """docs/scaling.md's table: the same runs with each stage's median and the build time."""
+    lines = ["| passages | search p50 / p95 | BM25 | dense | sentence list | bridge | fusion "
+             "| recall@100 passages / sentences | passage index | memory per passage, loaded "
+             "| searched (own + file pages) | FAISS files | disk per passage | load | build without embedding |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in _scale_runs():
+        c, stages = _scale_cells(run), run["stages_ms"]
+        build = run.get("build_s_without_embedding")
+        lines.append(f"| {c['passages']} | {c['search']} | "
+                     + " | ".join(f"{stages[s]:.2f}" for s in ("bm25", "dense", "sentences", "bridge", "fusion"))
+                     + f" | {c['recall']} | {run['dense_index']} | {c['loaded']} | {c['searched']} | {c['mapped']} "
+                     + f"| {c['disk']} | {c['load']} | "
+                     + (_duration(build) if build is not None else "not timed (index kept)") + " |")
+    return "\n".join(lines)
+
+
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
           "answer-threshold": answer_threshold_table, "ablation": ablation_table}
 PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
+RECORDED_BLOCKS = {README: {"scale": scale_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
 
 
 def blocks_in(text: str) -> dict[str, str]:
@@ -156,16 +214,25 @@ def main() -> None:
     parser.add_argument("--plain-index", type=Path, default=ROOT / ".index-plain",
                         help="an index of the bundled corpus with the plain model (built here if missing)")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a block differs")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="only the scale tables, from bench/results/ (no index, no eval run)")
     args = parser.parse_args()
-    searcher, plain = _searcher(args.index, IndexConfig()), _searcher(args.plain_index, IndexConfig(adapter=False))
-    made = {name: make(searcher) for name, make in BLOCKS.items()}
-    made.update({name: make(searcher, plain) for name, make in PLAIN_BLOCKS.items()})
-    text = README.read_text(encoding="utf-8")
-    stale = [name for name, content in made.items() if blocks_in(text).get(name) != content]
+    files = {}
+    if not args.scale_only:
+        searcher, plain = _searcher(args.index, IndexConfig()), _searcher(args.plain_index, IndexConfig(adapter=False))
+        made = {name: make(searcher) for name, make in BLOCKS.items()}
+        made.update({name: make(searcher, plain) for name, make in PLAIN_BLOCKS.items()})
+        files[README] = made
+    for path, blocks in RECORDED_BLOCKS.items():
+        files.setdefault(path, {}).update({name: make() for name, make in blocks.items()})
+    stale = {path: [name for name, content in blocks.items() if blocks_in(path.read_text(encoding="utf-8")).get(name) != content]
+             for path, blocks in files.items()}
+    names = [name for names in stale.values() for name in names]
     if args.check:
-        sys.exit(f"README blocks out of date: {', '.join(stale)}" if stale else 0)
-    README.write_text(rewrite(text, made), encoding="utf-8")
-    print(f"rewrote {', '.join(stale) or 'nothing (all current)'}")
+        sys.exit(f"blocks out of date: {', '.join(names)}" if names else 0)
+    for path, blocks in files.items():
+        path.write_text(rewrite(path.read_text(encoding="utf-8"), blocks), encoding="utf-8")
+    print(f"rewrote {', '.join(names) or 'nothing (all current)'}")
 
 
 def _searcher(index: Path, config: IndexConfig) -> Searcher:

@@ -30,3 +30,20 @@ def test_rewrite_replaces_only_the_named_block():
     text = "a\n<!-- readme:x -->\nold\n<!-- /readme:x -->\nb\n<!-- readme:y -->\nkeep\n<!-- /readme:y -->\n"
     new = readme.rewrite(text, {"x": "new"})
     assert readme.blocks_in(new) == {"x": "new", "y": "keep"} and new.startswith("a\n") and "\nb\n" in new
+
+
+@pytest.mark.parametrize("path, name", [(path, name) for path, blocks in readme.RECORDED_BLOCKS.items() for name in blocks],
+                         ids=lambda value: getattr(value, "name", value))
+def test_scale_tables_are_the_recorded_bench_runs(path, name):
+    written = readme.blocks_in(path.read_text(encoding="utf-8"))
+    assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
+    assert written[name] == readme.RECORDED_BLOCKS[path][name](), f"{path.name} block {name} is stale: run python bench/readme.py"
+
+
+def test_recorded_scale_runs_hold_what_the_issue_asks_for():
+    runs = readme._scale_runs()
+    assert [run["passages"] >= size for run, size in zip(runs, (10_000, 100_000, 1_000_000))] == [True] * 3
+    for run in runs:
+        assert set(run["search_ms"]) == {"p50", "p95"} and set(run["stages_ms"]) >= {"bm25", "dense", "sentences", "bridge", "fusion"}
+        assert {"ann_recall_at_100", "rss_bytes_per_passage", "disk_bytes_per_passage", "build_s_without_embedding",
+                "rss_searched_bytes_per_passage", "anon_searched_bytes_per_passage", "mapped_bytes_per_passage"} <= set(run)

@@ -17,7 +17,15 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+def _compiled(function):
+    """``function`` compiled, its machine code kept on disk for the next process when there is a place for it."""
+    try:
+        return njit(cache=True, nogil=True)(function)
+    except RuntimeError:  # a read-only install and no writable cache folder: compile in each process
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def accumulate(indptr, indices, data, cols, weights, acc, block):  # pragma: no cover - compiled
     """Add ``weights[t] * data`` of each column ``cols[t]`` to ``acc`` at its rows, ``block`` rows at a time.
 

@@ -331,3 +331,16 @@ def test_dense_indexes_are_memory_mapped_and_search_as_built(tmp_path):
         assert loaded.search(vectors[:25], 20) == built.search(vectors[:25], 20)
         odd = np.arange(1, 3000, 2)
         assert loaded.search(vectors[:5], 5, allowed=odd) == built.search(vectors[:5], 5, allowed=odd)
+
+
+def test_a_selector_holds_exactly_its_ids():
+    """Filters (a language, the sentences that state a quantity) are bitmaps FAISS asks about each vector."""
+    import gc
+
+    from search.index.dense import DenseIndex
+
+    ids = np.unique(np.random.default_rng(2).integers(0, 5000, 1200))
+    selector = DenseIndex.selector(ids)
+    gc.collect()  # the bitmap must outlive the call that made it
+    assert np.array_equal([i for i in range(6000) if selector.is_member(i)], ids)
+    assert not DenseIndex.selector(np.zeros(0, np.int64)).is_member(0)

@@ -74,10 +74,21 @@ class DenseIndex:
 
     @staticmethod
     def selector(ids: np.ndarray):
-        """A FAISS selector of these ids, to pass to :meth:`search` (make it once per filter, not per search)."""
+        """A FAISS selector of these ids, to pass to :meth:`search` (make it once per filter, not per search).
+
+        A bitmap (one bit per id up to the largest): FAISS asks it about every vector it scans,
+        and a bit costs less than a hash-set lookup (``IDSelectorBatch``): at 2.5 million
+        sentences, the 0.94 million that state a quantity were searched in 3.6 ms instead of 8.3.
+        """
         import faiss
 
-        return faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+        ids = np.asarray(ids, dtype=np.int64)
+        bits = np.zeros(int(ids.max()) + 1 if len(ids) else 1, bool)
+        bits[ids] = True
+        bitmap = np.packbits(bits, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        selector.bitmap_array = bitmap  # FAISS reads it at every search: it lives as long as the selector
+        return selector
 
     @classmethod
     def load(cls, path: Path) -> "DenseIndex":

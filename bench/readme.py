@@ -225,13 +225,13 @@ def main() -> None:
         files[README] = made
     for path, blocks in RECORDED_BLOCKS.items():
         files.setdefault(path, {}).update({name: make() for name, make in blocks.items()})
-    stale = {path: [name for name, content in blocks.items() if blocks_in(path.read_text(encoding="utf-8")).get(name) != content]
-             for path, blocks in files.items()}
-    names = [name for names in stale.values() for name in names]
+    texts = {path: path.read_text(encoding="utf-8") for path in files}
+    names = [name for path, blocks in files.items() for name, content in blocks.items()
+             if blocks_in(texts[path]).get(name) != content]
     if args.check:
         sys.exit(f"blocks out of date: {', '.join(names)}" if names else 0)
     for path, blocks in files.items():
-        path.write_text(rewrite(path.read_text(encoding="utf-8"), blocks), encoding="utf-8")
+        path.write_text(rewrite(texts[path], blocks), encoding="utf-8")
     print(f"rewrote {', '.join(names) or 'nothing (all current)'}")
 
 

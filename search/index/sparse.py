@@ -213,11 +213,17 @@ def top_k(scores: np.ndarray, k: int, *, allowed: np.ndarray | Sequence[int] | N
     values = scores[rows].astype(np.float32)
     keep = (values > 0) & (values >= floor)
     rows, values = rows[keep], values[keep]
-    if len(rows) > k:  # keep the k best, and every row tied with the k-th, before the exact sort
-        keep = values >= np.partition(values, len(rows) - k)[len(rows) - k]
-        rows, values = rows[keep], values[keep]
-    order = np.lexsort((rows, -values))[:k]
-    return [(int(rows[i]), float(values[i])) for i in order]
+    return [(int(rows[i]), float(values[i])) for i in top_indices(values, k)]  # rows ascend: ties go by row
+
+
+def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
+    """The indices of the ``n`` highest scores, best first, ties to the lower index (a stable sort's first n)."""
+    if n < len(scores):  # keep the n best, and every index tied with the n-th, before the exact sort
+        kth = np.partition(scores, len(scores) - n)[len(scores) - n]
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(len(scores))
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:n]
 
 
 @functools.cache

@@ -36,6 +36,7 @@ import numpy as np
 
 from search.model.embed import Embedder
 from search.errors import REBUILD_HINT, IndexFormatError
+from search.index.sparse import top_indices
 from search.ingest.lang import LAO, is_lao_char, normalize_text
 from search.ingest.tokenize import lao_stopwords, tokenize
 
@@ -109,7 +110,7 @@ class TermTable:
                 faiss.omp_set_num_threads(threads)
             return [[self.keys[i] for i in row if i >= 0] for row in ids]
         scores = queries @ self.vectors.T - self.hub
-        return [[self.keys[i] for i in _top(row, n)] for row in scores]
+        return [[self.keys[i] for i in top_indices(row, n)] for row in scores]
 
 
 class TermCounts:
@@ -141,16 +142,6 @@ class TermCounts:
         df, surface = self.df[lang], self.surface[lang]
         keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]
         return [(k, surface[k].most_common(1)[0][0]) for k in sorted(keys)]
-
-
-def _top(scores: np.ndarray, n: int) -> np.ndarray:
-    """The indices of the ``n`` highest scores, best first, ties to the lower index (a stable sort's first n)."""
-    if n < len(scores):
-        kth = np.partition(scores, len(scores) - n)[len(scores) - n]
-        candidates = np.flatnonzero(scores >= kth)
-    else:
-        candidates = np.arange(len(scores))
-    return candidates[np.lexsort((candidates, -scores[candidates]))][:n]
 
 
 def build_term_tables(

@@ -54,14 +54,17 @@ EXAMPLES = (
     "How many traffickers were convicted in 2021?",
     "Which groups lacked access to victim protection services?",
 )
-# Runs before each search: the address bar shows ?q=…&k=…&lang=…, so the page can be bookmarked or shared.
-ADDRESS_FOLLOWS = """(q, k, label) => {
+# Runs before each search: the address bar shows ?q=…&k=…&lang=…&doc=…, so the page can be bookmarked or shared.
+ADDRESS_FOLLOWS = """(q, k, label, docs) => {
   const codes = %s;
   const url = new URL(window.location.href);
   url.search = "";
-  if (q && q.trim()) { url.searchParams.set("q", q); url.searchParams.set("k", k); url.searchParams.set("lang", codes[label] || "all"); }
+  if (q && q.trim()) {
+    url.searchParams.set("q", q); url.searchParams.set("k", k); url.searchParams.set("lang", codes[label] || "all");
+    for (const doc of docs || []) url.searchParams.append("doc", doc);
+  }
   window.history.replaceState(null, "", url);
-  return [q, k, label];
+  return [q, k, label, docs];
 }"""
 # A "Copy citation" button copies the citation in words and the link, made absolute from the page's address.
 COPY_CITATION = """
@@ -141,12 +144,13 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         if users and users.role(_user(request)) is None:
             raise _user_error(AccessError("this account is no longer in the users file; ask an editor"))
 
-    def run_search(question: str, k: float, lang_label: str, request: gr.Request):
+    def run_search(question: str, k: float, lang_label: str, docs: list[str] | None, request: gr.Request):
         reader(request)
         if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
             return "", "", EMPTY_QUESTION, gr.update(visible=False), gr.update(visible=False), ""
         try:
-            result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True)
+            result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True,
+                                     docs=list(docs or ()) or None)
         except SearchError as exc:  # shown in place of the old results, in both languages; logged as one line
             log.warning("refused: %s", exc)
             notice = f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(str(exc))}</p>'
@@ -157,33 +161,37 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         return (lang, _answer_html(result), cards or "<p>No passage found.</p>",
                 gr.update(value=csv_file, visible=True), gr.update(value=json_file, visible=True), "")
 
-    def rerun(question: str, k: float, lang_label: str, request: gr.Request):
-        """Search again when the filter or the number of results changes; nothing to do without a question."""
+    def rerun(question: str, k: float, lang_label: str, docs: list[str] | None, request: gr.Request):
+        """Search again when a filter or the number of results changes; nothing to do without a question."""
         if not (question or "").strip():
             return (gr.update(),) * 6
-        return run_search(question, k, lang_label, request)
+        return run_search(question, k, lang_label, docs, request)
 
     def from_url(request: gr.Request):
-        """Open what the address asks: ``?q=…&lang=all|lo|en&k=N`` runs that search; ``?source=ID&hl=A-B``
-        shows the passage in its report."""
+        """Open what the address asks: ``?q=…&lang=all|lo|en&k=N[&doc=REPORT…]`` runs that search;
+        ``?source=ID&hl=A-B`` shows the passage in its report."""
         params = request.query_params
         if params.get("source"):
             reader(request)
-            return (gr.update(),) * 8 + (_source_html(searcher, params["source"], params.get("hl")),)
+            return (gr.update(),) * 9 + (_source_html(searcher, params["source"], params.get("hl")),)
         question = (params.get("q") or "").strip()
         if not question:
-            return (gr.update(),) * 9
+            return (gr.update(),) * 10
         k = min(20, max(1, int(params["k"]))) if (params.get("k") or "").isdigit() else 5
         label = next((name for name, code in LANG_FILTERS.items() if (code or "all") == params.get("lang", "all")),
                      next(iter(LANG_FILTERS)))
-        return (question, k, label) + run_search(question, k, label, request)
+        docs = params.getlist("doc")  # a report no longer in the index is named in the notice, not dropped silently
+        known = [d for d in docs if d in searcher.index.document_rows]
+        return (question, k, label, known) + run_search(question, k, label, docs, request)
 
-    def api_search(question: str, k: int = 5, lang: str = "all", request: gr.Request = None) -> dict:
+    def api_search(question: str, k: int = 5, lang: str = "all", docs: list[str] | None = None,
+                   request: gr.Request = None) -> dict:
         """The answer sentence (or null) and the ranked passages with citations, as the CLI's --json prints them.
-        lang: all, lo or en."""
+        lang: all, lo or en. docs: search only these reports (file names); all when empty."""
         reader(request)
         try:
-            result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True)
+            result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True,
+                                     docs=list(docs) if docs else None)
         except SearchError as exc:
             raise _user_error(exc) from exc
         return result.to_dict()
@@ -196,7 +204,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             raise _user_error(exc) from exc
         except Exception as exc:
             raise gr.Error(f"the change failed, and the index is as it was: {exc}") from exc
-        return _write_message(outcome), _summary(searcher), _report_choices(searcher)
+        return _write_message(outcome), _summary(searcher), _report_choices(searcher), _scope_choices(searcher)
 
     def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
         if not file_path:
@@ -212,7 +220,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def on_load(request: gr.Request):
         """A page opened now sees today's corpus (uploads since the app started), who is signed in, and
         the write panel if they may write (the curator refuses the others anyway)."""
-        corpus = [_summary(searcher)] + ([] if read_only else [_report_choices(searcher)])
+        corpus = [_summary(searcher), _scope_choices(searcher)] + ([] if read_only else [_report_choices(searcher)])
         if not users:
             return [gr.update(), gr.update()] + corpus
         role = users.role(_user(request))
@@ -231,6 +239,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         with gr.Row(elem_classes="stack-narrow"):
             k = gr.Slider(1, 20, value=5, step=1, label="Results · ຈຳນວນຜົນ", elem_id="k")
             lang = gr.Radio(list(LANG_FILTERS), value=next(iter(LANG_FILTERS)), label="Passage language · ພາສາ")
+            scope = gr.Dropdown(list(searcher.index.document_rows), value=[], multiselect=True, elem_id="scope",
+                                allow_custom_value=True,  # a report removed meanwhile: the search names it, nothing fails
+                                label="Search only these reports (all when empty) · ຄົ້ນສະເພາະບົດລາຍງານເຫຼົ່ານີ້")
         with gr.Row():
             example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]
         detected = gr.Markdown(elem_id="detected")
@@ -252,13 +263,13 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                     redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
                     status = gr.Markdown(elem_id="upload-status")
 
-        inputs, outputs = [question, k, lang], [detected, answer, results, csv_button, json_button, source]
+        inputs, outputs = [question, k, lang, scope], [detected, answer, results, csv_button, json_button, source]
         address = ADDRESS_FOLLOWS % json.dumps({name: code or "all" for name, code in LANG_FILTERS.items()})
         go.click(run_search, inputs, outputs, api_visibility="undocumented", js=address)
         question.submit(run_search, inputs, outputs, api_visibility="undocumented", js=address)
         # Results always match the controls. `input` fires for the mouse, the keyboard and the number box alike
         # (`release` only for the mouse); a drag's many steps run once each search is done, the last one only.
-        for control in (lang, k):
+        for control in (lang, k, scope):
             control.input(rerun, inputs, outputs, api_visibility="private", js=address, trigger_mode="always_last")
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
@@ -266,10 +277,11 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         app.load(from_url, None, inputs + outputs, api_visibility="private")
         gr.api(api_search, api_name="search")
         if not read_only:
-            add.click(upload, upload_file, [status, stats, doomed], api_visibility="undocumented")
-            drop.click(remove, doomed, [status, stats, doomed], api_visibility="undocumented")
-            redo.click(reindex, None, [status, stats, doomed], api_visibility="undocumented")
-        app.load(on_load, None, [signed_in, editing, stats] + ([] if read_only else [doomed]), api_visibility="private")
+            add.click(upload, upload_file, [status, stats, doomed, scope], api_visibility="undocumented")
+            drop.click(remove, doomed, [status, stats, doomed, scope], api_visibility="undocumented")
+            redo.click(reindex, None, [status, stats, doomed, scope], api_visibility="undocumented")
+        app.load(on_load, None, [signed_in, editing, stats, scope] + ([] if read_only else [doomed]),
+                 api_visibility="private")
     return app
 
 
@@ -440,6 +452,11 @@ def _write_message(outcome: WriteOutcome) -> str:
     if outcome.action == "remove":
         return f"Removed **{name}** from the index; its file is kept in {_md_text(str(outcome.moved_to.parent))}."
     return f"Index up to date: {_count(outcome.reports, 'report')}, {_count(outcome.embedded, 'passage')} embedded."
+
+
+def _scope_choices(searcher: Searcher) -> dict:
+    """The reports a search may be limited to (choices only: a user's choice stays, less removed reports)."""
+    return gr.update(choices=list(searcher.index.document_rows))
 
 
 def _report_choices(searcher: Searcher) -> dict:

@@ -35,6 +35,8 @@ _index_option = click.option("--index", "index_dir", type=click.Path(path_type=P
                              show_default=True, help="Index folder.")
 _corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=Path("corpus"),
                               show_default=True, help="Folder of reports.")
+_doc_option = click.option("--doc", "docs", multiple=True, metavar="REPORT",
+                           help="Search only this report (its file name in the corpus, as in citations); repeat for several.")
 
 
 class _OneLineErrors(click.Group):
@@ -140,17 +142,18 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
 @_cache_option
 @click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Number of passages.")
 @click.option("--lang", type=click.Choice(["lo", "en"]), default=None, help="Only passages in this language.")
+@_doc_option
 @click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
               help="Retrieval method.")
 @click.option("--model", default=None, help="Model to query with; must be the one the index was built with.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as JSON.")
 @_threads_option
-def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, model, as_json, threads):
+def query(question, index_dir, corpus_dir, model_cache, k, lang, docs, retriever, model, as_json, threads):
     """Print the passages that best answer QUESTION, with their citations.
 
     Builds the index from CORPUS first if there is none.
 
-    Example: python -m search query "How many traffickers were convicted in 2021?" -k 3
+    Example: python -m search query "How many traffickers were convicted in 2021?" -k 3 --doc laos-tip-2022-voa.txt
     """
     embedder = Embedder(model, cache_dir=model_cache) if model else None
     try:
@@ -160,9 +163,9 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
         except IndexNotFoundError:
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
             run_build(corpus_dir, index_dir, model_cache, threads=threads)
-        result = searcher.search(question, k=k, lang=lang, retriever=retriever, highlight=True)
+        result = searcher.search(question, k=k, lang=lang, retriever=retriever, highlight=True, docs=docs or None)
     except QueryError as exc:
-        raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
+        raise click.BadParameter(str(exc), param_hint="--doc" if "no report named" in str(exc) else "QUESTION") from exc
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -190,10 +193,11 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, retriever, mode
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages retrieved per question.")
 @click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER, show_default=True,
               help="Retrieval method; 'all' compares them side by side.")
+@_doc_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON here.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a Markdown report with a chart here.")
 @_threads_option
-def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_dir, threads):
+def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, report_dir, threads):
     """Measure retrieval on a gold question set (JSON Lines, see notes/gold-format.md).
 
     Prints hit@1/3/5/10, mrr@10 and ndcg@10 overall, per question language and per
@@ -205,7 +209,9 @@ def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_di
     try:
         questions, problems = load_gold(gold)
         searcher = Searcher(index_dir, cache_dir=model_cache, threads=threads, progress=say)
-        runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems) for name in names]
+        runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems, docs=docs or None) for name in names]
+    except QueryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--doc") from exc
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
     for problem in runs[0].problems:
@@ -213,7 +219,7 @@ def eval_command(gold, index_dir, model_cache, k, retriever, json_out, report_di
     if not runs[0].n:
         raise click.ClickException(f"no usable question in {gold}: {len(runs[0].problems)} broken line(s), listed above")
     for run in runs:
-        run.config = _run_config(searcher, run, gold)
+        run.config = _run_config(searcher, run, gold, docs)
     click.echo(format_side_by_side(runs) if retriever == "all" else format_table(runs[0]))
     if json_out:
         data = runs[0].to_dict() if retriever != "all" else {"retrievers": {r.retriever: r.to_dict() for r in runs}}
@@ -288,10 +294,10 @@ def users_list(users_file):
         click.echo(f"{user.name}\t{user.role}")
 
 
-def _run_config(searcher: Searcher, run, gold: Path) -> dict:
+def _run_config(searcher: Searcher, run, gold: Path, docs: tuple[str, ...] = ()) -> dict:
     manifest = searcher.index.manifest
     return {
-        "model": manifest.model_id, "retriever": run.retriever, "k": run.k, "gold": str(gold),
+        "model": manifest.model_id, "retriever": run.retriever, "k": run.k, "gold": str(gold), "docs": sorted(docs),
         "index": {"path": str(searcher.index_dir), "created": manifest.created, "passages": manifest.passage_count,
                   "documents": sorted(manifest.documents), "config": manifest.to_dict()["config"]},
     }

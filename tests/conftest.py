@@ -59,6 +59,19 @@ def searcher(tip_index, embedder) -> Searcher:
 
 
 @pytest.fixture(scope="session")
+def shelf(tmp_path_factory, tip_index, embedder) -> dict:
+    """A small library: the bundled report and the three mini reports, its corpus folder and index (the
+    bundled report's vectors reused from ``tip_index``, so only the mini reports are embedded)."""
+    root = tmp_path_factory.mktemp("shelf")
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(DATA / "mini", corpus)
+    shutil.copy(CORPUS / "laos-tip-2022-voa.txt", corpus)
+    shutil.copytree(tip_index, index)
+    build_index(corpus, index, embedder=embedder)
+    return {"corpus": corpus, "index": index, "searcher": Searcher(index, embedder=embedder)}
+
+
+@pytest.fixture(scope="session")
 def plain_embedder(model_cache) -> Embedder:
     """The default model without the Lao adapter (search/model/adapter.py), for comparisons."""
     return Embedder(cache_dir=model_cache, adapter=False)

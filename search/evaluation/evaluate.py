@@ -52,6 +52,7 @@ def evaluate(
     retriever: str = "dense",
     k: int = 10,
     problems: list[GoldProblem] = (),
+    docs: list[str] | None = None,
 ) -> EvalRun:
     """Run every question and compute the metrics overall, per question language and per language pair.
 
@@ -64,6 +65,7 @@ def evaluate(
         retriever: the retrieval method (see ``Searcher.retrievers``).
         k: how many passages to retrieve per question (metrics use the top 10 at most).
         problems: problems found while loading the gold set, carried into the result.
+        docs: search only these reports (as a user who chose them would); all when None.
     """
     passages = list(searcher.index.passages)  # read once: the index reads lines when asked
     forms = [match_form(p.text) for p in passages]
@@ -83,7 +85,7 @@ def evaluate(
             where = f" of document {q.doc}" if q.doc else ""
             problems.append(GoldProblem(q.line, q.id, f"answers found in no passage{where} of the index"))
     results = searcher.search_batch([q.question for q in usable], k=max(k, 1), retriever=retriever,
-                                    highlight=True) if usable else []
+                                    highlight=True, docs=docs) if usable else []
     candidates = searcher.languages()
     rows, groups = [], defaultdict(list)
     for q, ids, result in zip(usable, relevant, results):

@@ -427,27 +427,45 @@ class StoredIndex:
         """For each row of :attr:`units`, whether its text states a quantity."""
         return np.concatenate([self.numeric_sentences, self.numeric_passages[self.single_sentence_rows]])
 
-    def selector(self, lang: str):
-        """Rows of the passages in ``lang``, and a cached FAISS selector of them, for :attr:`dense`."""
-        return self._selector(("dense", lang, False), lambda: np.asarray(self.rows_by_lang.get(lang, []), np.int64))
+    def selector(self, lang: str | None, docs: tuple[str, ...] = ()):
+        """Rows of the passages in ``lang`` (any language when None) and in ``docs`` (any report when empty),
+        and a FAISS selector of them, for :attr:`dense`; cached for a language alone."""
+        return self._selector(("dense", lang, docs, False), lambda: self.scope_rows(lang, docs))
 
-    def unit_selector(self, lang: str | None, *, numeric: bool = False):
-        """Rows of :attr:`units` of passages in ``lang`` (all when None), only those stating a quantity
-        when ``numeric``, and a cached FAISS selector of them; ``(None, None)`` for all units."""
+    def unit_selector(self, lang: str | None, *, numeric: bool = False, docs: tuple[str, ...] = ()):
+        """Rows of :attr:`units` of passages in ``lang`` (all when None) and ``docs`` (all when empty), only
+        those stating a quantity when ``numeric``, and a FAISS selector of them; ``(None, None)`` for all units."""
         def rows():
             keep = np.ones(len(self.unit_owner), bool)
-            if lang:
-                in_lang = np.zeros(len(self.passages), bool)
-                in_lang[np.asarray(self.rows_by_lang.get(lang, []), np.int64)] = True
-                keep &= in_lang[self.unit_owner]
+            if lang or docs:
+                in_scope = np.zeros(len(self.passages), bool)
+                in_scope[self.scope_rows(lang, docs)] = True
+                keep &= in_scope[self.unit_owner]
             if numeric:
                 keep &= self.numeric_units
             return np.flatnonzero(keep)
-        if not lang and not numeric:
+        if not lang and not numeric and not docs:
             return None, None
-        return self._selector(("units", lang, numeric), rows)
+        return self._selector(("units", lang, docs, numeric), rows)
+
+    def scope_rows(self, lang: str | None, docs: tuple[str, ...] = ()) -> np.ndarray:
+        """The rows of the passages in ``lang`` (any when None) of the reports ``docs`` (any when empty), sorted."""
+        keep = np.ones(len(self.passages), bool)
+        if lang:
+            keep[:] = False
+            keep[np.asarray(self.rows_by_lang.get(lang, []), np.int64)] = True
+        if docs:
+            chosen = set(docs)
+            wanted = [i for i, doc in enumerate(self.table.docs) if doc in chosen]
+            keep &= np.isin(self.table.doc, np.asarray(wanted, self.table.doc.dtype))
+        return np.flatnonzero(keep).astype(np.int64)
 
     def _selector(self, key, rows):
+        """A (rows, FAISS selector) pair; kept for filters by language alone (a few), made each time for a
+        choice of reports (users choose any of 2^n, so a cache would only grow)."""
+        if key[2]:  # a choice of reports
+            ids = rows()
+            return ids, DenseIndex.selector(ids)
         cache = self.__dict__.setdefault("_selectors", {})
         if key not in cache:
             ids = rows()

@@ -155,6 +155,28 @@ def check_question(question: str) -> str:
     return question
 
 
+def check_docs(docs, known) -> tuple[str, ...]:
+    """The reports a search is limited to, sorted and each once; () for all.
+
+    Args:
+        docs: report names (file names in the corpus, as citations give them), or None.
+        known: the index's reports.
+
+    Raises:
+        QueryError: ``docs`` is not a list of names, or names a report the index does not hold.
+    """
+    if docs is None:
+        return ()
+    if isinstance(docs, str) or not all(isinstance(d, str) for d in docs):
+        raise QueryError(f"docs must be a list of report names, got {docs!r}")
+    missing = sorted({d for d in docs if d not in known})
+    if missing:
+        shown = ", ".join(repr(d) for d in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise QueryError(f"no report named {shown} in the index; reports are named by their file names, "
+                         "as in citations and the corpus panel")
+    return tuple(sorted(set(docs)))
+
+
 def check_k(k) -> int:
     """Return ``k`` if it is a whole number from 1 to ``MAX_K``.
 
@@ -223,7 +245,7 @@ class Searcher:
 
     def search(
         self, question: str, *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
-        highlight: bool = False, timings: dict[str, float] | None = None,
+        highlight: bool = False, timings: dict[str, float] | None = None, docs: Sequence[str] | None = None,
     ) -> SearchResult:
         """Rank passages for one question.
 
@@ -231,6 +253,8 @@ class Searcher:
             question: the question, in Lao or English (or any language the model reads).
             k: how many hits (1 to 100).
             lang: keep only passages of this language (``"lo"``, ``"en"``); all when None.
+            docs: search only these reports (their file names in the corpus, as in citations); all when
+                None or empty.
             retriever: the retrieval method, one of ``RETRIEVERS``.
             highlight: also find each hit's sentence closest to the question (``Hit.highlight``), and the
                 answer sentence (``SearchResult.answer``).
@@ -242,15 +266,15 @@ class Searcher:
             A :class:`SearchResult`.
 
         Raises:
-            EmptyQueryError, QueryError: the question cannot be searched.
+            EmptyQueryError, QueryError: the question cannot be searched, or ``docs`` names a report the index lacks.
             IndexNotFoundError, IndexFormatError: the index is missing, damaged or of another model.
         """
         return self.search_batch([question], k=k, lang=lang, retriever=retriever, highlight=highlight,
-                                 timings=timings)[0]
+                                 timings=timings, docs=docs)[0]
 
     def search_batch(
         self, questions: Sequence[str], *, k: int = 10, lang: str | None = None, retriever: str = DEFAULT_RETRIEVER,
-        highlight: bool = False, timings: dict[str, float] | None = None,
+        highlight: bool = False, timings: dict[str, float] | None = None, docs: Sequence[str] | None = None,
     ) -> list[SearchResult]:
         """Rank passages for many questions at once (same arguments as :meth:`search`)."""
         k = check_k(k)
@@ -264,7 +288,8 @@ class Searcher:
         langs = sorted({*KNOWN_LANGS, *index.rows_by_lang})
         if lang is not None and lang not in langs:
             raise QueryError(f"unknown passage language {lang!r}; choose one of: {', '.join(langs)} (or none for all)")
-        allowed = None if not lang else index.selector(lang)[0]  # cached rows of that language
+        docs = check_docs(docs, index.document_rows)
+        allowed, selector = index.selector(lang, docs) if lang or docs else (None, None)  # rows in the filters
         clock = _Clock(timings)
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         vectors = self.embedder.embed_queries(questions)
@@ -274,7 +299,6 @@ class Searcher:
         depth = max(10 * k, 100) if fused else k  # more candidates for fusion
         dense_rows = None
         if pipeline.dense and pipeline.centered:
-            selector = index.selector(lang)[1] if lang else None
             dense_rows = index.dense.search(centered, depth, allowed=allowed, selector=selector)
         elif pipeline.dense:
             dense_rows = index.raw_dense.search(vectors, depth, allowed=allowed)
@@ -288,7 +312,7 @@ class Searcher:
                 model_lists.append(dense_rows[i])
                 names.append("dense")
             if pipeline.sentences:
-                model_lists.append(_sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric))
+                model_lists.append(_sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric, docs=docs))
                 names.append("sentences")
             clock.lap("sentences")
             rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
@@ -307,7 +331,7 @@ class Searcher:
                          if highlight and rows else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)
-            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang, whys), candidate))
+            results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang, docs, whys), candidate))
             clock.lap("highlight")
         return results
 
@@ -386,12 +410,14 @@ class _Clock:
             self.last = now
 
 
-def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None, whys) -> list[Hit]:
+def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str | None, docs: tuple[str, ...],
+          whys) -> list[Hit]:
     hits = []
     for rank, ((row, score), span, why) in enumerate(zip(ranked, spans, whys), 1):
         p = index.passages[row]
         others = (index.passages[r] for r in index.same_text.others(row, limit=ALSO_IN_LIMIT))
-        also = tuple(o.citation for o in others if not lang or o.lang == lang)  # the filter's rows, checked per duplicate
+        also = tuple(o.citation for o in others  # the filters' rows, checked per duplicate
+                     if (not lang or o.lang == lang) and (not docs or o.citation.document in docs))
         hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why))
     return hits
 
@@ -416,7 +442,7 @@ def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: in
 
 
 def _sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str | None, *,
-                      numbers_first: bool = False) -> list[tuple[int, float]]:
+                      numbers_first: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
     """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
 
     The units (sentences, and passages of one sentence) have their own FAISS index; a
@@ -425,22 +451,22 @@ def _sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str 
     """
     query = centered_query[None, :]
     if not numbers_first:
-        return _best_units(index, query, depth, lang)
-    numeric = _best_units(index, query, depth, lang, numeric=True)
+        return _best_units(index, query, depth, lang, docs=docs)
+    numeric = _best_units(index, query, depth, lang, numeric=True, docs=docs)
     listed = {row for row, _ in numeric}
-    rest = [pair for pair in _best_units(index, query, depth + len(numeric), lang) if pair[0] not in listed]
+    rest = [pair for pair in _best_units(index, query, depth + len(numeric), lang, docs=docs) if pair[0] not in listed]
     return (numeric + rest)[:depth]
 
 
 def _best_units(index: StoredIndex, query: np.ndarray, depth: int, lang: str | None, *,
-                numeric: bool = False) -> list[tuple[int, float]]:
+                numeric: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
     """The ``depth`` passages whose best unit (among numeric ones, if asked) is closest, best first.
 
     Asks the index for 3 × ``depth`` units (passages have 2.3 on average), and four times
     more while they name fewer than ``depth`` passages and more units remain: with an
     exact index the result is exact.
     """
-    rows, selector = index.unit_selector(lang, numeric=numeric)
+    rows, selector = index.unit_selector(lang, numeric=numeric, docs=docs)
     total = len(index.units) if rows is None else len(rows)
     wanted = min(total, 3 * depth)
     while True:

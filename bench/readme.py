@@ -41,7 +41,7 @@ DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
 LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
 SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
-THRESHOLDS = (None, 0.40, ANSWER_THRESHOLD, 0.50)
+THRESHOLDS = (None, 0.62, 0.66, ANSWER_THRESHOLD, 0.74)
 
 
 @functools.lru_cache(maxsize=None)

@@ -327,7 +327,7 @@ class Searcher:
             clock.lap("fusion")
             spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
-            candidate = (answer_candidate(index, centered[i], rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
+            candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
                          if highlight and rows else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)

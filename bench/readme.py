@@ -12,6 +12,8 @@ makes the same blocks from the test session's index and checks them.
 The scale tables (README and docs/scaling.md) come from the recorded runs of
 ``bench/scale.py`` in ``bench/results/`` (a million passages take an hour to build,
 so they are recorded, not re-run by the tests; the tests check the tables against them).
+So does the table alone and in the library, from ``bench/library.py``'s recorded run
+(``bench/results/library.json``; the tests check its "alone" half against a fresh run).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from search.index.store import IndexConfig
 from search.errors import IndexFormatError, IndexNotFoundError
 from search.evaluation.evaluate import EvalRun, evaluate, format_table
 from search.evaluation.gold import load_gold
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import library as library_bench  # noqa: E402 - bench/library.py, beside this file
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -189,10 +194,23 @@ def scale_stages_table() -> str:
     return "\n".join(lines)
 
 
+LIBRARY_RUN = SCALE_RUNS / "library.json"  # bench/library.py --retrievers all --json bench/results/library.json
+
+
+def library_run() -> dict:
+    """The recorded ``bench/library.py`` run."""
+    return json.loads(LIBRARY_RUN.read_text(encoding="utf-8"))
+
+
+def library_table() -> str:
+    """The README's table: each retriever alone → in the library, from the recorded run."""
+    return library_bench.table(library_run())
+
+
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
           "answer-threshold": answer_threshold_table, "ablation": ablation_table}
 PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
-RECORDED_BLOCKS = {README: {"scale": scale_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
+RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
 
 
 def blocks_in(text: str) -> dict[str, str]:

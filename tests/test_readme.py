@@ -47,3 +47,15 @@ def test_recorded_scale_runs_hold_what_the_issue_asks_for():
         assert set(run["search_ms"]) == {"p50", "p95"} and set(run["stages_ms"]) >= {"bm25", "dense", "sentences", "bridge", "fusion"}
         assert {"ann_recall_at_100", "rss_bytes_per_passage", "disk_bytes_per_passage", "build_s_without_embedding",
                 "rss_searched_bytes_per_passage", "anon_searched_bytes_per_passage", "mapped_bytes_per_passage"} <= set(run)
+
+
+def test_the_recorded_library_run_alone_is_what_a_fresh_run_gives(searcher):
+    """The table alone and in the library is recorded (the library takes minutes to build); its "alone" half,
+    every question's rank and answer box of the default retriever, must be what today's code gives."""
+    recorded = readme.library_run()["retrievers"][readme.DEFAULT_RETRIEVER]["alone"]
+    fresh = readme.library_bench.measure(searcher, readme.DEFAULT_RETRIEVER)
+    for name in readme.library_bench.SETS:
+        assert fresh[name]["ranks"] == recorded[name]["ranks"], f"{name}: rerun python bench/library.py (see bench/README.md)"
+        assert fresh[name]["answers"] == recorded[name]["answers"]
+    assert fresh["unanswerable_answered"] == recorded["unanswerable_answered"]
+    assert readme.library_run()["builds"]["library"]["passages"] > 7000

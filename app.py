@@ -177,7 +177,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         question = (params.get("q") or "").strip()
         if not question:
             return (gr.update(),) * 10
-        k = min(20, max(1, int(params["k"]))) if (params.get("k") or "").isdigit() else 5
+        k = _k_param(params.get("k"))
         label = next((name for name, code in LANG_FILTERS.items() if (code or "all") == params.get("lang", "all")),
                      next(iter(LANG_FILTERS)))
         docs = params.getlist("doc")  # a report no longer in the index is named in the notice, not dropped silently
@@ -381,6 +381,30 @@ def _answer_html(result) -> str:
             f'<div class="cite">{_cite_links(answer.citation, answer.passage_id, answer.span)}</div></div>')
 
 
+def _k_param(value: str | None) -> int:
+    """The number of results an address asks for, from 1 to 20; 5 when it says none or nothing usable
+    (``int()`` alone would fail on "²", which ``isdigit`` accepts, and on thousands of digits)."""
+    if not value or not re.fullmatch(r"[0-9]{1,6}", value):
+        return 5
+    return min(20, max(1, int(value)))
+
+
+def _env(name: str) -> str | None:
+    """An environment variable's value; None when unset or empty (``VAR=""`` means unset, not "this folder")."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _env_int(parser: argparse.ArgumentParser, name: str, default: int | None) -> int | None:
+    """An environment variable read as a whole number (``default`` when unset or empty); a clear error otherwise."""
+    value = _env(name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", value):
+        parser.error(f"{name}={value!r} is not a whole number")
+    return int(value)
+
+
 def _source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> str:
     """A passage in its report, marked (``<mark>``), with the passages around it and their sections."""
     try:
@@ -389,7 +413,7 @@ def _source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> 
         return f'<p class="notice" id="source-missing">{html.escape(str(exc))}</p>'
     cited = passages[here]
     span = None
-    if highlight and re.fullmatch(r"\d+-\d+", highlight):
+    if highlight and re.fullmatch(r"[0-9]{1,9}-[0-9]{1,9}", highlight):  # ASCII digits: "²" and 5,000 nines too
         a, b = map(int, highlight.split("-"))
         span = (a, b) if 0 <= a < b <= len(cited.text) else None
     c = cited.citation
@@ -512,19 +536,19 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--index", type=Path, default=Path("index"))
-    parser.add_argument("--model-cache", type=Path, default=os.environ.get("REPORT_SEARCH_CACHE"))
-    parser.add_argument("--users", type=Path, default=os.environ.get("REPORT_SEARCH_USERS"),
+    parser.add_argument("--model-cache", type=Path, default=_env("REPORT_SEARCH_CACHE"))
+    parser.add_argument("--users", type=Path, default=_env("REPORT_SEARCH_USERS"),
                         help="users file: everyone must sign in; readers search, editors also add and remove reports "
                              "(make it with: python -m search users add NAME --role editor --users FILE)")
     parser.add_argument("--read-only", action="store_true",
                         help="search only: no upload, remove or re-index, for anyone")
     parser.add_argument("--uploads-per-minute", type=int, default=DEFAULT_UPLOADS_PER_MINUTE,
                         help=f"uploads one user may make in any minute (default {DEFAULT_UPLOADS_PER_MINUTE})")
-    parser.add_argument("--max-upload-mb", type=int, default=int(os.environ.get("REPORT_SEARCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB)),
+    parser.add_argument("--max-upload-mb", type=int, default=_env_int(parser, "REPORT_SEARCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB),
                         help=f"largest report an upload may be, in MB (default {DEFAULT_MAX_UPLOAD_MB})")
-    parser.add_argument("--engine", choices=ENGINES, default=os.environ.get("REPORT_SEARCH_ENGINE", DEFAULT_ENGINE),
+    parser.add_argument("--engine", choices=ENGINES, default=_env("REPORT_SEARCH_ENGINE") or DEFAULT_ENGINE,
                         help=f"how the default model runs in a new index (default {DEFAULT_ENGINE})")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("REPORT_SEARCH_THREADS", 0)) or None,
+    parser.add_argument("--threads", type=int, default=_env_int(parser, "REPORT_SEARCH_THREADS", None) or None,
                         help="threads for embedding batches (default: every core); a question uses one")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")

@@ -546,3 +546,51 @@ def test_eval_with_no_usable_line_fails(tip_index, tmp_path):
     result = CliRunner().invoke(cli, ["eval", str(gold), "--index", str(tip_index)])
     assert result.exit_code == 1, result.output
     assert "no usable question" in result.output and "line 1" in result.output and "line 3" in result.output
+
+
+# Round three (#25): the families found on 03a776b that this file now guards.
+
+def test_a_file_name_with_any_line_break_is_one_audit_record(tmp_path):
+    """U+2028, U+2029 and U+0085 break lines for str.splitlines: a name holding them made one write three records."""
+    from search.serve import audit
+
+    audit.record(tmp_path, "somchai", "upload", "report\u2028forged\tline\x85more\u2029.txt", "ok")
+    audit.record(tmp_path, "noy", "remove", "plain.txt", "ok")
+    records = audit.read(tmp_path)
+    assert len(records) == 2 and records[0]["file"] == "report forged line more .txt" and records[1]["user"] == "noy"
+
+
+@pytest.mark.parametrize("tail", [b"\x00\x01\x02\x03" * 64, bytes(range(1, 32)) * 40])
+def test_binary_data_after_the_first_8_kb_of_a_text_file_is_refused(tmp_path, tail):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(("Field notes on river ferries. " * 400).encode() + tail)  # 12 KB of text, then binary
+    with pytest.raises(DocumentError, match="holds binary data"):
+        read_document(path, "notes.txt")
+    path.write_bytes(("Tabs\tand form feeds\f are text.\r\n" * 400).encode())
+    assert read_document(path, "notes.txt").paragraphs
+
+
+@pytest.mark.parametrize("value, k", [("3", 3), ("²", 5), ("໕", 5), ("9" * 5000, 5), ("-2", 5), ("0", 1), ("500", 20), (None, 5)])
+def test_the_address_k_is_parsed_without_raising(value, k):
+    from app import _k_param
+
+    assert _k_param(value) == k
+
+
+def test_a_huge_highlight_in_a_source_link_is_ignored_not_raised(searcher):
+    from app import _source_html
+
+    page = _source_html(searcher, "laos-tip-2022-voa.txt#12", "9" * 5000 + "-" + "9" * 5000)
+    assert 'class="passage"' in page and 'class="sentence"' not in page
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"REPORT_SEARCH_USERS": ""}, "refusing to serve 0.0.0.0 with no sign-in"),  # "" is unset, not this folder
+    ({"REPORT_SEARCH_THREADS": "two"}, "REPORT_SEARCH_THREADS='two' is not a whole number"),
+    ({"REPORT_SEARCH_MAX_UPLOAD_MB": "1e9"}, "REPORT_SEARCH_MAX_UPLOAD_MB='1e9' is not a whole number"),
+])
+def test_app_environment_values_are_checked_before_anything_binds(env, message, tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--host", "0.0.0.0", "--port", "1",
+                           "--index", str(tmp_path / "index"), "--corpus", str(tmp_path / "none")],
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr

@@ -170,15 +170,30 @@ def _decode(data: bytes, doc_id: str) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(encoding)
+                return _text_only(data.decode(encoding), doc_id)
             except UnicodeDecodeError as exc:
                 raise DocumentError(f"{doc_id}: starts as {encoding.upper()} text but is damaged at byte {exc.start}; re-save it as UTF-8") from exc
     if b"\x00" in data[:8192]:
         raise DocumentError(f"{doc_id}: looks like a binary file, not text; save it as UTF-8 .txt, .md, .html or .pdf")
     try:
-        return data.decode("utf-8-sig")
+        return _text_only(data.decode("utf-8-sig"), doc_id)
     except UnicodeDecodeError as exc:
         raise DocumentError(f"{doc_id}: not valid UTF-8 text (byte {exc.start}); re-save the file as UTF-8") from exc
+
+
+# Control characters that text does not hold (tab, line feed, form feed and carriage return are text).
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def _text_only(text: str, doc_id: str) -> str:
+    """``text``, unless it holds binary data anywhere: a NUL, or control characters in more than one in a
+    thousand characters (a text file with binary data appended is not indexed as text)."""
+    controls = _BINARY.findall(text)
+    if "\x00" in controls or len(controls) > len(text) / 1000:
+        where = _BINARY.search(text).start()
+        raise DocumentError(f"{doc_id}: holds binary data (from character {where + 1}), not only text; save it as "
+                            "UTF-8 .txt, .md, .html or .pdf")
+    return text
 
 
 def split_paragraphs(text: str, *, page_starts: tuple[int, ...] = (), markdown: bool = True) -> list[Paragraph]:

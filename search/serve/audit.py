@@ -1,7 +1,8 @@
 """The record of writes: one line per upload, removal or rebuild, appended to ``index/audit.log``.
 
 A line is tab-separated: UTC time, user, action, file, outcome. Control
-characters in names and messages become spaces, so one write is one line.
+characters and every other line break Python knows (U+0085, U+2028, U+2029)
+in names and messages become spaces, so one write is one line, read back as one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 AUDIT_LOG = "audit.log"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _lock = threading.Lock()
 
 
@@ -41,7 +42,7 @@ def record(index_dir: Path, user: str, action: str, file: str, outcome: str) -> 
 def read(index_dir: Path) -> list[dict[str, str]]:
     """The audit log's lines as records (time, user, action, file, outcome); [] when there is none."""
     try:
-        lines = (Path(index_dir) / AUDIT_LOG).read_text(encoding="utf-8").splitlines()
+        lines = (Path(index_dir) / AUDIT_LOG).read_text(encoding="utf-8").split("\n")  # not splitlines: see above
     except FileNotFoundError:
         return []
     keys = ("time", "user", "action", "file", "outcome")

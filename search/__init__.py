@@ -23,6 +23,7 @@ from search.errors import (  # noqa: E402
     IndexNotFoundError,
     ModelError,
     QueryError,
+    ScopeError,
     SearchError,
 )
 from search.ingest.lang import detect_lang  # noqa: E402
@@ -31,6 +32,6 @@ from search.index.store import IndexConfig, load_index  # noqa: E402
 __all__ = [
     "__version__", "BuildReport", "build_index", "index_is_stale", "Citation", "format_citation",
     "DEFAULT_MODEL", "Embedder", "Hit", "Searcher", "SearchResult", "CorpusError", "DocumentError",
-    "EmptyQueryError", "IndexFormatError", "IndexNotFoundError", "ModelError", "QueryError", "SearchError",
+    "EmptyQueryError", "IndexFormatError", "IndexNotFoundError", "ModelError", "QueryError", "ScopeError", "SearchError",
     "detect_lang", "IndexConfig", "load_index",
 ]

@@ -20,7 +20,7 @@ from search.index.build import build_index, make_embedder
 from search.cite import format_citation
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
-from search.errors import IndexNotFoundError, QueryError, SearchError
+from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
 from search.evaluation.report import write_report
@@ -164,8 +164,10 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, docs, retriever
             click.echo(f"no index at {index_dir}; building it from {corpus_dir} first", err=True)
             run_build(corpus_dir, index_dir, model_cache, threads=threads)
         result = searcher.search(question, k=k, lang=lang, retriever=retriever, highlight=True, docs=docs or None)
+    except ScopeError as exc:
+        raise click.BadParameter(str(exc), param_hint="--doc") from exc
     except QueryError as exc:
-        raise click.BadParameter(str(exc), param_hint="--doc" if "no report named" in str(exc) else "QUESTION") from exc
+        raise click.BadParameter(str(exc), param_hint="QUESTION") from exc
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -210,7 +212,7 @@ def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, rep
         questions, problems = load_gold(gold)
         searcher = Searcher(index_dir, cache_dir=model_cache, threads=threads, progress=say)
         runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems, docs=docs or None) for name in names]
-    except QueryError as exc:
+    except ScopeError as exc:
         raise click.BadParameter(str(exc), param_hint="--doc") from exc
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc

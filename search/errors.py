@@ -27,6 +27,10 @@ class QueryError(SearchError):
     """The question cannot be searched as given (empty, too long)."""
 
 
+class ScopeError(QueryError):
+    """The reports a search is limited to are not a list of names the index holds."""
+
+
 class EmptyQueryError(QueryError):
     """The question is empty or only whitespace."""
 

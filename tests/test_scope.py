@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
-from search.errors import QueryError
+from search.errors import QueryError, ScopeError
 from search.evaluation.evaluate import evaluate
 from search.evaluation.gold import GoldQuestion
 
@@ -47,8 +47,9 @@ def test_a_scope_and_a_language_filter_both_hold(shelf):
     ([3], "must be a list of report names"),
 ])
 def test_a_scope_naming_no_report_of_the_index_is_refused_by_name(shelf, docs, message):
-    with pytest.raises(QueryError, match=message):
+    with pytest.raises(ScopeError, match=message):
         shelf["searcher"].search(QUESTION, docs=docs)
+    assert issubclass(ScopeError, QueryError)  # callers that catch a bad question catch it too
 
 
 def test_evaluation_can_run_within_chosen_reports(shelf):

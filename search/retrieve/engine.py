@@ -18,7 +18,7 @@ from search.retrieve.bridge import expand_question, lao_content_words, lao_engli
 from search.index.build import make_embedder
 from search.cite import Citation
 from search.model.embed import Embedder
-from search.errors import EmptyQueryError, IndexFormatError, QueryError
+from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError
 from search.retrieve.explain import Why, explain
 from search.retrieve.highlight import best_sentence_spans
 from search.retrieve.hybrid import reciprocal_rank_fusion
@@ -163,16 +163,16 @@ def check_docs(docs, known) -> tuple[str, ...]:
         known: the index's reports.
 
     Raises:
-        QueryError: ``docs`` is not a list of names, or names a report the index does not hold.
+        ScopeError: ``docs`` is not a list of names, or names a report the index does not hold.
     """
     if docs is None:
         return ()
     if isinstance(docs, str) or not all(isinstance(d, str) for d in docs):
-        raise QueryError(f"docs must be a list of report names, got {docs!r}")
+        raise ScopeError(f"docs must be a list of report names, got {docs!r}")
     missing = sorted({d for d in docs if d not in known})
     if missing:
         shown = ", ".join(repr(d) for d in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise QueryError(f"no report named {shown} in the index; reports are named by their file names, "
+        raise ScopeError(f"no report named {shown} in the index; reports are named by their file names, "
                          "as in citations and the corpus panel")
     return tuple(sorted(set(docs)))
 

@@ -16,11 +16,8 @@ import json
 import logging
 import os
 import re
-import shutil
 import sys
-import tempfile
 import threading
-import time
 import urllib.parse
 from pathlib import Path
 
@@ -33,7 +30,7 @@ from search.serve.startup import StartupPage
 from search.cli import TerminalProgress, say
 from search.model.embed import DEFAULT_ENGINE, ENGINES
 from search.cite import format_citation, human_citation
-from search.serve.export import result_rows, write_csv, write_json
+from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.errors import AccessError, IndexFormatError, IndexNotFoundError
 from search.ingest.read import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 from search.index.build import make_embedder
@@ -440,27 +437,12 @@ def _export(result, request: gr.Request | None) -> tuple[str, str]:
     page = (request.headers.get("referer") if request is not None else None) or ""
     base = page.split("?")[0] if page.startswith("http") else ""
     rows = result_rows(result, lambda pid, span: base + _source_link(pid, span))
-    _EXPORTS.mkdir(exist_ok=True)
-    _sweep_exports()
-    folder = Path(tempfile.mkdtemp(dir=_EXPORTS))
+    folder = _EXPORTS.new()
     return str(write_csv(folder / "search-results.csv", rows)), str(write_json(folder / "search-results.json", result, rows))
 
 
-EXPORT_KEEP_S = 3600
-_EXPORTS = Path(tempfile.gettempdir()) / f"report-search-exports-{os.getuid()}"
-_last_sweep = [0.0]
-
-
-def _sweep_exports() -> None:
-    """Remove export files older than an hour (a search's files are fetched at once), at most once a minute:
-    a search does not pay for listing every export of the last hour."""
-    now = time.time()
-    if now - _last_sweep[0] < 60:
-        return
-    _last_sweep[0] = now
-    for old in _EXPORTS.iterdir():
-        if now - old.stat().st_mtime > EXPORT_KEEP_S:
-            shutil.rmtree(old, ignore_errors=True)
+EXPORT_KEEP_S = 3600  # a search's files are fetched at once
+_EXPORTS = ExportFolder(keep_seconds=EXPORT_KEEP_S)
 
 
 def _user(request: gr.Request | None) -> str | None:

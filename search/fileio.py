@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -86,10 +87,12 @@ def sync_tree(folder: Path) -> None:
     sync_folder(folder)
 
 
-def remove_leftovers(folder: Path, prefixes: tuple[str, ...], *, keep: tuple[Path, ...] = ()) -> list[Path]:
-    """Remove the entries of ``folder`` whose names start with one of ``prefixes``, except ``keep``.
+def remove_leftovers(folder: Path, names: re.Pattern, *, keep: tuple[Path, ...] = ()) -> list[Path]:
+    """Remove the entries of ``folder`` whose whole name matches ``names``, except ``keep``.
 
-    Call it only while holding the folder's lock: then no live writer owns them.
+    Only the shapes of names a writer of ours makes (a prefix and ``mkdtemp``'s random part, say)
+    should match: anything else in the folder is somebody else's. A link is removed as a link,
+    never followed. Call it only while holding the folder's lock: then no live writer owns them.
 
     Returns:
         What was removed.
@@ -98,7 +101,7 @@ def remove_leftovers(folder: Path, prefixes: tuple[str, ...], *, keep: tuple[Pat
     keep_names = {Path(k).name for k in keep}
     with contextlib.suppress(FileNotFoundError):
         for entry in Path(folder).iterdir():
-            if entry.name.startswith(prefixes) and entry.name not in keep_names:
+            if names.fullmatch(entry.name) and entry.name not in keep_names:
                 if entry.is_dir() and not entry.is_symlink():
                     shutil.rmtree(entry, ignore_errors=True)
                 else:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from search import Searcher, build_index, index_is_stale
 from search.ingest.chunk import sentence_spans
 from search.cli import cli
 from search.model.convert import STAMP, converted_model_dir
-from search.errors import DocumentError, IndexFormatError, ModelError, QueryError
+from search.errors import DocumentError, IndexFormatError, IndexWriteError, ModelError, QueryError
 from search.ingest.read import list_corpus, read_document
 from search.index.store import current_generation, load_index
 
@@ -251,7 +253,7 @@ def test_pypdf_warnings_do_not_reach_the_console(tmp_path, capfd, caplog, monkey
 KILLER = r"""
 import os, signal, sys
 from pathlib import Path
-import search.index.store as store
+import search.index.publish as store
 from search import Embedder, build_index
 
 point, corpus, index = sys.argv[1:4]
@@ -309,7 +311,7 @@ def test_a_build_killed_at_any_point_loses_nothing(built, mini_corpus, embedder,
     assert (len(after) > len(before)) if published else (after == before)
     build_index(mini_corpus, built, embedder=embedder)  # the next build cleans up and completes
     names = sorted(p.name for p in built.iterdir())
-    assert [n for n in names if n.startswith(".") and n != ".lock"] == []
+    assert [n for n in names if n.startswith(".") and n not in (".lock", ".report-search-index")] == []
     assert len([n for n in names if n.startswith("gen-")]) == 2  # the live one and the one before
     assert any(pid.startswith("ferry.md#") for pid in _passage_ids(built))
 
@@ -476,8 +478,8 @@ def test_a_damaged_conversion_is_converted_again(private_cache, damage):
         (folder / "modules.json").unlink()
     else:
         (folder / STAMP).unlink()
-    (private_cache / ".convert-killed").mkdir()  # what a killed conversion leaves
-    (private_cache / ".convert-killed" / "model.safetensors").write_bytes(b"\0" * 1000)
+    (private_cache / ".convert-killed12").mkdir()  # what a killed conversion leaves
+    (private_cache / ".convert-killed12" / "model.safetensors").write_bytes(b"\0" * 1000)
     again = converted_model_dir(private_cache)
     assert again == folder and weights.stat().st_size == size and (folder / "modules.json").is_file()
     assert sorted(p.name for p in private_cache.iterdir()) == [".convert.lock", folder.name]
@@ -497,9 +499,9 @@ def test_a_conversion_says_so_only_when_it_runs(private_cache):
 
 
 def test_leftovers_of_a_killed_conversion_go_even_when_the_model_is_fine(private_cache):
-    (private_cache / ".convert-abc").mkdir()
+    (private_cache / ".convert-abcd1234").mkdir()
     converted_model_dir(private_cache)
-    assert not (private_cache / ".convert-abc").exists()
+    assert not (private_cache / ".convert-abcd1234").exists()
 
 
 def test_a_read_only_empty_model_cache_names_the_setting(tmp_path, tip_index):
@@ -594,3 +596,83 @@ def test_app_environment_values_are_checked_before_anything_binds(env, message, 
                            "--index", str(tmp_path / "index"), "--corpus", str(tmp_path / "none")],
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and message in done.stderr and "Traceback" not in done.stderr
+
+
+# --- the index folder is owned: nothing deleted that the index did not write --------------------
+
+def _users_folder(folder: Path) -> dict[str, bytes]:
+    """A folder of a user's files whose names a build once took for its own."""
+    files = {"gen-2023-annual.md": b"# Annual report\n\nOur own words.\n", "manifest.json": b'{"name": "my app"}',
+             "passages.jsonl": b'{"mine": 1}\n', ".staging-notes": b"notes", "gen-drafts/draft.txt": b"a draft",
+             ".CURRENT-backup": b"mine", "CURRENT.txt": b"mine"}
+    for name, data in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return files
+
+
+def _still_there(folder: Path, files: dict[str, bytes]) -> None:
+    assert {name: (folder / name).read_bytes() for name in files} == files
+
+
+def test_a_build_refuses_a_folder_of_a_users_files_and_touches_nothing(mini_corpus, tmp_path, model_cache):
+    folder = tmp_path / "my-files"
+    files = _users_folder(folder)
+    before = sorted(p.name for p in folder.iterdir())
+    done = subprocess.run([sys.executable, "-m", "search", "build", "--corpus", str(mini_corpus), "--index", str(folder)],
+                          capture_output=True, text=True, env=_env(model_cache), timeout=600)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "holds files that are not an index's" in last and "--index" in last
+    _still_there(folder, files)
+    assert sorted(p.name for p in folder.iterdir()) == before  # not even a lock file
+
+
+def test_the_corpus_folder_is_not_an_index_folder(mini_corpus, embedder):
+    (mini_corpus / "gen-2023-annual.md").write_text("# Annual report\n\nThe ferry carried 900 people a day.\n")
+    before = {p.name: p.read_bytes() for p in mini_corpus.iterdir()}
+    with pytest.raises(IndexWriteError, match="holds files that are not an index's"):
+        build_index(mini_corpus, mini_corpus, embedder=embedder)
+    assert {p.name: p.read_bytes() for p in mini_corpus.iterdir()} == before
+
+
+def test_a_users_files_in_an_index_folder_survive_builds(built, mini_corpus, embedder, tmp_path):
+    """Inside its own folder a build removes only names of its exact shapes, and a planted link only as a link."""
+    files = _users_folder(built)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("keep me")
+    (built / ".staging-abcd1234").symlink_to(elsewhere)  # a leftover's exact shape, pointing away
+    (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
+    build_index(mini_corpus, built, embedder=embedder)
+    build_index(mini_corpus, built, embedder=embedder)
+    _still_there(built, files)
+    assert (elsewhere / "keep.txt").read_text() == "keep me" and not (built / ".staging-abcd1234").is_symlink()
+    assert len([p for p in built.iterdir() if re.fullmatch(r"gen-\d{8}T\d{6}-[0-9a-f]{6}", p.name)]) == 2
+
+
+def test_an_index_built_before_the_mark_is_adopted(built, mini_corpus, embedder):
+    from search.index.publish import OWNER_MARK
+
+    (built / OWNER_MARK).unlink()
+    before = _passage_ids(built)
+    build_index(mini_corpus, built, embedder=embedder)
+    assert (built / OWNER_MARK).is_file() and _passage_ids(built) == before
+
+
+def test_the_export_folder_is_private_and_its_sweep_follows_no_link(tmp_path, monkeypatch):
+    """The export sweep once used a fixed name in /tmp: a link planted there led it to delete another folder."""
+    from search.serve.export import ExportFolder
+
+    victim = tmp_path / "victim"
+    (victim / "old").mkdir(parents=True)
+    os.utime(victim / "old", (0, 0))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    for name in ("report-search-exports", f"report-search-exports-{os.getuid()}"):
+        (tmp_path / name).symlink_to(victim)
+    exports = ExportFolder(keep_seconds=0)
+    first = exports.new()
+    assert first.parent.parent == tmp_path and oct(first.parent.stat().st_mode & 0o777) == "0o700"
+    (first.parent / "planted").symlink_to(victim)
+    exports.sweep(force=True)
+    assert (victim / "old").is_dir() and not first.exists()

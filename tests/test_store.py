@@ -265,10 +265,15 @@ def test_other_format_version(built, embedder):
 
 def test_an_index_of_the_previous_layout_is_rebuilt(built, mini_corpus, embedder):
     """Format 2 kept its files directly in index/: it is refused with the rebuild hint, and a build replaces it."""
+    from search.index.publish import OWNER_MARK
+
     generation = current_generation(built)[0]
     for path in generation.iterdir():
         path.rename(built / path.name)
     (built / "CURRENT").unlink()
+    (built / OWNER_MARK).unlink()  # format 2 had no mark: its own manifest says it is an index
+    manifest = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    (built / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}), encoding="utf-8")
     with pytest.raises(IndexFormatError, match="older format.*python -m search build"):
         Searcher(built, embedder=embedder).search("rice")
     build_index(mini_corpus, built, embedder=embedder)

@@ -18,9 +18,10 @@ from search.ingest.read import Document, list_corpus, read_document
 from search.ingest.lang import document_tagger
 from search.index.sparse import SparseIndex
 from search.retrieve.bridge import TERM_VECTORS, TERMS
+from search.index.publish import index_lock, write_index
 from search.index.store import (
     PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
-    index_lock, load_index, read_manifest, write_index,
+    load_index, read_manifest,
 )
 from search.ingest.tokenize import words_and_tokens
 

@@ -15,15 +15,14 @@ Layout (see docs/index-format.md)::
     index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
     index/gen-…/terms-<lang>.faiss          a big language's terms, searchable (above 20,000 terms only)
 
-No pickle anywhere. A build writes a new generation under a staging name, flushes it
-to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``): at every
-moment ``CURRENT`` names a complete generation, so a crash never leaves no index,
+No pickle anywhere. A build (:mod:`search.index.publish`) writes a new generation under a
+staging name, flushes it to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``):
+at every moment ``CURRENT`` names a complete generation, so a crash never leaves no index,
 and a reader that follows ``CURRENT`` once reads one generation throughout.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import itertools
@@ -31,25 +30,20 @@ import json
 import mmap
 import os
 import platform
-import secrets
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
 from search import __version__
-from search.retrieve.answer_type import holds_number
 from search.retrieve.bridge import TermTable, load_term_tables
 from search.index.centering import LanguageCentering
 from search.cite import Citation
-from search.index.dense import UNITS_IVF_FROM, DenseIndex
+from search.index.dense import DenseIndex
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL
-from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError, IndexWriteError
-from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
+from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
+from search.fileio import file_sha256
 from search.index.sparse import SparseIndex
 
 FORMAT_VERSION = 5
@@ -58,9 +52,6 @@ TABLE = "passage-table.npz"
 VECTORS, UNITS, CENTERING, NUMBERS = "vectors.npy", "units.faiss", "centering.json", "numbers.npy"
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
-# What a killed build can leave: staging folders, unpublished generations, CURRENT's temporary file.
-LEFTOVER_PREFIXES = (STAGING_PREFIX, GENERATION_PREFIX, f".{CURRENT}-")
-LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")  # format 2's top level
 # Checksum every file on load up to this size (about 30,000 passages); above it, sizes only on load
 # and checksums in `python -m search check`.
 VERIFY_ON_LOAD_BYTES = 256 * 2**20
@@ -645,7 +636,7 @@ def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
         raise IndexNotFoundError(f"no index at {index_dir}; build one with: python -m search build --index {index_dir}")
     try:
         live = json.loads(pointer.read_text(encoding="utf-8"))
-        generation = index_dir / _generation_name(live["generation"])
+        generation = index_dir / generation_name(live["generation"])
         data = (generation / MANIFEST).read_bytes()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise IndexFormatError(f"index at {index_dir} is damaged: {pointer} names no readable generation ({exc}); {REBUILD_HINT}") from exc
@@ -663,156 +654,11 @@ def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
         raise IndexFormatError(f"{generation / MANIFEST} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
-def _generation_name(name) -> str:
+def generation_name(name) -> str:
     """A generation's folder name from ``CURRENT``, refused unless it is one of ours (no paths)."""
     if not isinstance(name, str) or not name.startswith(GENERATION_PREFIX) or "/" in name or "\\" in name:
         raise ValueError(f"{name!r} is not a generation name")
     return name
-
-
-def write_index(
-    index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-    extras: Sequence[Callable[[Path], None]] = (),
-) -> Path:
-    """Write a new generation of the index and publish it atomically.
-
-    The files go into a staging folder inside ``index_dir``, are flushed to disk,
-    the folder is renamed to its generation name, and ``CURRENT`` is replaced to
-    name it. Before that last step the previous generation is live; after it, the
-    new one. The caller holds the index's lock (see :func:`index_lock`).
-
-    Args:
-        index_dir: the index folder.
-        manifest: what the index holds (``files`` and ``created`` are filled in here).
-        passages: the passages, in vector order.
-        vectors: their raw vectors, one row per passage.
-        sentence_vectors: their sentences' raw vectors, in passage order.
-        extras: writers of further files (BM25, term tables), each called with the staging folder.
-
-    Returns:
-        The new generation's folder.
-
-    Raises:
-        IndexWriteError: the folder cannot be written (read-only, disk full); the previous index is unchanged.
-    """
-    index_dir = Path(index_dir).absolute()
-    try:
-        return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras)
-    except OSError as exc:
-        raise IndexWriteError(
-            f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
-            "Free some disk space or choose a writable folder with --index"
-        ) from exc
-
-
-def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras) -> Path:
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
-    try:
-        lengths = []
-        with open(staging / PASSAGES, "wb") as f:
-            for passage in passages:
-                line = (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
-                f.write(line)
-                lengths.append(len(line))
-        PassageTable.of(passages, lengths).save(staging / TABLE)
-        save_vectors(passages, vectors, sentence_vectors, staging)
-        for write in extras:
-            write(staging)
-        files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
-        now = datetime.now(timezone.utc)
-        stamped = Manifest(**{**manifest.__dict__, "created": now.isoformat(timespec="seconds"), "files": files})
-        data = json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
-        (staging / MANIFEST).write_bytes(data)
-        sync_tree(staging)
-        os.chmod(staging, 0o755)  # mkdtemp makes it private
-        generation = index_dir / f"{GENERATION_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
-        os.rename(staging, generation)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    previous = _pointer(index_dir).get("generation")
-    pointer = {"generation": generation.name, "manifest_sha256": hashlib.sha256(data).hexdigest(), "previous": previous}
-    write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
-    remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=tuple(index_dir / n for n in (generation.name, previous) if n))
-    _remove_legacy(index_dir)
-    return generation
-
-
-def _pointer(index_dir: Path) -> dict:
-    """``CURRENT``'s generation names (``generation``, ``previous``), those that are ours; {} if unreadable."""
-    try:
-        pointer = json.loads((index_dir / CURRENT).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    names = {}
-    for key in ("generation", "previous"):  # each on its own: a damaged "previous" must not lose the live one
-        try:
-            names[key] = _generation_name(pointer[key])
-        except (KeyError, TypeError, ValueError):
-            pass
-    return names
-
-
-@contextlib.contextmanager
-def index_lock(index_dir: Path):
-    """Hold the index folder's build lock (creating the folder), after clearing what killed builds left.
-
-    Raises:
-        IndexWriteError: the folder cannot be created or written.
-    """
-    index_dir = Path(index_dir).absolute()
-    with contextlib.ExitStack() as stack:
-        try:
-            index_dir.mkdir(parents=True, exist_ok=True)
-            stack.enter_context(exclusive_lock(index_dir / LOCK))
-        except OSError as exc:
-            raise IndexWriteError(
-                f"cannot write the index at {index_dir} ({exc.strerror or exc}); choose a writable folder with --index"
-            ) from exc
-        _clear_leftovers(index_dir)
-        yield
-
-
-def _clear_leftovers(index_dir: Path) -> None:
-    """Remove staging folders and old generations (all but the live one and the one before it)."""
-    keep = tuple(index_dir / name for name in _pointer(index_dir).values())
-    remove_leftovers(index_dir, LEFTOVER_PREFIXES, keep=keep)
-    remove_leftovers(index_dir.parent, (f".{index_dir.name}-staging-", f".{index_dir.name}-old-"))  # format 2's
-
-
-def _remove_legacy(index_dir: Path) -> None:
-    """Remove the files of a format-2 index, which lay directly in the index folder."""
-    for name in LEGACY_FILES:
-        with contextlib.suppress(OSError):
-            (index_dir / name).unlink()
-
-
-def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> None:
-    """Write every vector file of a generation.
-
-    ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
-    ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
-    centered passage vectors and ``units.faiss`` the centered sentences, then the
-    one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
-    which passages, then which sentences, state a quantity.
-    """
-    folder = Path(folder)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
-    np.save(folder / VECTORS, vectors, allow_pickle=False)
-    np.save(folder / SENTENCES, sentence_vectors, allow_pickle=False)
-    langs = [p.lang for p in passages]
-    sentence_langs = [p.lang for p in passages for _ in p.sentences]
-    centering = {"passages": LanguageCentering.fit(vectors, langs),
-                 "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
-    (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
-    centered = centering["passages"].apply(vectors, langs)
-    DenseIndex.from_vectors(centered).save(folder / DENSE)  # centered vectors: nothing is rebuilt at load
-    single = [i for i, p in enumerate(passages) if not p.sentences]
-    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
-    DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM).save(folder / UNITS)
-    numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
-    np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
 
 
 def _load_array(path: Path, shape: tuple[int, ...], dtype, *, mmap: bool = False) -> np.ndarray:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -31,6 +32,9 @@ _BLOCK = 32  # Q4_0 values per block: one float16 scale, then 16 bytes of nibble
 CONVERTER_VERSION = 2  # bump when the written folder changes, so caches convert again
 STAMP = "conversion-complete.json"  # written last: a folder without it is not finished
 STAGING_PREFIX, RETIRED_PREFIX = ".convert-", ".retired-"
+# What a killed conversion leaves in the cache: mkdtemp's folders of these prefixes (8 random characters).
+_RETIRED = re.compile(rf"{re.escape(RETIRED_PREFIX)}[a-z0-9_]{{8}}")
+_LEFTOVERS = re.compile(rf"(?:{re.escape(STAGING_PREFIX)}|{re.escape(RETIRED_PREFIX)})[a-z0-9_]{{8}}")
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,7 @@ def cached_folder(target: Path, key: dict, make: Callable[[Path], None]) -> Path
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(target.parent / ".convert.lock"):
-            remove_leftovers(target.parent, (STAGING_PREFIX, RETIRED_PREFIX))
+            remove_leftovers(target.parent, _LEFTOVERS)
             if not stamp_matches(target, key):  # another process may have made it meanwhile
                 _make_into(target, key, make)
     except OSError as exc:
@@ -329,7 +333,7 @@ def _make_into(target: Path, key: dict, make: Callable[[Path], None]) -> None:
         os.rename(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    remove_leftovers(target.parent, (RETIRED_PREFIX,))
+    remove_leftovers(target.parent, _RETIRED)
 
 
 def _leftovers(cache_dir: Path) -> bool:

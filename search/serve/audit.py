@@ -13,7 +13,8 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-AUDIT_LOG = "audit.log"
+from search.index.publish import AUDIT_LOG
+
 _CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _lock = threading.Lock()
 

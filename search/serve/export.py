@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import csv
 import json
+import shutil
+import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,3 +57,46 @@ def write_json(path: Path, result: SearchResult, rows: list[dict]) -> Path:
             "answer": result.answer.to_dict() if result.answer else None, "results": rows}
     Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     return Path(path)
+
+
+class ExportFolder:
+    """Where a server's export files go: one private folder per process (``mkdtemp``, mode 700), made on
+    first use and removed at exit; each search's files in a subfolder of their own, swept after
+    ``keep_seconds``.
+
+    The folder's name is random, so nobody can plant a link at it beforehand, and the sweep removes
+    only the subfolders this object made, by the names it recorded: a link planted inside is never
+    followed.
+    """
+
+    def __init__(self, keep_seconds: float = 3600, sweep_every: float = 60):
+        self.keep_seconds, self.sweep_every = keep_seconds, sweep_every
+        self._root: Path | None = None
+        self._made: dict[Path, float] = {}
+        self._last_sweep = 0.0
+        self._lock = threading.Lock()
+
+    def new(self) -> Path:
+        """A new, empty, private subfolder for one search's files (older ones are swept first)."""
+        self.sweep()
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="report-search-exports-"))
+                atexit.register(shutil.rmtree, self._root, True)
+            folder = Path(tempfile.mkdtemp(dir=self._root))
+            self._made[folder] = time.monotonic()
+        return folder
+
+    def sweep(self, *, force: bool = False) -> None:
+        """Remove subfolders older than ``keep_seconds``, at most once every ``sweep_every`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._last_sweep < self.sweep_every:
+                return
+            self._last_sweep = now
+            old = [folder for folder, made in self._made.items() if now - made >= self.keep_seconds]
+            for folder in old:
+                del self._made[folder]
+        for folder in old:
+            if not folder.is_symlink():
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,240 @@
+"""Writing an index: generations published by one atomic rename, in a folder the index owns.
+
+A build writes a new generation under a staging name, flushes it to disk, renames it,
+and publishes it by replacing ``CURRENT`` (one ``os.replace``); see :mod:`search.index.store`
+for the layout and for reading.
+
+An index folder is *owned*: it carries the mark ``.report-search-index``. A build claims a folder
+that is new or empty (or an index this program built before the mark existed) and refuses any
+other: a user's folder, the corpus, a home folder. Inside its folder it removes only what it
+writes, by exact name shapes (``gen-<time>-<6 hex>`` and ``.staging-<8>`` folders, ``.CURRENT-<8>``
+files), never following a link; a file of any other name is left where it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from search.errors import IndexWriteError
+from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
+from search.index.centering import LanguageCentering
+from search.index.dense import UNITS_IVF_FROM, DenseIndex
+from search.index.store import (
+    CENTERING, CURRENT, DENSE, FORMAT_VERSION, GENERATION_PREFIX, LOCK, MANIFEST, NUMBERS, PASSAGES, SENTENCES,
+    STAGING_PREFIX, TABLE, UNITS, VECTORS, Manifest, Passage, PassageTable, generation_name,
+)
+from search.retrieve.answer_type import holds_number
+
+OWNER_MARK = ".report-search-index"
+AUDIT_LOG = "audit.log"  # a served index's record of writes (search.serve.audit), kept beside the generations
+_MARK_TEXT = ("This folder is a report-search index (python -m search build). Builds write here and remove only "
+              "the files they wrote: gen-* and .staging-* folders, .CURRENT-* files.\n")
+# What a killed build can leave, by exact shape: mkdtemp's and mkstemp's 8 characters, our generation names.
+LEFTOVERS = re.compile(rf"{re.escape(STAGING_PREFIX)}[a-z0-9_]{{8}}|{GENERATION_PREFIX}\d{{8}}T\d{{6}}-[0-9a-f]{{6}}"
+                       rf"|\.{CURRENT}-[a-z0-9_]{{8}}")
+LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.json", "terms.json", "terms.npy")  # format 2's top level
+
+
+def write_index(
+    index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
+    extras: Sequence[Callable[[Path], None]] = (),
+) -> Path:
+    """Write a new generation of the index and publish it atomically.
+
+    The files go into a staging folder inside ``index_dir``, are flushed to disk,
+    the folder is renamed to its generation name, and ``CURRENT`` is replaced to
+    name it. Before that last step the previous generation is live; after it, the
+    new one. The caller holds the index's lock (see :func:`index_lock`).
+
+    Args:
+        index_dir: the index folder.
+        manifest: what the index holds (``files`` and ``created`` are filled in here).
+        passages: the passages, in vector order.
+        vectors: their raw vectors, one row per passage.
+        sentence_vectors: their sentences' raw vectors, in passage order.
+        extras: writers of further files (BM25, term tables), each called with the staging folder.
+
+    Returns:
+        The new generation's folder.
+
+    Raises:
+        IndexWriteError: the folder cannot be written (read-only, disk full); the previous index is unchanged.
+    """
+    index_dir = Path(index_dir).absolute()
+    try:
+        return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
+            "Free some disk space or choose a writable folder with --index"
+        ) from exc
+
+
+def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras) -> Path:
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
+    try:
+        lengths = []
+        with open(staging / PASSAGES, "wb") as f:
+            for passage in passages:
+                line = (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+                f.write(line)
+                lengths.append(len(line))
+        PassageTable.of(passages, lengths).save(staging / TABLE)
+        save_vectors(passages, vectors, sentence_vectors, staging)
+        for write in extras:
+            write(staging)
+        files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
+        now = datetime.now(timezone.utc)
+        stamped = Manifest(**{**manifest.__dict__, "created": now.isoformat(timespec="seconds"), "files": files})
+        data = json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
+        (staging / MANIFEST).write_bytes(data)
+        sync_tree(staging)
+        os.chmod(staging, 0o755)  # mkdtemp makes it private
+        generation = index_dir / f"{GENERATION_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+        os.rename(staging, generation)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = _pointer(index_dir).get("generation")
+    pointer = {"generation": generation.name, "manifest_sha256": hashlib.sha256(data).hexdigest(), "previous": previous}
+    write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
+    remove_leftovers(index_dir, LEFTOVERS, keep=tuple(index_dir / n for n in (generation.name, previous) if n))
+    return generation
+
+
+def _pointer(index_dir: Path) -> dict:
+    """``CURRENT``'s generation names (``generation``, ``previous``), those that are ours; {} if unreadable."""
+    try:
+        pointer = json.loads((index_dir / CURRENT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    names = {}
+    for key in ("generation", "previous"):  # each on its own: a damaged "previous" must not lose the live one
+        try:
+            names[key] = generation_name(pointer[key])
+        except (KeyError, TypeError, ValueError):
+            pass
+    return names
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path):
+    """Hold the index folder's build lock (creating and claiming the folder), after clearing what killed builds left.
+
+    Raises:
+        IndexWriteError: the folder cannot be created or written, or holds files that are not an index's.
+    """
+    index_dir = Path(index_dir).absolute()
+    with contextlib.ExitStack() as stack:
+        try:
+            claim_folder(index_dir)
+            stack.enter_context(exclusive_lock(index_dir / LOCK))
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot write the index at {index_dir} ({exc.strerror or exc}); choose a writable folder with --index"
+            ) from exc
+        _clear_leftovers(index_dir)
+        yield
+
+
+def claim_folder(index_dir: Path) -> None:
+    """Make ``index_dir`` an index folder, or refuse it.
+
+    A folder that carries the mark is ours. A new or empty folder, or one holding an index this
+    program built before the mark (``CURRENT`` naming one of its generations, or format 2's
+    ``manifest.json``), is marked. Anything else is refused before a file is written or removed.
+
+    Raises:
+        IndexWriteError: the folder exists and holds files that are not an index's.
+        OSError: the folder cannot be created or written.
+    """
+    if index_dir.is_symlink() or (index_dir.exists() and not index_dir.is_dir()):
+        raise IndexWriteError(f"{index_dir} is not a folder; choose a folder for the index with --index")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    if (index_dir / OWNER_MARK).is_file():
+        return
+    names = sorted(entry.name for entry in index_dir.iterdir() if entry.name not in (LOCK, AUDIT_LOG))
+    if names and not _built_here(index_dir):
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise IndexWriteError(
+            f"{index_dir} holds files that are not an index's ({shown}); a build writes only into a new or empty "
+            "folder or one of its own indexes, so nothing of yours is replaced or removed. Choose another folder "
+            "with --index"
+        )
+    if _legacy_manifest(index_dir):
+        _remove_legacy(index_dir)
+    write_atomic(index_dir / OWNER_MARK, _MARK_TEXT.encode("utf-8"))
+
+
+def _built_here(index_dir: Path) -> bool:
+    """Whether the folder holds an index of this program's from before the mark: ``CURRENT`` naming a
+    generation folder with a manifest, or a format-2 manifest at the top."""
+    live = _pointer(index_dir).get("generation")
+    if live and (index_dir / live / MANIFEST).is_file() and not (index_dir / live).is_symlink():
+        return True
+    return _legacy_manifest(index_dir)
+
+
+def _legacy_manifest(index_dir: Path) -> bool:
+    """Whether ``manifest.json`` at the top of the folder is a format-2 index's manifest (not a user's file)."""
+    try:
+        values = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (isinstance(values, dict) and isinstance(values.get("format_version"), int)
+            and values["format_version"] < FORMAT_VERSION and {"model_id", "config", "documents"} <= values.keys())
+
+
+def _clear_leftovers(index_dir: Path) -> None:
+    """Remove staging folders and old generations (all but the live one and the one before it)."""
+    keep = tuple(index_dir / name for name in _pointer(index_dir).values())
+    remove_leftovers(index_dir, LEFTOVERS, keep=keep)
+
+
+def _remove_legacy(index_dir: Path) -> None:
+    """Remove the files of a format-2 index, which lay directly in the index folder."""
+    for name in LEGACY_FILES:
+        with contextlib.suppress(OSError):
+            (index_dir / name).unlink()
+
+
+def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> None:
+    """Write every vector file of a generation.
+
+    ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
+    ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
+    centered passage vectors and ``units.faiss`` the centered sentences, then the
+    one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
+    which passages, then which sentences, state a quantity.
+    """
+    folder = Path(folder)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
+    np.save(folder / VECTORS, vectors, allow_pickle=False)
+    np.save(folder / SENTENCES, sentence_vectors, allow_pickle=False)
+    langs = [p.lang for p in passages]
+    sentence_langs = [p.lang for p in passages for _ in p.sentences]
+    centering = {"passages": LanguageCentering.fit(vectors, langs),
+                 "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
+    (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
+    centered = centering["passages"].apply(vectors, langs)
+    DenseIndex.from_vectors(centered).save(folder / DENSE)  # centered vectors: nothing is rebuilt at load
+    single = [i for i, p in enumerate(passages) if not p.sentences]
+    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
+    DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM).save(folder / UNITS)
+    numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
+    np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
+
+

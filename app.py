@@ -26,6 +26,7 @@ import gradio as gr
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
 from search.serve.access import Users, is_loopback
 from search.serve.curate import Curator, WriteOutcome
+from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, ReadLimits, option_name
 from search.serve.startup import StartupPage
 from search.cli import TerminalProgress, say
 from search.model.embed import DEFAULT_ENGINE, ENGINES
@@ -115,7 +116,8 @@ CSS = """
 
 def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
               refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
-              read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE) -> gr.Blocks:
+              read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE,
+              limits: ReadLimits = DEFAULT_LIMITS) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
@@ -128,11 +130,12 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         users: who may sign in, and their roles; None serves one person on this machine, who may write.
         read_only: search only: no upload, remove or re-index component or endpoint exists.
         uploads_per_minute: uploads one user may make in any minute.
+        limits: the work reading one report may take (pages, characters, passages, time, memory).
     """
     searcher = Searcher(index_dir, embedder=embedder)
     searcher.warm_up()  # load index and model now, not on the first question
     curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
-                      uploads_per_minute=uploads_per_minute)
+                      uploads_per_minute=uploads_per_minute, limits=limits)
     if refresh:
         threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
 
@@ -481,7 +484,7 @@ def _summary(searcher: Searcher) -> str:
 
 
 def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, engine: str = DEFAULT_ENGINE,
-                  threads: int | None = None, say=say, progress=None) -> tuple[Embedder, bool]:
+                  threads: int | None = None, say=say, progress=None, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[Embedder, bool]:
     """Make sure there is an index to serve; return the model it uses and whether it is stale.
 
     With no usable index (none, damaged, another format), it is built now, with a
@@ -503,7 +506,7 @@ def prepare_index(corpus_dir: Path, index_dir: Path, cache_dir: Path | None, *, 
         say(f"Building the index of {corpus_dir} into {index_dir}{why}")
         config = manifest.config if manifest is not None else IndexConfig(engine=engine)  # keep the index's settings
         embedder = make_embedder(config, cache_dir=cache_dir, threads=threads, progress=say)
-        report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress)
+        report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress, limits=limits)
         say(f"Indexed {len(report.documents)} report(s), {report.passages} passages")
         return embedder, False
     stale = index_is_stale(corpus_dir, index_dir)
@@ -532,7 +535,12 @@ def main() -> None:
                         help=f"how the default model runs in a new index (default {DEFAULT_ENGINE})")
     parser.add_argument("--threads", type=int, default=_env_int(parser, "REPORT_SEARCH_THREADS", None) or None,
                         help="threads for embedding batches (default: every core); a question uses one")
+    for name, help_text in LIMIT_HELP.items():
+        default = getattr(DEFAULT_LIMITS, name)
+        parser.add_argument(option_name(name), dest=name, type=type(default), default=default,
+                            help=f"{help_text} (default {default:,})")
     args = parser.parse_args()
+    limits = ReadLimits(**{name: getattr(args, name) for name in LIMIT_HELP})
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     if not args.users and not args.read_only and not is_loopback(args.host):
         raise SystemExit(f"error: refusing to serve {args.host} with no sign-in: anyone who reaches the port could add and "
@@ -549,10 +557,11 @@ def main() -> None:
     try:
         users = Users(args.users) if args.users else None
         embedder, stale = prepare_index(args.corpus, args.index, args.model_cache, engine=args.engine, threads=args.threads,
-                                        say=page.say, progress=lambda *count: (terminal(*count), page.progress(*count)))
+                                        say=page.say, progress=lambda *count: (terminal(*count), page.progress(*count)),
+                                        limits=limits)
         page.say("Loading the index and the model")
         app = build_app(args.index, corpus_dir=args.corpus, embedder=embedder, refresh=stale, max_upload_mb=args.max_upload_mb,
-                        users=users, read_only=args.read_only, uploads_per_minute=args.uploads_per_minute)
+                        users=users, read_only=args.read_only, uploads_per_minute=args.uploads_per_minute, limits=limits)
     except SearchError as exc:
         raise SystemExit(f"error: {exc}") from exc
     finally:

@@ -8,6 +8,7 @@ default model runs in new indexes), ``REPORT_SEARCH_THREADS``, ``REPORT_SEARCH_U
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import textwrap
@@ -25,6 +26,7 @@ from search.evaluation.evaluate import evaluate, format_side_by_side, format_tab
 from search.evaluation.gold import load_gold
 from search.evaluation.report import write_report
 from search.index.store import IndexConfig, check_index
+from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, MIN_LIMITS, ReadLimits, option_name
 
 _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
                              default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")
@@ -83,6 +85,24 @@ class TerminalProgress:
             bar.close()
 
 
+def _limits_options(command):
+    """``--max-pages``, ``--max-chars``, ``--max-passages``, ``--read-seconds``, ``--read-memory-mb``, given to the
+    command as one ``limits`` (a :class:`ReadLimits`)."""
+    names = list(LIMIT_HELP)
+
+    def wrapped(*args, **kwargs):
+        values = {name: kwargs.pop(name) for name in names}
+        return command(*args, limits=ReadLimits(**values), **kwargs)
+
+    wrapped = functools.update_wrapper(wrapped, command)
+    for name in reversed(names):
+        default = getattr(DEFAULT_LIMITS, name)
+        kind = click.FloatRange(min=0.1) if isinstance(default, float) else click.IntRange(min=MIN_LIMITS.get(name, 1))
+        wrapped = click.option(option_name(name), name, type=kind, default=default, show_default=True,
+                               help=LIMIT_HELP[name][0].upper() + LIMIT_HELP[name][1:] + ".")(wrapped)
+    return wrapped
+
+
 def say(message: str) -> None:
     """Tell the person at the terminal what a long first-use step is doing (stderr)."""
     click.echo(f"{message} …", err=True)
@@ -91,12 +111,13 @@ def say(message: str) -> None:
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
               engine: str = DEFAULT_ENGINE, threads: int | None = None,
               sentence_vectors: str = IndexConfig.sentence_vectors,
-              languages: tuple[str, ...] = IndexConfig.languages, adapter: bool = IndexConfig.adapter) -> None:
+              languages: tuple[str, ...] = IndexConfig.languages, adapter: bool = IndexConfig.adapter,
+              limits: ReadLimits = DEFAULT_LIMITS) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
     config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages,
                          adapter=adapter)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
-    report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress())
+    report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress(), limits=limits)
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
@@ -120,7 +141,8 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @click.option("--adapter/--no-adapter", default=IndexConfig.adapter, show_default=True,
               help="Merge the shipped Lao adapter into the default model (README, The Lao adapter); --no-adapter for the plain model.")
 @_threads_option
-def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads):
+@_limits_options
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads, limits):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -130,7 +152,7 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
     try:
         run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
                   sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
-                  adapter=adapter)
+                  adapter=adapter, limits=limits)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 

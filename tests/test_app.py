@@ -247,9 +247,9 @@ def test_uploaded_names_cannot_escape_the_corpus(tmp_path):
     source = tmp_path / "upload.txt"
     source.write_text("A short report about fishing boats on the river.", encoding="utf-8")
     corpus = tmp_path / "corpus"
-    saved = add_report(corpus, source, "../../../etc/evil.txt")
-    assert saved.parent == corpus and saved.name == "evil.txt"
-    assert add_report(corpus, source, "..\\..\\evil.txt").name == "evil-2.txt"
+    saved, document = add_report(corpus, source, "../../../etc/evil.txt")
+    assert saved.parent == corpus and saved.name == "evil.txt" and document.doc_id == "evil.txt"
+    assert add_report(corpus, source, "..\\..\\evil.txt")[0].name == "evil-2.txt"
     assert safe_file_name("ລາຍງານ 2024.TXT") == "ລາຍງານ 2024.txt"
     with pytest.raises(DocumentError, match="unsupported"):
         add_report(corpus, source, "evil.exe")

@@ -26,9 +26,12 @@ from search.ingest.chunk import sentence_spans
 from search.cli import cli
 from search.model.convert import STAMP, converted_model_dir
 from search.errors import DocumentError, IndexFormatError, IndexWriteError, ModelError, QueryError
+from search.ingest.bounded import BoundedReader
+from search.ingest.limits import ReadLimits
 from search.ingest.read import list_corpus, read_document
 from search.index.store import current_generation, load_index
 
+import hostile
 from conftest import CORPUS, DATA, ROOT
 
 NEW_REPORT = ("# Ferry safety on the Mekong\n\nThe ferry crossing at Pakse carried 900 passengers a day in 2023. "
@@ -126,7 +129,8 @@ def test_a_20_mb_report_on_one_line_is_read_and_cut(tmp_path):
             size, i = size + len(word.encode("utf-8")), i + 1
     script = (
         "import sys; from search.ingest.read import read_document; from search.ingest.chunk import chunk_spans\n"
-        "doc = read_document(sys.argv[1])\n"
+        "from search.ingest.limits import ReadLimits\n"
+        "doc = read_document(sys.argv[1], limits=ReadLimits(max_chars=10**9, max_passages=10**9))\n"
         "spans = [s for p in doc.paragraphs for s in chunk_spans(doc.text[p.start:p.end])]\n"
         "print(len(doc.paragraphs), len(spans), max(b - a for a, b in spans))\n"
     )
@@ -142,7 +146,8 @@ def test_html_nested_100000_deep_is_read(tmp_path):
     path = tmp_path / "nested.html"
     path.write_text("<html><body>" + "<div>" * 100_000 + "<p>Deep text about ferries on the Mekong.</p>"
                     + "<span>" * 50_000 + "Inline text." + "</span>" * 50_000 + "</div>" * 100_000 + "</body></html>")
-    script = "import sys; from search.ingest.read import read_document; print(read_document(sys.argv[1]).text)"
+    script = ("import sys; from search.ingest.read import read_document; from search.ingest.limits import ReadLimits; "
+              "print(read_document(sys.argv[1], limits=ReadLimits(max_passages=10**6)).text)")
     done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -676,3 +681,60 @@ def test_the_export_folder_is_private_and_its_sweep_follows_no_link(tmp_path, mo
     (first.parent / "planted").symlink_to(victim)
     exports.sweep(force=True)
     assert (victim / "old").is_dir() and not first.exists()
+
+
+# --- work per upload is bounded, not only bytes --------------------------------------------------
+
+@pytest.mark.parametrize("make, name, message", [
+    (hostile.many_pages, "pages.pdf", "50,000 pages, over the limit of 3,000 (--max-pages)"),
+    (hostile.inflating, "bomb.pdf", "inflates past 30 MB"),
+    (hostile.many_paragraphs, "paragraphs.html", "120,000 paragraphs, over the limit of 20,000 (--max-passages)"),
+    (hostile.tiny_tags, "tags.html", "tags, over the limit of 300,000 (--max-passages)"),
+])
+def test_reports_that_are_much_work_are_refused_by_a_named_limit(tmp_path, make, name, message):
+    """The catalogue's hangs: each read for minutes (or did not finish) and took up to 2.5 GB; bench/hostile.py times them."""
+    path = tmp_path / name
+    path.write_bytes(make())
+    with BoundedReader() as reader, pytest.raises(DocumentError) as info:
+        reader.read(path, name)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_read_past_its_time_is_stopped_and_the_next_read_works(tmp_path):
+    slow, fine = tmp_path / "slow.html", tmp_path / "fine.md"
+    slow.write_bytes(hostile.many_paragraphs(15_000))
+    fine.write_text(NEW_REPORT, encoding="utf-8")
+    with BoundedReader(ReadLimits(seconds=0.3)) as reader:
+        with pytest.raises(DocumentError, match=r"took longer than 0.3 s \(--read-seconds\)"):
+            reader.read(slow)
+        assert reader.read(fine).title == "Ferry safety on the Mekong"
+
+
+def test_a_read_past_its_memory_is_refused_and_the_next_read_works(tmp_path):
+    big, fine = tmp_path / "big.html", tmp_path / "fine.md"
+    big.write_bytes(hostile.many_paragraphs(120_000))  # about 270 MB to parse
+    fine.write_text(NEW_REPORT, encoding="utf-8")
+    with BoundedReader(ReadLimits(memory_mb=256, max_passages=10**6)) as reader:
+        with pytest.raises(DocumentError, match=r"more than 256 MB \(--read-memory-mb\)"):
+            reader.read(big)
+        assert reader.read(fine).paragraphs
+
+
+def test_an_upload_is_read_once_and_a_refused_report_is_not_read_again(searcher, mini_corpus, tmp_path, embedder, monkeypatch):
+    from search.serve.curate import Curator
+
+    reads = []
+    real = BoundedReader.read
+    monkeypatch.setattr(BoundedReader, "read", lambda self, path, doc_id=None: reads.append(doc_id) or real(self, path, doc_id))
+    index = tmp_path / "index"
+    (mini_corpus / "pages.pdf").write_bytes(hostile.many_pages(4000))
+    build_index(mini_corpus, index, embedder=embedder)
+    assert reads.count("pages.pdf") == 1
+    upload = tmp_path / "upload.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    curator = Curator(Searcher(index, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+    outcome = curator.add(None, upload, "ferry.md")
+    assert outcome.passages > 0 and reads.count("ferry.md") == 1  # read before it was added, not again by the build
+    assert reads.count("pages.pdf") == 1  # the same bytes under the same limits: refused from the manifest
+    skipped = dict(curator.searcher.index.manifest.skipped)
+    assert "3,000 (--max-pages)" in skipped["pages.pdf"]["reason"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,7 +14,9 @@ from search.cite import Citation
 from search.model.embed import Embedder
 from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from search.fileio import file_sha256
-from search.ingest.read import Document, list_corpus, read_document
+from search.ingest.bounded import BoundedReader
+from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
 from search.index.sparse import SparseIndex
 from search.retrieve.bridge import TERM_VECTORS, TERMS
@@ -126,6 +128,8 @@ def build_index(
     embedder: Embedder | None = None,
     cache_dir: Path | None = None,
     progress: BuildProgress | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    documents: Mapping[str, Document] | None = None,
 ) -> BuildReport:
     """Build or update the index of a corpus folder.
 
@@ -141,6 +145,10 @@ def build_index(
         embedder: the embedder to use; made from ``config`` when None.
         cache_dir: where the default model is converted (when ``embedder`` is None).
         progress: called as ``progress(stage, done, total)``.
+        limits: the work reading one report may take; each is read in a child process that is stopped
+            past ``limits.seconds`` (:mod:`search.ingest.bounded`). A report refused by the same limits
+            before, with the same bytes, is not read again.
+        documents: reports already read, by name (an upload is read once, before it is added).
 
     Returns:
         A :class:`BuildReport`.
@@ -155,13 +163,15 @@ def build_index(
         previous = _reusable(index_dir, config, embedder)
         report = BuildReport(skipped=list(skipped))
         kept: list[_Entry] = []
-        for i, path in enumerate(files, 1):
-            entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings, report,
-                                   config.languages)
-            if entry:
-                kept.append(entry)
-            if progress:
-                progress("read", i, len(files))
+        with BoundedReader(limits) as reader:
+            read = _Reading(reader, limits, dict(documents or {}))
+            for i, path in enumerate(files, 1):
+                entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings,
+                                       report, config.languages, read)
+                if entry:
+                    kept.append(entry)
+                if progress:
+                    progress("read", i, len(files))
         if not kept:
             raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
         vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
@@ -236,7 +246,24 @@ class _Entry:
     sentence_vectors: np.ndarray | None = None
 
 
-def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages) -> _Entry | None:
+@dataclass
+class _Reading:
+    """How a build reads: in the bounded reader, within limits, taking reports already read as they are."""
+
+    reader: BoundedReader
+    limits: ReadLimits
+    documents: dict[str, Document]
+
+    def __call__(self, path: Path, doc_id: str, digest: str) -> Document:
+        ready = self.documents.get(doc_id)
+        return ready if ready is not None and ready.content_hash == digest else self.reader.read(path, doc_id)
+
+    def refusal(self, digest: str) -> dict:
+        """What the manifest keeps of a refused report, so the same bytes under the same rules are not read again."""
+        return {"sha256": digest, "reading": READING, "limits": self.limits.to_dict()}
+
+
+def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages, read: _Reading) -> _Entry | None:
     """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
     try:
         digest = file_sha256(path)  # streamed: any size; read_document refuses files over the limit
@@ -249,13 +276,20 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
     if same_bytes and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
         return _Entry([old.passages[i] for i in rows], {"doc_id": doc_id, **known}, *_old_vectors(previous, rows))
+    refused = old.manifest.skipped.get(doc_id) if old is not None else None
+    if isinstance(refused, dict) and {**refused, "reason": None} == {**read.refusal(digest), "reason": None}:
+        report.skipped.append((doc_id, refused["reason"]))  # the same bytes, refused by the same rules
+        report.unreadable[doc_id] = refused
+        return None
     try:
-        doc = read_document(path, doc_id)
+        doc = read(path, doc_id, digest)
+        passages = document_passages(doc, embedder, settings, languages=languages)
+        read.limits.check(len(passages), "max_passages", doc_id, "passages")
     except DocumentError as exc:
         report.skipped.append((doc_id, str(exc)))
-        report.unreadable[doc_id] = {"sha256": digest, "reason": str(exc)}
+        again = {"again": True} if getattr(exc, "transient", False) else {}  # a timeout: read it again next time
+        report.unreadable[doc_id] = {**read.refusal(digest), "reason": str(exc), **again}
         return None
-    passages = document_passages(doc, embedder, settings, languages=languages)
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
             "parts": list(dict.fromkeys(p.citation.title for p in passages))}
     if same_bytes:  # read again with newer rules: the same texts keep their vectors

@@ -11,7 +11,9 @@ import unicodedata
 from pathlib import Path
 
 from search.errors import DocumentError
-from search.ingest.read import SUPPORTED_SUFFIXES, read_document
+from search.ingest.bounded import BoundedReader
+from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from search.ingest.read import SUPPORTED_SUFFIXES, Document
 
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
@@ -32,23 +34,25 @@ def safe_file_name(name: str) -> str:
     return f"{stem[:120]}.{suffix.lower()}" if dot else stem[:120]
 
 
-def add_report(corpus_dir: Path, source: Path, name: str) -> Path:
-    """Copy an uploaded report into ``corpus_dir`` after checking that it can be read.
+def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[Path, Document]:
+    """Copy an uploaded report into ``corpus_dir`` after reading it, within ``limits``.
 
-    The report is read first, from where it is; only then copied in under a safe,
-    unused name (``report-2.txt`` when ``report.txt`` exists), through a temporary
+    The report is read first (in the bounded reader), from a private copy; only then copied
+    in under a safe, unused name (``report-2.txt`` when ``report.txt`` exists), through a temporary
     file and a rename. A report that cannot be read changes nothing.
 
     Args:
         corpus_dir: the corpus folder.
         source: the uploaded file.
         name: the name the user gave it.
+        limits: the work reading it may take.
 
     Returns:
-        The path of the new file in ``corpus_dir``.
+        The path of the new file in ``corpus_dir``, and the report as read (give it to the build, which
+        then does not read it again).
 
     Raises:
-        DocumentError: the type is not supported, or the file cannot be read.
+        DocumentError: the type is not supported, or the file cannot be read or is over a limit.
     """
     name = safe_file_name(name)
     suffix = Path(name).suffix.lower()
@@ -57,15 +61,16 @@ def add_report(corpus_dir: Path, source: Path, name: str) -> Path:
     staged = Path(tempfile.mkdtemp(prefix="report-search-upload-")) / name
     try:
         shutil.copyfile(source, staged)  # read a copy with the right suffix
-        read_document(staged, name)
         corpus_dir = Path(corpus_dir)
-        corpus_dir.mkdir(parents=True, exist_ok=True)
         target = _unused(corpus_dir / name)
+        with BoundedReader(limits) as reader:
+            document = reader.read(staged, target.name)
+        corpus_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=corpus_dir)
         os.close(fd)
         shutil.copyfile(staged, tmp)
         os.replace(tmp, target)
-        return target
+        return target, document
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
 

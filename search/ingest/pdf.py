@@ -8,9 +8,15 @@ import re
 import warnings
 
 from search.errors import DocumentError
+from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+
+BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text
+_STREAM_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
+                  "brotli_maximum_output_length", "maximum_declared_stream_length",
+                  "array_based_stream_maximum_output_length")
 
 
-def pdf_text(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...]]:
+def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, tuple[int, ...]]:
     """Extract a PDF's text and where each page starts in it.
 
     Pages are separated by a blank line, so no paragraph spans two pages.
@@ -18,27 +24,41 @@ def pdf_text(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...]]:
     Args:
         data: the PDF file's bytes.
         doc_id: the document's name, for error messages.
+        limits: its pages and characters, and so how far a stream may inflate.
 
     Returns:
         The text and the offset of each page's first character.
 
     Raises:
-        DocumentError: the PDF is damaged, encrypted or has no text layer.
+        DocumentError: the PDF is damaged, encrypted, has no text layer, or is over a limit (pages,
+            characters, or a stream that inflates past ``BYTES_PER_CHAR`` bytes a character allowed).
     """
-    from pypdf import PdfReader
+    from pypdf import PdfReader, apply_configuration
+    from pypdf.errors import LimitReachedError
+
+    inflate = min(75_000_000, limits.max_chars * BYTES_PER_CHAR)  # pypdf's own default is 75 MB
+    bounded = {name: inflate for name in _STREAM_LIMITS}
 
     pypdf_log = logging.getLogger("pypdf")
     level = pypdf_log.level
     pypdf_log.setLevel(logging.CRITICAL)  # a damaged PDF makes pypdf log a line per broken object
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), apply_configuration(**bounded):
             warnings.simplefilter("ignore")
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted:
                 raise DocumentError(f"{doc_id}: the PDF is encrypted; save an unencrypted copy")
-            pages = [(page.extract_text() or "") for page in reader.pages]
+            limits.check(len(reader.pages), "max_pages", doc_id, "pages")
+            pages, chars = [], 0
+            for page in reader.pages:
+                pages.append(page.extract_text() or "")
+                chars += len(pages[-1])
+                limits.check(chars, "max_chars", doc_id, "characters of text (at least)")
     except DocumentError:
         raise
+    except LimitReachedError as exc:
+        raise DocumentError(f"{doc_id}: a stream of this PDF inflates past {inflate // 2**20} MB, more than its "
+                            f"text could need (--max-chars); it is refused as a decompression bomb") from exc
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged files; each is one message here
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise DocumentError(f"{doc_id}: cannot read this PDF ({reason}); check that the file is a complete PDF") from exc
@@ -54,3 +74,4 @@ def pdf_text(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...]]:
     if not full.strip():
         raise DocumentError(f"{doc_id}: the PDF has no text layer (scanned images?); OCR it first")
     return full, tuple(starts)
+

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.errors import CorpusError, DocumentError
+from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -114,15 +115,17 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def read_document(path: Path, doc_id: str | None = None) -> Document:
+def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DEFAULT_LIMITS) -> Document:
     """Read one report into a :class:`Document`.
 
     Args:
         path: a ``.txt``, ``.md``, ``.html``/``.htm`` or ``.pdf`` file.
         doc_id: the id to give it; the file name when None.
+        limits: the pages, characters and paragraphs it may have (time and memory are bounded by
+            :mod:`search.ingest.bounded`, which calls this in a child process).
 
     Raises:
-        DocumentError: the type is unsupported, or the file is binary, not UTF-8, damaged or empty.
+        DocumentError: the type is unsupported, the file is binary, not UTF-8, damaged or empty, or over a limit.
     """
     path = Path(path)
     doc_id = doc_id or path.name
@@ -134,14 +137,17 @@ def read_document(path: Path, doc_id: str | None = None) -> Document:
     if suffix == ".pdf":
         from search.ingest.pdf import pdf_text
 
-        text, page_starts = pdf_text(data, doc_id)
+        text, page_starts = pdf_text(data, doc_id, limits)
     else:
         text, page_starts = _decode(data, doc_id), ()
         if suffix in (".html", ".htm"):
             from search.ingest.html import html_text
 
+            limits.check(text.count("<"), "max_passages", doc_id, "tags", per=TAGS_PER_PASSAGE)  # before parsing them
             text = html_text(text)
+    limits.check(len(text), "max_chars", doc_id, "characters of text")
     paragraphs = tuple(split_paragraphs(text, page_starts=page_starts, markdown=suffix != ".txt"))
+    limits.check(len(paragraphs), "max_passages", doc_id, "paragraphs")
     if not paragraphs:
         raise DocumentError(f"{doc_id}: no readable text found")
     return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest())

@@ -16,6 +16,8 @@ from search.serve import audit
 from search.serve.access import RateLimit, Users
 from search.index.build import BuildReport, build_index
 from search.ingest.corpus import add_report, remove_report, restore_report
+from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from search.ingest.read import Document
 from search.retrieve.engine import Searcher
 from search.errors import AccessError, DocumentError, SearchError
 
@@ -52,11 +54,12 @@ class Curator:
         users: the users file; None means one local person, who may write.
         max_upload_bytes: the largest report an upload may be.
         uploads_per_minute: uploads one user may make in any minute.
+        limits: the work reading one report may take (pages, characters, passages, time, memory).
     """
 
     def __init__(self, searcher: Searcher, corpus_dir: Path, *, users: Users | None = None,
-                 max_upload_bytes: int, uploads_per_minute: int):
-        self.searcher, self.corpus_dir, self.users = searcher, Path(corpus_dir), users
+                 max_upload_bytes: int, uploads_per_minute: int, limits: ReadLimits = DEFAULT_LIMITS):
+        self.searcher, self.corpus_dir, self.users, self.limits = searcher, Path(corpus_dir), users, limits
         self.max_upload_bytes, self.uploads_per_minute = max_upload_bytes, uploads_per_minute
         self._uploads = RateLimit(uploads_per_minute)
 
@@ -91,9 +94,9 @@ class Curator:
             size = Path(source).stat().st_size
             if size > self.max_upload_bytes:
                 raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
-            added = add_report(self.corpus_dir, Path(source), name)
+            added, document = add_report(self.corpus_dir, Path(source), name, self.limits)
             try:
-                report = self.refresh(progress)
+                report = self.refresh(progress, documents={added.name: document})
             except BaseException:  # whatever failed, the corpus goes back to what the index holds
                 added.unlink(missing_ok=True)
                 raise
@@ -136,14 +139,14 @@ class Curator:
 
         return self._run(user, "rebuild", "-", work)
 
-    def refresh(self, progress: Progress | None = None) -> BuildReport:
+    def refresh(self, progress: Progress | None = None, documents: dict[str, Document] | None = None) -> BuildReport:
         """Bring the index up to date with the corpus folder and serve the new one; the old one serves until then.
 
         No role check and no audit line: this is the writes' shared step, and the app's own refresh
         of a stale index at start.
         """
         report = build_index(self.corpus_dir, self.searcher.index_dir, config=self.searcher.index.manifest.config,
-                             embedder=self.searcher.embedder, progress=progress)
+                             embedder=self.searcher.embedder, progress=progress, limits=self.limits, documents=documents)
         self.searcher.reload()
         return report
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import gradio as gr
 
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
-from search.serve.access import Users, is_loopback
+from search.serve.access import Users, allowed_hosts, is_loopback
 from search.serve.curate import Curator, WriteOutcome
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, ReadLimits, option_name
 from search.serve.startup import StartupPage
@@ -140,9 +140,13 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
 
     def reader(request: gr.Request | None) -> None:
-        """Searching needs a user the users file still lists: one removed while signed in is refused."""
+        """Searching needs a user the users file still lists, in a session begun since their password or role
+        last changed: a session of a removed or changed user is refused (and ended)."""
         if users and users.role(_user(request)) is None:
             raise _user_error(AccessError("this account is no longer in the users file; ask an editor"))
+        if users and not _session_alive(app, request):
+            raise _user_error(AccessError("this session has ended because the account's password or role changed; "
+                                          "sign out and sign in again"))
 
     def run_search(question: str, k: float, lang_label: str, docs: list[str] | None, request: gr.Request):
         reader(request)
@@ -207,14 +211,17 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         return _write_message(outcome), _summary(searcher), _report_choices(searcher), _scope_choices(searcher)
 
     def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
+        reader(request)
         if not file_path:
             raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).", print_exception=False)
         return written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
 
     def remove(document: str | None, request: gr.Request, progress=gr.Progress()):
+        reader(request)
         return written(lambda bar: curator.remove(_user(request), document or "", bar), progress)
 
     def reindex(request: gr.Request, progress=gr.Progress()):
+        reader(request)
         return written(lambda bar: curator.rebuild(_user(request), bar), progress)
 
     def on_load(request: gr.Request):
@@ -227,6 +234,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         return [f"Signed in as **{_md_text(_user(request) or '')}** ({role or 'no longer a user'}) · [Sign out](logout)",
                 gr.update(visible=role == "editor" and not read_only)] + corpus
 
+    if users:
+        users.on_change(lambda names: _end_sessions(app, names))
     # delete_cache: Gradio's copies of exports and uploads go after an hour, like our own export files
     with gr.Blocks(title="Lao–English report search", delete_cache=(EXPORT_KEEP_S, EXPORT_KEEP_S)) as app:
         gr.Markdown("## Report search · ຄົ້ນຫາໃນບົດລາຍງານ\nAsk in Lao or English; every answer is a passage you can check.")
@@ -448,6 +457,30 @@ EXPORT_KEEP_S = 3600  # a search's files are fetched at once
 _EXPORTS = ExportFolder(keep_seconds=EXPORT_KEEP_S)
 
 
+def _server(blocks: gr.Blocks):
+    """The running server of ``blocks`` (None before ``launch``)."""
+    return getattr(blocks, "server_app", None)
+
+
+def _end_sessions(blocks: gr.Blocks, names: set[str]) -> None:
+    """End the sign-in sessions of ``names`` (their password or role changed, or they were removed)."""
+    server = _server(blocks)
+    if server is not None:
+        for token, name in list(server.tokens.items()):
+            if name in names:
+                server.tokens.pop(token, None)
+
+
+def _session_alive(blocks: gr.Blocks, request: gr.Request | None) -> bool:
+    """Whether the request's sign-in session still stands (always, before launch, or without a request)."""
+    server = _server(blocks)
+    if server is None or request is None or getattr(request, "request", None) is None:
+        return True
+    cookies = request.request.cookies
+    token = cookies.get(f"access-token-{server.cookie_id}") or cookies.get(f"access-token-unsecure-{server.cookie_id}")
+    return token in server.tokens
+
+
 def _user(request: gr.Request | None) -> str | None:
     """The signed-in user's name (None without sign-in)."""
     return getattr(request, "username", None)
@@ -519,6 +552,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Lao–English report search, in the browser.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--allowed-host", action="append", default=[n for n in (_env("REPORT_SEARCH_ALLOWED_HOSTS") or "").split(",") if n],
+                        help="a name browsers use to reach the app, beyond this machine's own (repeatable; "
+                             "env REPORT_SEARCH_ALLOWED_HOSTS, comma-separated); other Host headers get 400")
     parser.add_argument("--corpus", type=Path, default=Path("corpus"))
     parser.add_argument("--index", type=Path, default=Path("index"))
     parser.add_argument("--model-cache", type=Path, default=_env("REPORT_SEARCH_CACHE"))
@@ -566,14 +602,23 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from exc
     finally:
         page.stop()
-    app.launch(server_name=args.host, server_port=args.port, css=CSS, **launch_options(users, args.read_only, args.max_upload_mb))
+    hosts = allowed_hosts(args.host, tuple(args.allowed_host))
+    app.launch(server_name=args.host, server_port=args.port, css=CSS,
+               **launch_options(users, args.read_only, args.max_upload_mb, hosts))
 
 
-def launch_options(users: Users | None, read_only: bool, max_upload_mb: int) -> dict:
-    """``launch()``'s sign-in and upload settings: Gradio's sign-in page checks the users file;
-    read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder."""
-    return {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-            "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
+def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hosts: list[str] | None = None) -> dict:
+    """``launch()``'s sign-in, upload and host settings: Gradio's sign-in page checks the users file;
+    read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder; a request
+    whose ``Host`` is not in ``hosts`` (see :func:`allowed_hosts`) is answered 400."""
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
+               "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
+    if hosts:
+        options["app_kwargs"] = {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}
+    return options
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from search.ingest.limits import ReadLimits
 from search.ingest.read import list_corpus, read_document
 from search.index.store import current_generation, load_index
 
-import hostile
+import hostile_files as hostile
 from conftest import CORPUS, DATA, ROOT
 
 NEW_REPORT = ("# Ferry safety on the Mekong\n\nThe ferry crossing at Pakse carried 900 passengers a day in 2023. "

@@ -6,6 +6,7 @@ for real, with the real model, signed into through gradio_client and in Chromium
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -15,7 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from search.serve import audit
-from search.serve.access import RateLimit, Users, UsersFileError, hash_password, is_loopback, read_users, save_user, verify_password
+from search.serve.access import (
+    RateLimit, Users, UsersFileError, allowed_hosts, hash_password, is_loopback, read_users, save_user, verify_password,
+)
 from search.cli import cli
 from search.ingest.corpus import remove_report, restore_report
 from search.errors import DocumentError
@@ -182,7 +185,7 @@ def team(tmp_path_factory, embedder):
     users = Users(users_file)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, users=users, uploads_per_minute=2, max_upload_mb=1)
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(users, False, 1))
+                           css=CSS, **launch_options(users, False, 1, allowed_hosts("127.0.0.1")))
     yield {"url": url, "corpus": corpus, "index": index, "users": users_file, "root": root}
     app.close()
 
@@ -309,3 +312,45 @@ def test_read_only_has_no_write_endpoint_and_refuses_file_uploads(tip_index, emb
         assert not (index / "audit.log").exists()
     finally:
         app.close()
+
+
+def test_a_changed_password_ends_open_sessions(team):
+    """users add --replace once left signed-in sessions searching (and re-indexing) with the old password."""
+    search = ("How much rice?", 1, "all")
+    client = _client(team, "ana", "readerpass")
+    assert client.predict(*search, api_name="/search")["hits"]
+    save_user(team["users"], "ana", "reader", "a-new-password", replace=True)
+    try:
+        with pytest.raises(Exception):  # "session has ended", or its stream is closed first (the token is gone)
+            client.predict(*search, api_name="/search")
+        with pytest.raises(Exception):
+            client.predict(*search, api_name="/search")
+        with pytest.raises(ValueError, match="Could not login"):
+            _client(team, "ana", "readerpass")
+        assert _client(team, "ana", "a-new-password").predict(*search, api_name="/search")["hits"]
+        assert _client(team, "ed", "editorpass").predict(*search, api_name="/search")["hits"]  # others keep theirs
+    finally:
+        save_user(team["users"], "ana", "reader", "readerpass", replace=True)
+
+
+@pytest.mark.parametrize("host, status", [("127.0.0.1", 200), ("localhost", 200), ("evil.example", 400),
+                                          ("rebind.attacker.test", 400)])
+def test_requests_for_other_host_names_are_refused(team, host, status):
+    """DNS rebinding: a page on another site reaches the app under its own name, which is not on the list."""
+    import http.client
+    import urllib.parse
+
+    address = urllib.parse.urlsplit(team["url"])
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("GET", "/config", headers={"Host": f"{host}:{address.port}"})
+    assert connection.getresponse().status in ((status,) if status == 400 else (200, 401))
+
+
+@pytest.mark.parametrize("host, expected, absent", [
+    ("127.0.0.1", ["localhost", "127.0.0.1", "::1"], "search.example.org"),
+    ("search.example.org", ["localhost", "search.example.org"], "evil.example"),
+    ("0.0.0.0", ["localhost", socket.gethostname().lower()], "evil.example"),
+])
+def test_the_host_allow_list(host, expected, absent):
+    names = allowed_hosts(host, ("proxy.example.net",))
+    assert set(expected) <= set(names) and "proxy.example.net" in names and absent not in names

@@ -142,6 +142,31 @@ def is_loopback(host: str) -> bool:
         return False  # a host name: it may resolve to any address
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def allowed_hosts(host: str, extra: tuple[str, ...] = ()) -> list[str]:
+    """The names a browser may use to reach an app bound to ``host`` (the ``Host`` header's allow-list).
+
+    Another site's page cannot then reach the app by pointing its own name at this machine (DNS
+    rebinding): its requests carry its own name. Loopback names always; the bound name when it is one;
+    for every interface (``0.0.0.0``, ``::``), this machine's name and addresses; and ``extra``
+    (``--allowed-host``), for names a proxy or DNS gives the machine.
+    """
+    import socket
+
+    names = [*LOOPBACK_NAMES, *extra]
+    if host in ("0.0.0.0", "::", ""):
+        names += [socket.gethostname(), socket.getfqdn()]
+        try:
+            names += [info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)]
+        except OSError:
+            pass
+    elif not is_loopback(host):
+        names.append(host)
+    return list(dict.fromkeys(name.strip("[]").lower() for name in names if name))
+
+
 class RateLimit:
     """At most ``limit`` events per key in any ``window`` seconds (a sliding window), thread-safe."""
 
@@ -190,12 +215,27 @@ class Users:
         self._users = {}
         self._lock = threading.Lock()
         self._failed = RateLimit(failures, window, clock=clock)
+        self._listeners: list[Callable[[set[str]], None]] = []
         self._load()  # a malformed file fails now, before the app starts
         if not self._users:
             raise UsersFileError(f"{self.path} has no user; add one with: "
                                  f"python -m search users add NAME --role editor --users {self.path}")
 
+    def on_change(self, listener: Callable[[set[str]], None]) -> None:
+        """Call ``listener`` with the names whose password or role changed, or who were removed, each time the
+        file is read again (an app ends their sessions)."""
+        self._listeners.append(listener)
+
     def _load(self) -> dict[str, User]:
+        before = self._users
+        users = self._read()
+        changed = {name for name in before if before[name] != users.get(name)}
+        if changed:
+            for listener in self._listeners:
+                listener(changed)
+        return users
+
+    def _read(self) -> dict[str, User]:
         with self._lock:
             try:
                 st = self.path.stat()

@@ -487,13 +487,15 @@ def _user(request: gr.Request | None) -> str | None:
 
 
 def _write_message(outcome: WriteOutcome) -> str:
-    """What the page says after a write."""
+    """What the page says after a write (and, if so, that the audit log could not record it)."""
     name = _md_text(outcome.file)
     if outcome.action == "upload":
-        return f"Added **{name}**: {_count(outcome.passages, 'passage')}, searchable now ({outcome.embedded} embedded)."
-    if outcome.action == "remove":
-        return f"Removed **{name}** from the index; its file is kept in {_md_text(str(outcome.moved_to.parent))}."
-    return f"Index up to date: {_count(outcome.reports, 'report')}, {_count(outcome.embedded, 'passage')} embedded."
+        said = f"Added **{name}**: {_count(outcome.passages, 'passage')}, searchable now ({outcome.embedded} embedded)."
+    elif outcome.action == "remove":
+        said = f"Removed **{name}** from the index; its file is kept in {_md_text(str(outcome.moved_to.parent))}."
+    else:
+        said = f"Index up to date: {_count(outcome.reports, 'report')}, {_count(outcome.embedded, 'passage')} embedded."
+    return said + (f" Warning: {_md_text(outcome.unrecorded)}; tell whoever runs the app." if outcome.unrecorded else "")
 
 
 def _scope_choices(searcher: Searcher) -> dict:

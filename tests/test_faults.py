@@ -738,3 +738,42 @@ def test_an_upload_is_read_once_and_a_refused_report_is_not_read_again(searcher,
     assert reads.count("pages.pdf") == 1  # the same bytes under the same limits: refused from the manifest
     skipped = dict(curator.searcher.index.manifest.skipped)
     assert "3,000 (--max-pages)" in skipped["pages.pdf"]["reason"]
+
+
+# --- the user's message matches what happened ---------------------------------------------------
+
+def test_an_unwritable_audit_log_after_a_write_says_the_write_was_done(built, mini_corpus, embedder, tmp_path):
+    """It said "the change failed, and the index is as it was" while the report was searchable."""
+    from app import _write_message
+    from search.serve.curate import Curator
+
+    (built / "audit.log").mkdir()  # cannot be opened for appending
+    upload = tmp_path / "ferry.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    curator = Curator(Searcher(built, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+    outcome = curator.add(None, upload, "ferry.md")
+    message = _write_message(outcome)
+    assert message.startswith("Added **ferry.md**") and "audit log could not record it" in message
+    assert "ferry.md" in curator.searcher.index.manifest.documents
+
+
+def test_a_full_disk_during_an_upload_leaves_no_temporary_file(mini_corpus, tmp_path, monkeypatch):
+    import errno
+
+    from search.ingest import corpus as corpus_module
+
+    real = shutil.copyfile
+
+    def full(source, target):
+        if Path(target).name.startswith(".upload-"):
+            Path(target).write_bytes(b"part of it")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, target)
+
+    monkeypatch.setattr(corpus_module.shutil, "copyfile", full)
+    upload = tmp_path / "ferry.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    before = sorted(p.name for p in mini_corpus.iterdir())
+    with pytest.raises(DocumentError, match="No space left on device.*nothing was added"):
+        corpus_module.add_report(mini_corpus, upload, "ferry.md")
+    assert sorted(p.name for p in mini_corpus.iterdir()) == before

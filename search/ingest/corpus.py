@@ -65,14 +65,31 @@ def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = D
         target = _unused(corpus_dir / name)
         with BoundedReader(limits) as reader:
             document = reader.read(staged, target.name)
-        corpus_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=corpus_dir)
-        os.close(fd)
-        shutil.copyfile(staged, tmp)
-        os.replace(tmp, target)
+        _save(staged, target)
         return target, document
     finally:
         shutil.rmtree(staged.parent, ignore_errors=True)
+
+
+def _save(staged: Path, target: Path) -> None:
+    """Copy ``staged`` to ``target`` through a temporary file and a rename; on failure (a full disk) the
+    temporary file goes and nothing is added.
+
+    Raises:
+        DocumentError: the file cannot be written into the corpus folder.
+    """
+    tmp = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+        os.close(fd)
+        shutil.copyfile(staged, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise DocumentError(f"cannot save {target.name} into {target.parent} ({exc.strerror or exc}); nothing was added. "
+                            "Free some disk space") from exc
 
 
 def _unused(path: Path) -> Path:

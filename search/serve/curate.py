@@ -8,6 +8,8 @@ leaves the corpus as the index holds it when it fails.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,7 @@ class WriteOutcome:
     embedded: int = 0  # passages embedded by the build
     reports: int = 0  # reports in the index after the write
     moved_to: Path | None = None  # where a removed report's file went
+    unrecorded: str | None = None  # why the audit log could not record this write (it was done all the same)
 
     def summary(self) -> str:
         """One line for the audit log."""
@@ -156,7 +159,11 @@ class Curator:
         except Exception as exc:
             self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
             raise
-        self._record(user, action, file, f"ok: {outcome.summary()}")
+        try:
+            self._record(user, action, file, f"ok: {outcome.summary()}")
+        except OSError as exc:  # the write is done and served: say so, and that it went unrecorded
+            logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action, file, user, exc)
+            return dataclasses.replace(outcome, unrecorded=f"the audit log could not record it ({exc.strerror or exc})")
         return outcome
 
     def _record(self, user: str, action: str, file: str, outcome: str) -> None:

@@ -150,6 +150,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
 
     def run_search(question: str, k: float, lang_label: str, docs: list[str] | None, request: gr.Request):
         reader(request)
+        searcher.follow()  # a build by the CLI while the app serves is served from the next search on
         if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
             return "", "", EMPTY_QUESTION, gr.update(visible=False), gr.update(visible=False), ""
         try:
@@ -193,6 +194,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         """The answer sentence (or null) and the ranked passages with citations, as the CLI's --json prints them.
         lang: all, lo or en. docs: search only these reports (file names); all when empty."""
         reader(request)
+        searcher.follow()
         try:
             result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True,
                                      docs=list(docs) if docs else None)
@@ -227,6 +229,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def on_load(request: gr.Request):
         """A page opened now sees today's corpus (uploads since the app started), who is signed in, and
         the write panel if they may write (the curator refuses the others anyway)."""
+        searcher.follow()
         corpus = [_summary(searcher), _scope_choices(searcher)] + ([] if read_only else [_report_choices(searcher)])
         if not users:
             return [gr.update(), gr.update()] + corpus
@@ -266,8 +269,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                     upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf)", file_types=list(SUPPORTED_SUFFIXES),
                                           elem_id="upload")
                     add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
+                    # allow_custom_value: the API checks a name against the choices of the page's first build, so a
+                    # report uploaded since could not be removed by a fresh client; the curator checks every name
                     doomed = gr.Dropdown(list(searcher.index.manifest.documents), label="Remove a report · ເອົາບົດລາຍງານອອກ",
-                                         elem_id="remove-choice")
+                                         elem_id="remove-choice", allow_custom_value=True)
                     drop = gr.Button("Remove the chosen report · ເອົາອອກ", variant="stop", elem_id="remove-report")
                     redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
                     status = gr.Markdown(elem_id="upload-status")
@@ -618,9 +623,26 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
                "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
-    if hosts:
-        options["app_kwargs"] = {"middleware": [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)]}
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
+    if read_only:
+        middleware.append(Middleware(_NoUploads))
+    if middleware:
+        options["app_kwargs"] = {"middleware": middleware}
     return options
+
+
+class _NoUploads:
+    """Read-only: Gradio's upload route answers 403 to everyone (its size limit of 0 let empty files into its cache)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/upload"):
+            from starlette.responses import PlainTextResponse
+
+            return await PlainTextResponse("This app is read-only: uploads are refused.", status_code=403)(scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 if __name__ == "__main__":

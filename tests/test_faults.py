@@ -777,3 +777,25 @@ def test_a_full_disk_during_an_upload_leaves_no_temporary_file(mini_corpus, tmp_
     with pytest.raises(DocumentError, match="No space left on device.*nothing was added"):
         corpus_module.add_report(mini_corpus, upload, "ferry.md")
     assert sorted(p.name for p in mini_corpus.iterdir()) == before
+
+
+def test_a_report_with_a_255_byte_name_can_be_removed_twice(mini_corpus):
+    """Its removal added a time stamp to a name already at the limit: "File name too long", and it stayed for good."""
+    from search.ingest.corpus import remove_report
+
+    name = "ລ" * 83 + ".txt"  # 253 bytes
+    for _ in range(2):
+        (mini_corpus / name).write_text("A report with a long Lao name.", encoding="utf-8")
+        moved = remove_report(mini_corpus, name)
+        assert moved.is_file() and len(moved.name.encode()) <= 255 and not (mini_corpus / name).exists()
+
+
+def test_a_generation_built_by_the_cli_is_served_by_a_running_searcher(built, mini_corpus, embedder):
+    searcher = Searcher(built, embedder=embedder)
+    question = "How many passengers did the ferry crossing at Pakse carry a day?"
+    assert not any(h.passage_id.startswith("ferry.md") for h in searcher.search(question, k=5).hits)
+    (mini_corpus / "ferry.md").write_text(NEW_REPORT, encoding="utf-8")
+    build_index(mini_corpus, built, embedder=embedder)  # as `python -m search build` would, beside the app
+    assert searcher.follow(every=0)
+    assert any(h.passage_id.startswith("ferry.md") for h in searcher.search(question, k=5).hits)
+    assert not searcher.follow(every=0)

@@ -308,7 +308,12 @@ def test_read_only_has_no_write_endpoint_and_refuses_file_uploads(tip_index, emb
                                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)
-        assert refused.value.code == 413
+        assert refused.value.code == 403
+        empty = body.replace(NOTE.encode(), b"")  # an empty file passed Gradio's limit of 0 bytes
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(url + "gradio_api/upload", data=empty, method="POST",
+                                                          headers=request.headers))
+        assert refused.value.code == 403
         assert not (index / "audit.log").exists()
     finally:
         app.close()
@@ -354,3 +359,13 @@ def test_requests_for_other_host_names_are_refused(team, host, status):
 def test_the_host_allow_list(host, expected, absent):
     names = allowed_hosts(host, ("proxy.example.net",))
     assert set(expected) <= set(names) and "proxy.example.net" in names and absent not in names
+
+
+def test_a_report_added_since_the_app_started_can_be_removed_through_the_api(team):
+    """A fresh client's remove was refused as "not in the list of choices" (the choices of the page's first build)."""
+    (team["corpus"] / "api-added.md").write_text("# Boat licences\n\nThe river office issued 120 boat licences "
+                                                 "in 2024.\n", encoding="utf-8")
+    assert "Index up to date" in _client(team, "ed", "editorpass").predict(api_name="/reindex")[0]
+    fresh = _client(team, "ed", "editorpass")
+    message = fresh.predict("api-added.md", api_name="/remove")[0]
+    assert "Removed **api-added.md**" in message and not (team["corpus"] / "api-added.md").exists()

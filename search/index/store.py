@@ -654,6 +654,14 @@ def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
         raise IndexFormatError(f"{generation / MANIFEST} is damaged ({exc}); {REBUILD_HINT}") from exc
 
 
+def live_generation(index_dir: Path) -> str | None:
+    """The name of the generation ``CURRENT`` names now (cheap: one small file), or None when unreadable."""
+    try:
+        return generation_name(json.loads((Path(index_dir) / CURRENT).read_text(encoding="utf-8"))["generation"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def generation_name(name) -> str:
     """A generation's folder name from ``CURRENT``, refused unless it is one of ours (no paths)."""
     if not isinstance(name, str) or not name.startswith(GENERATION_PREFIX) or "/" in name or "\\" in name:

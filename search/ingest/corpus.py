@@ -31,7 +31,19 @@ def safe_file_name(name: str) -> str:
     stem = _UNSAFE.sub("_", stem if dot else base).strip(" ._")
     if not stem:
         raise DocumentError(f"cannot use {name!r} as a file name; rename the file")
-    return f"{stem[:120]}.{suffix.lower()}" if dot else stem[:120]
+    return _fit(f"{stem[:120]}.{suffix.lower()}" if dot else stem[:120], STEM_BYTES)
+
+
+STEM_BYTES = 200  # a name's stem in bytes: room for "-<time>" or "-<n>" and a suffix within 255 bytes (NAME_MAX)
+
+
+def _fit(name: str, limit: int) -> str:
+    """``name`` with its stem cut (at a character boundary) to ``limit`` bytes of UTF-8; the suffix kept."""
+    path = Path(name)
+    stem = path.stem
+    while len(stem.encode("utf-8")) > limit:
+        stem = stem[:-1]
+    return stem + path.suffix
 
 
 def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[Path, Document]:
@@ -127,9 +139,10 @@ def remove_report(corpus_dir: Path, name: str) -> Path:
         raise DocumentError(f"{name!r} is not a report in {corpus_dir}; choose one the corpus panel lists")
     folder = corpus_dir / REMOVED
     folder.mkdir(exist_ok=True)
-    target = folder / Path(name).name
+    base = _fit(Path(name).name, STEM_BYTES)  # a 255-byte name has no room for the time stamp below
+    target = folder / base
     if target.exists():
-        target = folder / f"{Path(name).stem}-{time.strftime('%Y%m%dT%H%M%S')}{Path(name).suffix}"
+        target = folder / f"{Path(base).stem}-{time.strftime('%Y%m%dT%H%M%S')}{Path(base).suffix}"
     target = _unused(target)
     os.replace(source, target)
     return target

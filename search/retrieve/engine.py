@@ -18,12 +18,12 @@ from search.retrieve.bridge import expand_question, lao_content_words, lao_engli
 from search.index.build import make_embedder
 from search.cite import Citation
 from search.model.embed import Embedder
-from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError
+from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError, SearchError
 from search.retrieve.explain import Why, explain
 from search.retrieve.highlight import best_sentence_spans
 from search.retrieve.hybrid import reciprocal_rank_fusion
 from search.ingest.lang import detect_lang
-from search.index.store import StoredIndex, load_index
+from search.index.store import StoredIndex, live_generation, load_index
 from search.ingest.tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
@@ -207,6 +207,7 @@ class Searcher:
         self._cache_dir = cache_dir
         self._embedder_options = {"threads": threads, "progress": progress}
         self._index: StoredIndex | None = None
+        self._followed, self._unfollowable = 0.0, None
         self._word_vectors: dict[str, np.ndarray] = {}
         self._word_cache_size = word_cache_size
 
@@ -238,6 +239,28 @@ class Searcher:
         """Read the index again, now (after a rebuild); searches under way finish on the old one."""
         self._index = load_index(self.index_dir)
         self.warm_up()
+
+    def follow(self, every: float = 1.0) -> bool:
+        """Load the index again if another process (``python -m search build``) has published a new generation
+        since it was loaded; checked at most every ``every`` seconds (one small file read). A generation that
+        cannot be loaded is not followed: the loaded one goes on serving.
+
+        Returns:
+            Whether a new generation is now served.
+        """
+        now = time.monotonic()
+        if self._index is None or now - self._followed < every:
+            return False
+        self._followed = now
+        live = live_generation(self.index_dir)
+        if live is None or live in (self._index.path.name, self._unfollowable):
+            return False
+        try:
+            self.reload()
+        except SearchError:
+            self._unfollowable = live  # damaged: not tried again every second
+            return False
+        return True
 
     def languages(self) -> tuple[str, ...]:
         """The languages of the indexed passages, sorted."""

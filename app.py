@@ -136,6 +136,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     searcher.warm_up()  # load index and model now, not on the first question
     curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
                       uploads_per_minute=uploads_per_minute, limits=limits)
+    if not read_only:
+        for outcome in curator.recover():  # writes a crash interrupted: finished or undone, and recorded
+            log.warning("a write interrupted by a crash: %s", outcome)
     if refresh:
         threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
 

@@ -799,3 +799,46 @@ def test_a_generation_built_by_the_cli_is_served_by_a_running_searcher(built, mi
     assert searcher.follow(every=0)
     assert any(h.passage_id.startswith("ferry.md") for h in searcher.search(question, k=5).hits)
     assert not searcher.follow(every=0)
+
+
+# --- writes are journalled: a crash is finished or undone at the next start, and recorded ---------
+
+_CRASHING_UPLOAD = """
+import os, signal, sys
+from pathlib import Path
+from search import Searcher
+from search.serve import curate
+
+corpus, index, upload, point = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+if point == "before-build":
+    curate.Curator.refresh = die
+else:  # after the new generation is published, before the outcome is recorded
+    real = curate.Curator._record
+    curate.Curator._record = lambda self, user, action, file, outcome: die() if outcome.startswith("ok") else real(self, user, action, file, outcome)
+curator = curate.Curator(Searcher(index), corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+curator.add(None, upload, "ferry.md")
+print("not killed")
+"""
+
+
+@pytest.mark.parametrize("point, kept", [("before-build", False), ("after-publish", True)])
+def test_an_upload_killed_midway_is_finished_or_undone_at_restart_and_recorded(built, mini_corpus, embedder, model_cache,
+                                                                               tmp_path, point, kept):
+    """A kill -9 during an upload left the report in corpus/; the restarted app indexed it with no audit line."""
+    from search.serve import audit, journal
+    from search.serve.curate import Curator
+
+    upload = tmp_path / "ferry.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-c", _CRASHING_UPLOAD, str(mini_corpus), str(built), str(upload), point],
+                          capture_output=True, text=True, env=_env(model_cache), timeout=600)
+    assert done.returncode == -9 and "not killed" not in done.stdout, done.stderr[-2000:]
+    assert [e.values["saved"] for e in journal.pending(built)] == ["ferry.md"]
+    curator = Curator(Searcher(built, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+    said = curator.recover()
+    assert len(said) == 1 and said[0].startswith("ok (finished" if kept else "rolled back after a crash")
+    assert (mini_corpus / "ferry.md").exists() == kept and (mini_corpus / ".removed" / "ferry.md").exists() != kept
+    assert journal.pending(built) == [] and curator.recover() == []
+    assert audit.read(built)[-1]["outcome"] == said[0] and audit.read(built)[-1]["action"] == "upload"
+    assert index_is_stale(mini_corpus, built) is False

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from search.serve import audit
+from search.serve import audit, journal
 from search.serve.access import RateLimit, Users
 from search.index.build import BuildReport, build_index
 from search.ingest.corpus import add_report, remove_report, restore_report
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document
 from search.retrieve.engine import Searcher
-from search.errors import AccessError, DocumentError, SearchError
+from search.errors import AccessError, DocumentError, IndexWriteError, SearchError
 
 LOCAL_USER = "local"  # the one person of an app with no users file, as the audit log names them
 Progress = Callable[[str, int, int], None]
@@ -93,11 +93,12 @@ class Curator:
             self._record(user, "upload", name, "refused: rate limit")
             raise AccessError(f"at most {self.uploads_per_minute} uploads a minute; try again in {wait:.0f} s")
 
-        def work() -> WriteOutcome:
+        def work(entry: journal.Entry) -> WriteOutcome:
             size = Path(source).stat().st_size
             if size > self.max_upload_bytes:
                 raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
             added, document = add_report(self.corpus_dir, Path(source), name, self.limits)
+            entry.note(saved=added.name)
             try:
                 report = self.refresh(progress, documents={added.name: document})
             except BaseException:  # whatever failed, the corpus goes back to what the index holds
@@ -117,8 +118,9 @@ class Curator:
         """
         user = self.authorize(user, "remove", document or "-")
 
-        def work() -> WriteOutcome:
+        def work(entry: journal.Entry) -> WriteOutcome:
             moved = remove_report(self.corpus_dir, document or "")
+            entry.note(moved_to=str(moved))
             try:
                 report = self.refresh(progress)
             except BaseException:
@@ -136,7 +138,7 @@ class Curator:
         """
         user = self.authorize(user, "rebuild")
 
-        def work() -> WriteOutcome:
+        def work(entry: journal.Entry) -> WriteOutcome:
             report = self.refresh(progress)
             return WriteOutcome("rebuild", "-", embedded=report.embedded, reports=len(report.documents))
 
@@ -153,17 +155,62 @@ class Curator:
         self.searcher.reload()
         return report
 
-    def _run(self, user: str, action: str, file: str, work: Callable[[], WriteOutcome]) -> WriteOutcome:
+    def recover(self) -> list[str]:
+        """Finish or undo the writes a crash interrupted (journal entries left at start-up), and record each.
+
+        An upload the index holds is kept (its build was published); one it does not hold goes to
+        ``corpus/.removed/``, as the uploader saw it fail. A removal the index still shows is undone
+        (the file comes back); one it no longer shows is kept. A re-index needs nothing: the index is
+        the last one published. Call it before serving writes.
+
+        Returns:
+            The audit outcomes recorded, one per interrupted write.
+        """
+        said = []
+        documents = self.searcher.index.manifest.documents
+        for entry in journal.pending(self.searcher.index_dir):
+            v = entry.values
+            action, file, saved, moved = v.get("action"), str(v.get("file", "-")), v.get("saved"), v.get("moved_to")
+            if action == "upload" and saved and saved in documents:
+                outcome = f"ok (finished before a crash): saved as {saved}"
+            elif action == "upload" and saved:
+                where = remove_report(self.corpus_dir, saved) if (self.corpus_dir / saved).is_file() else None
+                outcome = f"rolled back after a crash: {saved} moved to {where}" if where else "rolled back after a crash"
+            elif action == "remove" and moved and file in documents and Path(moved).is_file():
+                restore_report(self.corpus_dir, file, Path(moved))
+                outcome = f"rolled back after a crash: {file} is back in the corpus"
+            elif action == "remove" and moved:
+                outcome = f"ok (finished before a crash): moved to {moved}"
+            else:
+                outcome = "interrupted by a crash: nothing was changed" if action != "rebuild" else \
+                    "interrupted by a crash: the index is the last one published"
+            self._record(str(v.get("user", "-")), str(action or "-"), file, outcome)
+            entry.end()
+            said.append(outcome)
+        return said
+
+    def _run(self, user: str, action: str, file: str, work: Callable[[journal.Entry], WriteOutcome]) -> WriteOutcome:
         try:
-            outcome = work()
+            entry = journal.begin(self.searcher.index_dir, user, action, file)
+        except OSError as exc:
+            self._record(user, action, file, f"refused: the journal cannot be written ({exc.strerror or exc})")
+            raise IndexWriteError(f"cannot write to the index folder {self.searcher.index_dir} ({exc.strerror or exc}); "
+                                  "nothing was changed") from exc
+        try:
+            outcome = work(entry)
         except Exception as exc:
-            self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
+            try:
+                self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
+            except OSError as unrecorded:
+                logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action, file, user, unrecorded)
+            entry.end()
             raise
         try:
             self._record(user, action, file, f"ok: {outcome.summary()}")
         except OSError as exc:  # the write is done and served: say so, and that it went unrecorded
             logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action, file, user, exc)
-            return dataclasses.replace(outcome, unrecorded=f"the audit log could not record it ({exc.strerror or exc})")
+            outcome = dataclasses.replace(outcome, unrecorded=f"the audit log could not record it ({exc.strerror or exc})")
+        entry.end()
         return outcome
 
     def _record(self, user: str, action: str, file: str, outcome: str) -> None:

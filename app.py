@@ -200,7 +200,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         searcher.follow()
         try:
             result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True,
-                                     docs=list(docs) if docs else None)
+                                     docs=docs or None)  # a name, a number or a mapping is refused, not listed
         except SearchError as exc:
             raise _user_error(exc) from exc
         return result.to_dict()

@@ -44,10 +44,10 @@ def many_pages(pages: int = 50_000) -> bytes:
     return pdf(pages, text_ops("Page text about ferries on the Mekong."))
 
 
-def inflating(megabytes: int = 73) -> bytes:
-    """A PDF of a few hundred KB whose one page's stream inflates to ``megabytes`` MB of text operators."""
+def inflating(megabytes: int = 73, pages: int = 1) -> bytes:
+    """A PDF of a few hundred KB whose stream inflates to ``megabytes`` MB of text operators, drawn by ``pages`` pages."""
     line = text_ops("Rice harvest figures for the southern provinces, again and again.")
-    return pdf(1, line * (megabytes * 2**20 // len(line)))
+    return pdf(pages, line * (megabytes * 2**20 // len(line)))
 
 
 def many_paragraphs(paragraphs: int = 120_000) -> bytes:

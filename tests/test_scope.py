@@ -45,6 +45,8 @@ def test_a_scope_and_a_language_filter_both_hold(shelf):
     (["nowhere.txt"], "no report named 'nowhere.txt'"),
     ("rice-report.md", "must be a list of report names"),
     ([3], "must be a list of report names"),
+    (5, "must be a list of report names"),  # a TypeError (a traceback in the API) before
+    ({"rice-report.md": 1}, "must be a list of report names"),
 ])
 def test_a_scope_naming_no_report_of_the_index_is_refused_by_name(shelf, docs, message):
     with pytest.raises(ScopeError, match=message):

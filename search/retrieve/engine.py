@@ -167,7 +167,7 @@ def check_docs(docs, known) -> tuple[str, ...]:
     """
     if docs is None:
         return ()
-    if isinstance(docs, str) or not all(isinstance(d, str) for d in docs):
+    if not isinstance(docs, (list, tuple, set, frozenset)) or not all(isinstance(d, str) for d in docs):
         raise ScopeError(f"docs must be a list of report names, got {docs!r}")
     missing = sorted({d for d in docs if d not in known})
     if missing:

@@ -26,6 +26,7 @@ import gradio as gr
 from search import Embedder, Searcher, SearchError, build_index, index_is_stale
 from search.serve.access import Users, allowed_hosts, is_loopback
 from search.serve.curate import Curator, WriteOutcome
+from search.serve.web import NoUploads, end_sessions, session_alive
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, ReadLimits, option_name
 from search.serve.startup import StartupPage
 from search.cli import TerminalProgress, say
@@ -147,7 +148,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         last changed: a session of a removed or changed user is refused (and ended)."""
         if users and users.role(_user(request)) is None:
             raise _user_error(AccessError("this account is no longer in the users file; ask an editor"))
-        if users and not _session_alive(app, request):
+        if users and not session_alive(app, request):
             raise _user_error(AccessError("this session has ended because the account's password or role changed; "
                                           "sign out and sign in again"))
 
@@ -241,7 +242,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                 gr.update(visible=role == "editor" and not read_only)] + corpus
 
     if users:
-        users.on_change(lambda names: _end_sessions(app, names))
+        users.on_change(lambda names: end_sessions(app, names))
     # delete_cache: Gradio's copies of exports and uploads go after an hour, like our own export files
     with gr.Blocks(title="Lao–English report search", delete_cache=(EXPORT_KEEP_S, EXPORT_KEEP_S)) as app:
         gr.Markdown("## Report search · ຄົ້ນຫາໃນບົດລາຍງານ\nAsk in Lao or English; every answer is a passage you can check.")
@@ -465,30 +466,6 @@ EXPORT_KEEP_S = 3600  # a search's files are fetched at once
 _EXPORTS = ExportFolder(keep_seconds=EXPORT_KEEP_S)
 
 
-def _server(blocks: gr.Blocks):
-    """The running server of ``blocks`` (None before ``launch``)."""
-    return getattr(blocks, "server_app", None)
-
-
-def _end_sessions(blocks: gr.Blocks, names: set[str]) -> None:
-    """End the sign-in sessions of ``names`` (their password or role changed, or they were removed)."""
-    server = _server(blocks)
-    if server is not None:
-        for token, name in list(server.tokens.items()):
-            if name in names:
-                server.tokens.pop(token, None)
-
-
-def _session_alive(blocks: gr.Blocks, request: gr.Request | None) -> bool:
-    """Whether the request's sign-in session still stands (always, before launch, or without a request)."""
-    server = _server(blocks)
-    if server is None or request is None or getattr(request, "request", None) is None:
-        return True
-    cookies = request.request.cookies
-    token = cookies.get(f"access-token-{server.cookie_id}") or cookies.get(f"access-token-unsecure-{server.cookie_id}")
-    return token in server.tokens
-
-
 def _user(request: gr.Request | None) -> str | None:
     """The signed-in user's name (None without sign-in)."""
     return getattr(request, "username", None)
@@ -628,24 +605,10 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
                "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
     if read_only:
-        middleware.append(Middleware(_NoUploads))
+        middleware.append(Middleware(NoUploads))
     if middleware:
         options["app_kwargs"] = {"middleware": middleware}
     return options
-
-
-class _NoUploads:
-    """Read-only: Gradio's upload route answers 403 to everyone (its size limit of 0 let empty files into its cache)."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/upload"):
-            from starlette.responses import PlainTextResponse
-
-            return await PlainTextResponse("This app is read-only: uploads are refused.", status_code=403)(scope, receive, send)
-        await self.app(scope, receive, send)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchErro
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
 from search.evaluation.report import write_report
+from search.evaluation.trec import METRIC_NAMES, write_qrels, write_run
 from search.index.store import IndexConfig, check_index
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, MIN_LIMITS, ReadLimits, option_name
 
@@ -220,8 +221,12 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, docs, retriever
 @_doc_option
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write the results as JSON here.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), help="Write a Markdown report with a chart here.")
+@click.option("--trec-run", "trec_run", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the ranked lists as a TREC run file here (with --retriever all, one file each: NAME.<retriever>.EXT).")
+@click.option("--qrels", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the relevant passages (those holding an answer) as TREC qrels here.")
 @_threads_option
-def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, report_dir, threads):
+def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, report_dir, trec_run, qrels, threads):
     """Measure retrieval on a gold question set (JSON Lines, see notes/gold-format.md).
 
     Prints hit@1/3/5/10, mrr@10 and ndcg@10 overall, per question language and per
@@ -250,6 +255,13 @@ def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, rep
         json_out.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     if report_dir:
         click.echo(f"report: {write_report(runs, report_dir, title=gold.name)}", err=True)
+    if trec_run:
+        for run in runs:
+            target = trec_run if len(runs) == 1 else trec_run.with_name(f"{trec_run.stem}.{run.retriever}{trec_run.suffix}")
+            click.echo(f"TREC run: {write_run(target, run)}", err=True)
+    if qrels:
+        click.echo(f"qrels: {write_qrels(qrels, runs[0])} (ir_measures / ranx names: "
+                   f"{', '.join(f'{k} = {v}' for k, v in METRIC_NAMES.items())})", err=True)
 
 
 @cli.command()

@@ -137,3 +137,22 @@ def test_default_pipeline_beats_plain_dense_across_languages_without_hurting_eng
     assert default.by_pair["lo->en"]["mrr@10"] > plain.by_pair["lo->en"]["mrr@10"] + 0.25
     assert default.by_lang["lo"]["hit@5"] > centered.by_lang["lo"]["hit@5"]
     assert default.by_lang["en"]["hit@5"] >= plain.by_lang["en"]["hit@5"]
+
+
+def test_a_trec_run_and_qrels_give_the_same_figures_in_ir_measures(tip_index, tmp_path):
+    """The field's tools read what eval writes: Success@k, RR@10 and nDCG@10 equal hit@k, mrr@10 and ndcg@10."""
+    import ir_measures
+
+    from search.evaluation.trec import METRIC_NAMES
+
+    run, qrels, out = tmp_path / "run.txt", tmp_path / "qrels.txt", tmp_path / "eval.json"
+    result = CliRunner().invoke(cli, ["eval", str(DEV_SET), "--index", str(tip_index), "--json", str(out),
+                                      "--trec-run", str(run), "--qrels", str(qrels)])
+    assert result.exit_code == 0, result.output
+    ours = json.loads(out.read_text(encoding="utf-8"))["overall"]
+    measures = [ir_measures.parse_measure(name) for name in METRIC_NAMES.values()]
+    theirs = ir_measures.calc_aggregate(measures, ir_measures.read_trec_qrels(str(qrels)), ir_measures.read_trec_run(str(run)))
+    assert {key: round(ours[key], 6) for key in METRIC_NAMES} == \
+        {key: round(theirs[ir_measures.parse_measure(name)], 6) for key, name in METRIC_NAMES.items()}
+    lines = run.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 10 * ours["n"] and all(len(line.split()) == 6 for line in lines)

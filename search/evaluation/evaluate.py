@@ -26,6 +26,10 @@ class EvalRun:
     problems: list[GoldProblem] = field(default_factory=list)
     config: dict = field(default_factory=dict)
     answer_box: dict = field(default_factory=dict)  # right / wrong / empty counts, and the threshold
+    # For TREC files (search/evaluation/trec.py), not in the JSON: each question's relevant passages,
+    # and its ranked (passage id, score) list.
+    judged: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    ranked: dict[str, list[tuple[str, float]]] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -87,9 +91,10 @@ def evaluate(
     results = searcher.search_batch([q.question for q in usable], k=max(k, 1), retriever=retriever,
                                     highlight=True, docs=docs) if usable else []
     candidates = searcher.languages()
-    rows, groups = [], defaultdict(list)
+    rows, groups, judged, scored = [], defaultdict(list), {}, {}
     for q, ids, result in zip(usable, relevant, results):
         ranked = [h.passage_id for h in result.hits]
+        judged[q.id], scored[q.id] = sorted(ids), [(h.passage_id, h.score) for h in result.hits]
         lang = q.lang or detect_lang(q.question, candidates=candidates)
         pair = language_pair(lang, {lang_of[i] for i in ids})
         metrics = question_metrics(ranked[:RANK_CUTOFF], ids)
@@ -101,7 +106,7 @@ def evaluate(
     by = lambda kind: {name: mean_metrics(m) for (g, name), m in sorted(groups.items()) if g == kind}  # noqa: E731
     box = {"threshold": ANSWER_THRESHOLD, **{o: sum(r["answer"] == o for r in rows) for o in ("right", "wrong", "empty")}}
     return EvalRun(retriever, k, mean_metrics(groups[("all", "")]), by("lang"), by("pair"), rows,
-                   sorted(problems, key=lambda p: p.line), answer_box=box)
+                   sorted(problems, key=lambda p: p.line), answer_box=box, judged=judged, ranked=scored)
 
 
 def _answer_row(question: GoldQuestion, result) -> dict:

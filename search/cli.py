@@ -25,6 +25,7 @@ from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchErro
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
 from search.evaluation.report import write_report
+from search.evaluation.compare import compare, format_comparison, load_ranks
 from search.evaluation.trec import METRIC_NAMES, write_qrels, write_run
 from search.index.store import IndexConfig, check_index
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, MIN_LIMITS, ReadLimits, option_name
@@ -262,6 +263,23 @@ def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, rep
     if qrels:
         click.echo(f"qrels: {write_qrels(qrels, runs[0])} (ir_measures / ranx names: "
                    f"{', '.join(f'{k} = {v}' for k, v in METRIC_NAMES.items())})", err=True)
+
+
+@cli.command("compare")
+@click.argument("before", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--retriever", default=None, help="With runs of --retriever all: the retriever to compare (default: the first).")
+def compare_command(before, after, retriever):
+    """Compare two eval runs (eval --json): hit@1/5/10 and mrr@10 before and after, with a paired
+    randomization test's p-value each, then every question whose rank moved.
+
+    Example: python -m search compare before.json after.json
+    """
+    try:
+        result = compare(load_ranks(before, retriever), load_ranks(after, retriever))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.ClickException(f"cannot compare: {exc}") from exc
+    click.echo(format_comparison(result))
 
 
 @cli.command()

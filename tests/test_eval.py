@@ -3,6 +3,8 @@
 import json
 from collections import Counter
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from search.cli import cli
@@ -156,3 +158,27 @@ def test_a_trec_run_and_qrels_give_the_same_figures_in_ir_measures(tip_index, tm
         {key: round(theirs[ir_measures.parse_measure(name)], 6) for key, name in METRIC_NAMES.items()}
     lines = run.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 10 * ours["n"] and all(len(line.split()) == 6 for line in lines)
+
+
+def test_compare_lists_every_moved_question_and_tests_the_difference(tmp_path):
+    from search.evaluation.compare import compare, load_ranks, randomization_p
+
+    def run(ranks):
+        return {"questions": [{"id": f"q{i}", "pair": "lo->en", "rank": r} for i, r in enumerate(ranks)]}
+
+    before = [1, 2, None, 6, 1] * 8
+    after = [1, 1, 4, 3, 1] * 8  # every third question up, one into the top 5 each time
+    (tmp_path / "a.json").write_text(json.dumps(run(before)))
+    (tmp_path / "b.json").write_text(json.dumps({"retrievers": {"x": run(after)}}))
+    c = compare(load_ranks(tmp_path / "a.json"), load_ranks(tmp_path / "b.json", "x"))
+    assert c.n == 40 and len(c.moves) == 24 and all(m.up for m in c.moves) and c.lost_net(5) == -16
+    assert c.metrics["hit@5"]["delta"] == pytest.approx(16 / 40) and c.metrics["hit@5"]["p"] < 0.001
+    assert compare(load_ranks(tmp_path / "a.json"), load_ranks(tmp_path / "a.json")).metrics["mrr@10"]["p"] == 1.0
+    # the same test as scipy's exact paired permutation test, on a small sample
+    from scipy.stats import permutation_test
+
+    d = np.array([0.5, -0.2, 0.3, 0.0, 1.0, -0.5, 0.25, 0.75])
+    exact = permutation_test((d,), np.mean, permutation_type="samples", n_resamples=np.inf).pvalue
+    assert randomization_p(d, permutations=50_000) == pytest.approx(exact, abs=0.01)
+    result = CliRunner().invoke(cli, ["compare", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--retriever", "x"])
+    assert result.exit_code == 0 and "top 5 lost net: -16" in result.output and "hit@5" in result.output

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_library  # noqa: E402
 
-from search.cli import TerminalProgress  # noqa: E402
+from search.progress import TerminalProgress  # noqa: E402
 from search.index.build import build_index, make_embedder  # noqa: E402
 from search.retrieve.engine import Searcher  # noqa: E402
 from search.ingest.lang import normalize_text  # noqa: E402

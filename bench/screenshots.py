@@ -26,7 +26,9 @@ CHROMIUM = "/usr/bin/chromium"
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from app import CSS, build_app, prepare_index
+    from search.serve.page import build_app
+    from search.serve.prepare import prepare_index
+    from search.serve.render import CSS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index", type=Path, default=ROOT / "index")

@@ -1,3 +1,3 @@
 from search.cli import main
 
-main()
+main("python -m search")

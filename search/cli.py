@@ -1,6 +1,6 @@
-"""Command line: ``python -m search build | query | eval | check | users``.
+"""Command line: ``report-search`` (or ``python -m search``) ``serve | build | query | eval | compare | check | users``.
 
-Only this module and app.py read environment variables: ``REPORT_SEARCH_CACHE``
+Only this module reads environment variables (each once, as an option's default): ``REPORT_SEARCH_CACHE``
 (where the converted model is kept), ``REPORT_SEARCH_MODEL`` (another
 sentence-transformers model for new indexes), ``REPORT_SEARCH_ENGINE`` (how the
 default model runs in new indexes), ``REPORT_SEARCH_THREADS``, ``REPORT_SEARCH_USERS`` and ``REPORT_SEARCH_DEBUG``.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import click
 
 from search.serve.access import ROLES, read_users, remove_user, save_user
+from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE
 from search.index.build import build_index, make_embedder
 from search.cite import format_citation
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
@@ -29,10 +31,23 @@ from search.evaluation.compare import compare, format_comparison, load_ranks
 from search.evaluation.trec import METRIC_NAMES, write_qrels, write_run
 from search.index.store import IndexConfig, check_index
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, MIN_LIMITS, ReadLimits, option_name
+from search.progress import TerminalProgress, say
 
-_cache_option = click.option("--model-cache", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_CACHE",
+class _EnvOption(click.Option):
+    """An option an environment variable may also set: a bad value there is named with its variable."""
+
+    def process_value(self, ctx: click.Context, value):
+        try:
+            return super().process_value(ctx, value)
+        except click.BadParameter as exc:
+            if ctx.get_parameter_source(self.name) is not click.core.ParameterSource.ENVIRONMENT:
+                raise
+            raise click.UsageError(f"{self.envvar}={os.environ.get(self.envvar, '')!r}: {exc.message}") from exc
+
+
+_cache_option = click.option("--model-cache", type=click.Path(path_type=Path), cls=_EnvOption, envvar="REPORT_SEARCH_CACHE",
                              default=None, help="Folder for the converted model [env REPORT_SEARCH_CACHE; default ~/.cache/report-search].")
-_threads_option = click.option("--threads", type=click.IntRange(1, 256), envvar="REPORT_SEARCH_THREADS", default=None,
+_threads_option = click.option("--threads", type=click.IntRange(1, 256), cls=_EnvOption, envvar="REPORT_SEARCH_THREADS", default=None,
                                help="Threads for embedding batches [env REPORT_SEARCH_THREADS; default: every core]. "
                                     "A single question always uses one.")
 _index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=Path("index"),
@@ -71,22 +86,6 @@ def cli(ctx, debug):
     ctx.meta["debug"] = debug
 
 
-class TerminalProgress:
-    """A tqdm bar per build stage, on stderr."""
-
-    def __init__(self):
-        self.bars = {}
-
-    def __call__(self, stage: str, done: int, total: int):
-        from tqdm import tqdm
-
-        labels = {"read": "reading reports", "embed": "embedding passages", "terms": "embedding terms"}
-        bar = self.bars.get(stage) or self.bars.setdefault(stage, tqdm(total=total, desc=labels.get(stage, stage), unit="", file=sys.stderr))
-        bar.update(done - bar.n)
-        if done >= total:
-            bar.close()
-
-
 def _limits_options(command):
     """``--max-pages``, ``--max-chars``, ``--max-passages``, ``--read-seconds``, ``--read-memory-mb``, given to the
     command as one ``limits`` (a :class:`ReadLimits`)."""
@@ -103,11 +102,6 @@ def _limits_options(command):
         wrapped = click.option(option_name(name), name, type=kind, default=default, show_default=True,
                                help=LIMIT_HELP[name][0].upper() + LIMIT_HELP[name][1:] + ".")(wrapped)
     return wrapped
-
-
-def say(message: str) -> None:
-    """Tell the person at the terminal what a long first-use step is doing (stderr)."""
-    click.echo(f"{message} …", err=True)
 
 
 def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model: str = DEFAULT_MODEL, *,
@@ -301,6 +295,43 @@ _users_option = click.option("--users", "users_file", type=click.Path(path_type=
                              help="The users file the app reads with --users [env REPORT_SEARCH_USERS].")
 
 
+def _names(ctx, param, values) -> tuple[str, ...]:
+    """Repeated values and comma-separated ones alike (the environment gives one comma-separated string)."""
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--allowed-host", "allowed_hosts", multiple=True, cls=_EnvOption, envvar="REPORT_SEARCH_ALLOWED_HOSTS",
+              callback=_names, help="A name browsers use to reach the app, beyond this machine's own (repeatable) "
+                                    "[env REPORT_SEARCH_ALLOWED_HOSTS, comma-separated]; other Host headers get 400.")
+@_corpus_option
+@_index_option
+@_cache_option
+@click.option("--users", "users_file", type=click.Path(path_type=Path), envvar="REPORT_SEARCH_USERS", default=None,
+              help="Users file: everyone must sign in; readers search, editors also add and remove reports "
+                   "[env REPORT_SEARCH_USERS] (make it with: report-search users add NAME --role editor --users FILE).")
+@click.option("--read-only", is_flag=True, help="Search only: no upload, remove or re-index, for anyone.")
+@click.option("--uploads-per-minute", type=click.IntRange(1), default=DEFAULT_UPLOADS_PER_MINUTE, show_default=True,
+              help="Uploads one user may make in any minute.")
+@click.option("--max-upload-mb", type=click.IntRange(1, 10_000), cls=_EnvOption, envvar="REPORT_SEARCH_MAX_UPLOAD_MB",
+              default=DEFAULT_MAX_UPLOAD_MB, show_default=True,
+              help="Largest report an upload may be, in MB [env REPORT_SEARCH_MAX_UPLOAD_MB].")
+@click.option("--engine", type=click.Choice(ENGINES), cls=_EnvOption, envvar="REPORT_SEARCH_ENGINE", default=DEFAULT_ENGINE,
+              show_default=True, help="How the default model runs in a new index [env REPORT_SEARCH_ENGINE].")
+@_threads_option
+@_limits_options
+def serve(**options):
+    """Serve the web page (and its JSON API) over the index, building it first when there is none.
+
+    Example: report-search serve --host 0.0.0.0 --users users.txt
+    """
+    from search.serve.run import ServeOptions, serve as run  # gradio is imported only to serve
+
+    run(ServeOptions(**options))
+
+
 @cli.group()
 def users():
     """Who may sign in to a shared app: readers search; editors also add and remove reports."""
@@ -357,5 +388,5 @@ def _run_config(searcher: Searcher, run, gold: Path, docs: tuple[str, ...] = ())
     }
 
 
-def main():  # pragma: no cover - entry point
-    cli(prog_name="python -m search")
+def main(prog_name: str = "report-search"):  # pragma: no cover - entry points
+    cli(prog_name=prog_name)

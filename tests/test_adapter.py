@@ -119,7 +119,7 @@ def test_an_index_of_the_model_before_the_adapter_is_rebuilt_before_serving(mini
                                                                            embedder, model_cache):
     """An index built before the adapter shipped holds vectors the adapted model cannot search: the app
     rebuilds it at start instead of serving one model-mismatch error per search."""
-    from app import prepare_index
+    from search.serve.prepare import prepare_index
     from search import Searcher, build_index
     from search.index.store import read_manifest
 

@@ -29,7 +29,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory, tip_index, embedder):
     """The app on a copy of the bundled corpus and its index, so uploads touch nothing shared."""
-    from app import CSS, build_app
+    from search.serve.page import build_app
+    from search.serve.render import CSS
 
     root = tmp_path_factory.mktemp("app")
     corpus, index = root / "corpus", root / "index"
@@ -167,7 +168,8 @@ def test_page_upload_over_the_size_limit_changes_nothing(page, live_app, tmp_pat
 def test_a_stale_index_is_served_while_it_is_brought_up_to_date(mini_corpus, tmp_path, embedder):
     import threading
 
-    from app import build_app, prepare_index
+    from search.serve.page import build_app
+    from search.serve.prepare import prepare_index
     from search import build_index, index_is_stale
 
     index = tmp_path / "index"
@@ -183,7 +185,7 @@ def test_a_stale_index_is_served_while_it_is_brought_up_to_date(mini_corpus, tmp
 
 
 def test_a_damaged_index_is_rebuilt_before_serving(mini_corpus, tmp_path, embedder, model_cache):
-    from app import prepare_index
+    from search.serve.prepare import prepare_index
     from search import build_index, index_is_stale
     from search.index.store import current_generation
 
@@ -259,9 +261,9 @@ def test_uploaded_names_cannot_escape_the_corpus(tmp_path):
 
 def test_the_corpus_summary_counts_in_words_a_reader_expects(searcher):
     """'1 report', not '1 reports'; every passage of the bundled report is tagged English or Lao."""
-    import app
+    from search.serve.render import summary as corpus_summary
 
-    summary = app._summary(searcher)
+    summary = corpus_summary(searcher)
     assert summary.startswith("**1 report, 83 passages** (English · ອັງກິດ: 71, Lao · ລາວ: 12)"), summary
 
 

@@ -579,22 +579,22 @@ def test_binary_data_after_the_first_8_kb_of_a_text_file_is_refused(tmp_path, ta
 
 @pytest.mark.parametrize("value, k", [("3", 3), ("²", 5), ("໕", 5), ("9" * 5000, 5), ("-2", 5), ("0", 1), ("500", 20), (None, 5)])
 def test_the_address_k_is_parsed_without_raising(value, k):
-    from app import _k_param
+    from search.serve.render import k_param
 
-    assert _k_param(value) == k
+    assert k_param(value) == k
 
 
 def test_a_huge_highlight_in_a_source_link_is_ignored_not_raised(searcher):
-    from app import _source_html
+    from search.serve.render import source_html
 
-    page = _source_html(searcher, "laos-tip-2022-voa.txt#12", "9" * 5000 + "-" + "9" * 5000)
+    page = source_html(searcher, "laos-tip-2022-voa.txt#12", "9" * 5000 + "-" + "9" * 5000)
     assert 'class="passage"' in page and 'class="sentence"' not in page
 
 
 @pytest.mark.parametrize("env, message", [
     ({"REPORT_SEARCH_USERS": ""}, "refusing to serve 0.0.0.0 with no sign-in"),  # "" is unset, not this folder
-    ({"REPORT_SEARCH_THREADS": "two"}, "REPORT_SEARCH_THREADS='two' is not a whole number"),
-    ({"REPORT_SEARCH_MAX_UPLOAD_MB": "1e9"}, "REPORT_SEARCH_MAX_UPLOAD_MB='1e9' is not a whole number"),
+    ({"REPORT_SEARCH_THREADS": "two"}, "REPORT_SEARCH_THREADS='two': 'two' is not a valid integer"),
+    ({"REPORT_SEARCH_MAX_UPLOAD_MB": "1e9"}, "REPORT_SEARCH_MAX_UPLOAD_MB='1e9': '1e9' is not a valid integer"),
 ])
 def test_app_environment_values_are_checked_before_anything_binds(env, message, tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "app.py"), "--host", "0.0.0.0", "--port", "1",
@@ -745,7 +745,7 @@ def test_an_upload_is_read_once_and_a_refused_report_is_not_read_again(searcher,
 
 def test_an_unwritable_audit_log_after_a_write_says_the_write_was_done(built, mini_corpus, embedder, tmp_path):
     """It said "the change failed, and the index is as it was" while the report was searchable."""
-    from app import _write_message
+    from search.serve.render import write_message
     from search.serve.curate import Curator
 
     (built / "audit.log").mkdir()  # cannot be opened for appending
@@ -753,7 +753,7 @@ def test_an_unwritable_audit_log_after_a_write_says_the_write_was_done(built, mi
     upload.write_text(NEW_REPORT, encoding="utf-8")
     curator = Curator(Searcher(built, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
     outcome = curator.add(None, upload, "ferry.md")
-    message = _write_message(outcome)
+    message = write_message(outcome)
     assert message.startswith("Added **ferry.md**") and "audit log could not record it" in message
     assert "ferry.md" in curator.searcher.index.manifest.documents
 

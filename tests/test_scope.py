@@ -82,7 +82,8 @@ def shelf_app(shelf, embedder):
     """The app over the small library (searches only: nothing here writes)."""
     import socket
 
-    from app import CSS, build_app
+    from search.serve.page import build_app
+    from search.serve.render import CSS
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

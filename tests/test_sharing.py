@@ -173,7 +173,8 @@ def test_the_app_refuses_to_serve_the_network_without_sign_in(tmp_path):
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, embedder):
     """The app over a copy of the mini corpus, with a reader and an editor, two uploads a minute."""
-    from app import CSS, build_app, launch_options
+    from search.serve.page import build_app, launch_options
+    from search.serve.render import CSS
     from search import build_index
 
     root = tmp_path_factory.mktemp("team")
@@ -286,7 +287,8 @@ def test_page_an_editor_sees_the_write_controls(team, browser):
 
 
 def test_read_only_has_no_write_endpoint_and_refuses_file_uploads(tip_index, embedder, tmp_path):
-    from app import CSS, build_app, launch_options
+    from search.serve.page import build_app, launch_options
+    from search.serve.render import CSS
 
     index = tmp_path / "index"
     shutil.copytree(tip_index, index)

@@ -19,9 +19,12 @@ from search.serve.access import RateLimit, Users
 from search.index.build import BuildReport, build_index
 from search.ingest.corpus import add_report, remove_report, restore_report
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
-from search.ingest.read import Document
+from search.ingest.read import MAX_FILE_BYTES, Document
 from search.retrieve.engine import Searcher
 from search.errors import AccessError, DocumentError, IndexWriteError, SearchError
+
+DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
+DEFAULT_UPLOADS_PER_MINUTE = 10
 
 LOCAL_USER = "local"  # the one person of an app with no users file, as the audit log names them
 Progress = Callable[[str, int, int], None]

@@ -1,0 +1,176 @@
+"""The JSON API beside the page: plain HTTP for curl, R, Python or a spreadsheet.
+
+    GET    /api/search?q=…&lang=all|lo|en&k=5&doc=REPORT…   the answer and ranked passages (as the page shows them)
+    GET    /api/passages/{id}                                one passage with its citation (``#`` in an id as ``%23``)
+    GET    /api/reports                                      the reports in the index
+    POST   /api/reports            (multipart ``file``)      add a report (editors)
+    DELETE /api/reports/{name}                               remove a report (editors)
+    GET    /api/openapi.json                                 this API's OpenAPI description
+
+With a users file every request signs in with HTTP Basic (the same accounts, roles and lockout as the page);
+without one, only this machine is served and its person may write, as on the page. A read-only app has no
+write route at all. Errors are JSON ``{"error": "…"}``: 400 a question or argument that cannot be searched,
+401 no or wrong credentials, 403 a role that may not do this, 404 no such passage or report, 413 too big.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+from search.errors import AccessError, QueryError, SearchError
+from search.retrieve.engine import MAX_K, Searcher
+from search.serve.access import Users
+from search.serve.curate import Curator
+
+log = logging.getLogger("report-search")
+_basic = HTTPBasic(auto_error=False, realm="report-search")
+
+
+class ApiError(Exception):
+    """A request the API refuses: its HTTP status and a one-line reason."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="report-search"'} if status == 401 else None
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _status(exc: SearchError) -> int:
+    if isinstance(exc, AccessError):
+        return 403
+    return 400
+
+
+class _Route(APIRoute):
+    """A route whose refusals and failures are JSON ``{"error": …}`` with their status (see :func:`api_errors`),
+    without touching how Gradio's own routes fail."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request):
+            try:
+                return await handler(request)
+            except HTTPException:
+                raise
+            except Exception as exc:  # noqa: BLE001 - each becomes one JSON answer; unexpected ones are logged
+                return api_errors(request, exc)
+        return guarded
+
+
+def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None, read_only: bool = False) -> APIRouter:
+    """The API's routes, to go before Gradio's own (see ``launch_options``)."""
+
+    def user(credentials: HTTPBasicCredentials | None = Depends(_basic)) -> str | None:
+        """The signed-in user's name (None when the app has no users file)."""
+        if users is None:
+            return None
+        if credentials is None:
+            raise ApiError(401, "sign in with HTTP Basic: the app's user name and password")
+        if not users.authenticate(credentials.username, credentials.password):
+            raise ApiError(401, "wrong user name or password (or too many failures: wait and try again)")
+        return credentials.username
+
+    router = APIRouter(prefix="/api", dependencies=[Depends(user)], route_class=_Route)
+
+    @router.get("/search", summary="Search the reports")
+    def search(q: str = Query("", max_length=10_000, description="The question, in Lao or English."),
+               lang: Literal["all", "lo", "en"] = Query("all", description="Only passages of this language."),
+               k: int = Query(5, ge=1, le=MAX_K, description="How many passages."),
+               doc: list[str] = Query([], description="Search only these reports (file names); all when none.")) -> dict:
+        """The answer sentence (or null) and the ranked passages with citations, as the page shows them."""
+        searcher.follow()
+        return searcher.search(q, k=k, lang=None if lang == "all" else lang, highlight=True, docs=doc or None).to_dict()
+
+    @router.get("/passages/{passage_id:path}", summary="One passage")
+    def passage(passage_id: str) -> dict:
+        """A passage by its id (as in search results), with its citation."""
+        searcher.follow()
+        try:
+            passages, here, _ = searcher.source(passage_id, around=0)
+        except QueryError as exc:
+            raise ApiError(404, str(exc)) from exc
+        return passages[here].to_record()
+
+    @router.get("/reports", summary="The reports in the index")
+    def reports() -> dict:
+        """Each report's file name, title, parts and passages; the index's model and build time."""
+        searcher.follow()
+        return searcher.index.summary()
+
+    if not read_only:
+        @router.post("/reports", summary="Add a report (editors)")
+        def add(file: UploadFile = File(..., description="A .txt, .md, .html or .pdf report."),
+                name: str | None = Depends(user)) -> dict:
+            """Save the report in the corpus and index it; the answer says what the index now holds of it."""
+            folder = Path(tempfile.mkdtemp(prefix="report-search-api-"))
+            try:
+                saved = folder / "upload"
+                _save(file, saved, curator.max_upload_bytes)
+                return _outcome(curator.add(name, saved, Path(file.filename or "report.txt").name))
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        @router.delete("/reports/{document}", summary="Remove a report (editors)")
+        def remove(document: str, name: str | None = Depends(user)) -> dict:
+            """Take the report out of the index; its file is moved aside in the corpus, not deleted."""
+            if document not in searcher.index.manifest.documents:
+                curator.authorize(name, "remove", document)  # a reader learns nothing about what exists
+                raise ApiError(404, f"no report {document!r} in the index")
+            return _outcome(curator.remove(name, document))
+
+    @router.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict:
+        return get_openapi(title="Report search", version="1", routes=router.routes,
+                           description=(__doc__ or "").split("\n\n")[0])
+
+    return router
+
+
+def api_errors(request: Request, exc: Exception) -> JSONResponse:
+    """Every refusal as JSON with its status; an unexpected failure logged once with its cause."""
+    if isinstance(exc, ApiError):
+        return _error(exc.status, str(exc))
+    if isinstance(exc, RequestValidationError):  # FastAPI's checks of q, lang, k: the first one, in a line
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+        return _error(422, f"{where}: {first.get('msg', 'invalid')}")
+    if isinstance(exc, SearchError):
+        log.warning("api refused %s: %s", request.url.path, exc)
+        return _error(_status(exc), str(exc))
+    token = secrets.token_hex(4)
+    log.error("api %s failed (ref %s)", request.url.path, token, exc_info=exc)
+    return _error(500, f"the server failed (ref {token}); the index is as it was")
+
+
+def _save(upload: UploadFile, path: Path, limit: int) -> None:
+    """The uploaded file, written to ``path``; refused past ``limit`` bytes without reading the rest."""
+    written = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(1 << 20):
+            written += len(chunk)
+            if written > limit:
+                raise ApiError(413, f"the file is over the upload limit of {limit // 2**20} MB")
+            out.write(chunk)
+
+
+def _outcome(outcome) -> dict:
+    return {"action": outcome.action, "file": outcome.file, "passages": outcome.passages, "embedded": outcome.embedded,
+            "reports": outcome.reports, "moved_to": str(outcome.moved_to) if outcome.moved_to else None,
+            "unrecorded": outcome.unrecorded}

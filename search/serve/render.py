@@ -1,0 +1,244 @@
+"""The page's HTML: result cards, the answer box, the source view, the corpus summary, and their CSS and scripts.
+
+Every piece of report text and every file name goes through ``html.escape`` (Markdown through :func:`md_text`).
+Pure functions of search results; the page (``search/serve/page.py``) calls them.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from typing import TYPE_CHECKING
+
+from search.cite import format_citation, human_citation
+from search.errors import SearchError
+from search.serve.curate import WriteOutcome
+
+if TYPE_CHECKING:
+    from search.retrieve.engine import Searcher
+
+EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
+                  'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
+LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
+LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
+# Runs before each search: the address bar shows ?q=…&k=…&lang=…&doc=…, so the page can be bookmarked or shared.
+ADDRESS_FOLLOWS = """(q, k, label, docs) => {
+  const codes = %s;
+  const url = new URL(window.location.href);
+  url.search = "";
+  if (q && q.trim()) {
+    url.searchParams.set("q", q); url.searchParams.set("k", k); url.searchParams.set("lang", codes[label] || "all");
+    for (const doc of docs || []) url.searchParams.append("doc", doc);
+  }
+  window.history.replaceState(null, "", url);
+  return [q, k, label, docs];
+}"""
+# A "Copy citation" button copies the citation in words and the link, made absolute from the page's address.
+COPY_CITATION = """
+element.addEventListener("click", async (event) => {
+  const button = event.target.closest("button.copy-cite");
+  if (!button) return;
+  const text = button.dataset.cite + " " + new URL(button.dataset.href, window.location.href).href;
+  try { await navigator.clipboard.writeText(text); }
+  catch (_) {  // no clipboard API over plain HTTP from another machine
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select(); document.execCommand("copy"); area.remove();
+  }
+  button.textContent = "Copied · ສຳເນົາແລ້ວ";
+});
+"""
+# The source view opens scrolled to the cited passage.
+SCROLL_TO_MARK = """
+const show = () => {  // scroll the report's own box, so its title and the page's top stay in view
+  const box = element.querySelector(".source-view .source-body"), mark = element.querySelector("#cited");
+  if (box && mark) box.scrollTop = mark.offsetTop - box.clientHeight / 3;
+};
+watch("value", show);
+show();
+"""
+CSS = """
+.hit {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 14px; margin: 10px 0;}
+.hit-head {font-weight: 600; display: flex; gap: 10px; align-items: baseline;}
+.hit-head .score, .hit-head .lang, .hit-head .why {font-weight: 400; color: #57606a; font-size: 0.9em;}
+.hit-head .why ul {margin: 4px 0 0 18px; padding: 0;}
+.cite {color: #0550ae; font-size: 0.9em; margin: 4px 0 6px;}
+.passage {line-height: 1.6; margin: 0; white-space: pre-wrap;}
+.passage mark {background: #fff3b0; padding: 0 1px;}
+.context {margin-top: 6px; font-size: 0.92em;}
+.context p {color: #444; line-height: 1.55; white-space: pre-wrap;}
+.context .this {background: #eef6ff;}
+.answer {border: 2px solid #2da44e; border-radius: 8px; padding: 10px 14px; margin: 6px 0 12px; background: #f6fff8;}
+.answer.none {border-color: #d0d7de; background: #f6f8fa; color: #57606a;}
+.answer-label {font-weight: 600; color: #1a7f37;} .answer-label .from {font-weight: 400; color: #57606a;}
+.answer-text {font-size: 1.1em; line-height: 1.6; margin: 4px 0;}
+.copy-cite {font-size: 0.85em; margin-left: 6px; padding: 1px 8px; border: 1px solid #d0d7de; border-radius: 6px;
+            background: #f6f8fa; cursor: pointer;}
+.source-view {border: 1px solid #d0d7de; border-radius: 8px; padding: 10px 16px; margin-bottom: 12px;}
+.source-view .source-body {max-height: 65vh; overflow-y: auto; position: relative;}
+.source-view .src-p {line-height: 1.6; white-space: pre-wrap;}
+.source-view .para {color: #57606a; font-size: 0.85em;}
+.source-view mark.passage {background: #fff8c5;} .source-view mark.sentence {background: #ffd33d;}
+@media (max-width: 600px) { .stack-narrow {flex-direction: column !important;}
+                             .stack-narrow > * {width: 100% !important; min-width: 100% !important;} }
+"""
+
+
+
+def search_error_html(exc: Exception) -> str:
+    """A refused search, shown in place of the old results, in both languages."""
+    return f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(str(exc))}</p>'
+
+
+def card(hit, context) -> str:
+    """One result as HTML. Every piece of report text goes through html.escape."""
+    body = _marked(hit.text, [hit.highlight] if hit.highlight else [], "mark")
+    paragraph = "".join(
+        f'<p class="{"this" if p.passage_id == hit.passage_id else ""}">{html.escape(p.text)}</p>' for p in context)
+    return (
+        f'<div class="hit"><div class="hit-head"><span>#{hit.rank}</span>'
+        f'<span class="lang">{html.escape(LANG_NAMES.get(hit.lang, hit.lang))}</span>{_why_html(hit)}</div>'
+        f'<div class="cite">{_cite_links(hit.citation, hit.passage_id, hit.highlight)}</div>'
+        + "".join(f'<div class="cite also">also in {html.escape(format_citation(c))}</div>' for c in hit.also_in) +
+        f'<p class="passage">{body}</p>'
+        f'<details class="context"><summary>Paragraph ¶ {hit.citation.paragraph} in full · ເບິ່ງທັງວັກ</summary>{paragraph}</details></div>'
+    )
+
+
+
+WHY_LISTS = {"dense": "meaning of the passage", "sentences": "meaning of its best sentence", "bm25": "words (BM25)"}
+
+
+
+def _why_html(hit) -> str:
+    """'Why this passage': its rank in each list, the words and translated words it holds, the answer type."""
+    why = hit.why
+    if why is None:
+        return f'<span class="score">score {hit.score:.3f}</span>'
+    ranks = "".join(f"<li>{WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not among the candidates") + "</li>"
+                    for name, rank in why.ranks.items())
+    words = [("question words found", why.question_words), ("translated words found (the bridge)", why.translations)]
+    words_html = "".join(f"<li>{label}: {html.escape(', '.join(found))}</li>" for label, found in words if found)
+    number = "" if why.states_number is None else (
+        f"<li>the question asks for a number: this passage {'states one' if why.states_number else 'states none'}</li>")
+    return (f'<details class="why"><summary>Why this passage · ເປັນຫຍັງ</summary><ul>{ranks}{words_html}{number}'
+            f'<li class="score">fused score {hit.score:.3f} (reciprocal rank fusion of the lists)</li></ul></details>')
+
+
+
+def md_text(text: str) -> str:
+    """Text shown inside Markdown: HTML-escaped and with Markdown's own signs neutralised."""
+    return html.escape(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`")
+
+
+
+def _count(n: int, noun: str) -> str:
+    """``1 report``, ``3 reports``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+
+def _marked(text: str, spans, tag: str, attrs: str = "") -> str:
+    """``text`` HTML-escaped, with each of ``spans`` (sorted, not overlapping) wrapped in ``tag``."""
+    out, at = [], 0
+    for start, end in spans:
+        if start < at:
+            continue
+        out += [html.escape(text[at:start]), f"<{tag}{attrs}>", html.escape(text[start:end]), f"</{tag}>"]
+        at = end
+    return "".join(out) + html.escape(text[at:])
+
+
+
+def source_link(passage_id: str, span) -> str:
+    """The page's own address of a passage in its report (relative: it works under any host or path)."""
+    query = {"source": passage_id, **({"hl": f"{span[0]}-{span[1]}"} if span else {})}
+    return "?" + urllib.parse.urlencode(query)
+
+
+
+def _cite_links(citation, passage_id: str, span) -> str:
+    """The citation as a link to the source, and a button that copies it in words with its link."""
+    link = html.escape(source_link(passage_id, span))
+    return (f'<a class="source-link" href="{link}" target="_blank" rel="noopener">{html.escape(format_citation(citation))}</a> '
+            f'<button class="copy-cite" type="button" data-cite="{html.escape(human_citation(citation))}" '
+            f'data-href="{link}">Copy citation · ສຳເນົາ</button>')
+
+
+
+def answer_html(result) -> str:
+    """The answer box: the sentence that answers, numbers in bold for a "how many" question; or a plain no."""
+    answer = result.answer
+    if answer is None:
+        return "" if not result.hits else (
+            '<div class="answer none" id="no-answer">No sentence answers this confidently; the passages below are '
+            'the closest. · ບໍ່ພົບປະໂຫຍກທີ່ຕອບໄດ້ຢ່າງໝັ້ນໃຈ; ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
+    return (f'<div class="answer"><div class="answer-label">Answer · ຄຳຕອບ <span class="from">(from result '
+            f'#{answer.rank})</span></div><p class="answer-text">{_marked(answer.text, answer.numbers, "strong")}</p>'
+            f'<div class="cite">{_cite_links(answer.citation, answer.passage_id, answer.span)}</div></div>')
+
+
+
+def k_param(value: str | None) -> int:
+    """The number of results an address asks for, from 1 to 20; 5 when it says none or nothing usable
+    (``int()`` alone would fail on "²", which ``isdigit`` accepts, and on thousands of digits)."""
+    if not value or not re.fullmatch(r"[0-9]{1,6}", value):
+        return 5
+    return min(20, max(1, int(value)))
+
+
+
+def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> str:
+    """A passage in its report, marked (``<mark>``), with the passages around it and their sections."""
+    try:
+        passages, here, first = searcher.source(passage_id)
+    except SearchError as exc:
+        return f'<p class="notice" id="source-missing">{html.escape(str(exc))}</p>'
+    cited = passages[here]
+    span = None
+    if highlight and re.fullmatch(r"[0-9]{1,9}-[0-9]{1,9}", highlight):  # ASCII digits: "²" and 5,000 nines too
+        a, b = map(int, highlight.split("-"))
+        span = (a, b) if 0 <= a < b <= len(cited.text) else None
+    c = cited.citation
+    head = (f'<div class="source-head"><a href="./">← Search · ຄົ້ນຫາ</a><h3>{html.escape(c.title)}</h3>'
+            f'<div class="cite">{html.escape(c.document)} · ¶ {c.paragraph}'
+            + (f" · {html.escape(c.section)}" if c.section else "") + (f" · p. {c.page}" if c.page is not None else "")
+            + f' · passages {first + 1}–{first + len(passages)} shown</div></div>')
+    body, section = [], None
+    for i, p in enumerate(passages):
+        if p.citation.section and p.citation.section != section:
+            section = p.citation.section
+            body.append(f"<h4>{html.escape(section)}</h4>")
+        label = f'<span class="para">¶ {p.citation.paragraph}' + (f" · p. {p.citation.page}" if p.citation.page is not None else "") + "</span> "
+        if i == here:
+            inner = _marked(p.text, [span] if span else [], "mark", ' class="sentence"')
+            body.append(f'<p class="src-p cited" id="cited">{label}<mark class="passage">{inner}</mark></p>')
+        else:
+            body.append(f'<p class="src-p">{label}{html.escape(p.text)}</p>')
+    return f'<div class="source-view">{head}<div class="source-body">{"".join(body)}</div></div>'
+
+
+
+def write_message(outcome: WriteOutcome) -> str:
+    """What the page says after a write (and, if so, that the audit log could not record it)."""
+    name = md_text(outcome.file)
+    if outcome.action == "upload":
+        said = f"Added **{name}**: {_count(outcome.passages, 'passage')}, searchable now ({outcome.embedded} embedded)."
+    elif outcome.action == "remove":
+        said = f"Removed **{name}** from the index; its file is kept in {md_text(str(outcome.moved_to.parent))}."
+    else:
+        said = f"Index up to date: {_count(outcome.reports, 'report')}, {_count(outcome.embedded, 'passage')} embedded."
+    return said + (f" Warning: {md_text(outcome.unrecorded)}; tell whoever runs the app." if outcome.unrecorded else "")
+
+
+
+def summary(searcher: Searcher) -> str:
+    s = searcher.index.summary()
+    reports = "\n".join(f"- {md_text(r['document'])}: {' · '.join(md_text(t) for t in r['parts'])} "
+                        f"({_count(r['passages'], 'passage')})" for r in s["reports"])
+    langs = ", ".join(f"{LANG_NAMES.get(lang, lang)}: {n}" for lang, n in s["passages_by_lang"].items())
+    skipped = f"\n\nNot indexed (unreadable): {md_text(', '.join(s['skipped']))}" if s["skipped"] else ""
+    return (f"**{_count(len(s['reports']), 'report')}, {_count(s['passages'], 'passage')}** ({langs})\n\n{reports}\n\n"
+            f"Model: `{s['model']}` · index built {s['built']}{skipped}")
+
+

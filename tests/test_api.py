@@ -1,0 +1,152 @@
+"""The JSON API beside the page, over real HTTP: the real model, index, app and server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from search.serve.access import Users, allowed_hosts, save_user
+
+ROOT = Path(__file__).resolve().parents[1]
+LAO_QUESTION = "ເກັບກ່ຽວເຂົ້າໄດ້ຈັກໂຕນ?"  # how many tonnes of rice were harvested?
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(root: Path, embedder, *, users: Users | None, read_only: bool = False):
+    from search import build_index
+    from search.serve.page import build_app, launch_options
+    from search.serve.render import CSS
+
+    corpus, index = root / "corpus", root / "index"
+    shutil.copytree(ROOT / "tests" / "data" / "mini", corpus)
+    build_index(corpus, index, embedder=embedder)
+    app = build_app(index, corpus_dir=corpus, embedder=embedder, users=users, read_only=read_only, max_upload_mb=1)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
+                           css=CSS, **launch_options(users, read_only, 1, allowed_hosts("127.0.0.1"), app=app))
+    return app, url, corpus
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, embedder):
+    """The app with a users file: a reader, an editor, and an account for wrong passwords."""
+    root = tmp_path_factory.mktemp("api")
+    users_file = root / "users.txt"
+    for name, role in (("ana", "reader"), ("ed", "editor"), ("mallory", "reader")):
+        save_user(users_file, name, role, f"{name}-password")
+    app, url, corpus = _serve(root, embedder, users=Users(users_file))
+    yield {"url": url, "corpus": corpus}
+    app.close()
+
+
+def _get(team, path: str, user: str | None = "ana", **params) -> httpx.Response:
+    auth = (user, f"{user}-password") if user else None
+    return httpx.get(team["url"] + path.lstrip("/"), params=params, auth=auth, timeout=120)
+
+
+def test_a_lao_question_gets_the_same_hits_as_the_page(team):
+    """curl-style GET; the page's own API (Gradio's queue, as the page calls it) answers with the same passages."""
+    from gradio_client import Client
+
+    answer = _get(team, "/api/search", q=LAO_QUESTION, k=3)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/json")
+    body = answer.json()
+    assert body["question_lang"] == "lo" and body["hits"][0]["citation"]["document"] == "rice-report.md"
+    assert LAO_QUESTION.encode("utf-8") in answer.content  # Lao as Lao (UTF-8), not \u escapes
+    page = Client(team["url"], auth=("ana", "ana-password"), verbose=False).predict(LAO_QUESTION, 3, "all", api_name="/search")
+    assert [h["id"] for h in body["hits"]] == [h["id"] for h in page["hits"]]
+    assert body["answer"] == page["answer"]
+
+
+def test_filters_scope_and_k_are_arguments(team):
+    only_lao = _get(team, "/api/search", q="rice harvest", lang="lo", k=10).json()["hits"]
+    assert only_lao and all(h["lang"] == "lo" for h in only_lao)
+    scoped = _get(team, "/api/search", q="rice harvest", doc="rice-report.md", k=10).json()["hits"]
+    assert scoped and {h["citation"]["document"] for h in scoped} == {"rice-report.md"}
+    assert len(_get(team, "/api/search", q="rice harvest", k=1).json()["hits"]) == 1
+
+
+@pytest.mark.parametrize("params, status, words", [
+    ({"q": "   "}, 400, "question"),
+    ({"q": "rice", "k": "0"}, 422, "k"),
+    ({"q": "rice", "k": "many"}, 422, "k"),
+    ({"q": "rice", "lang": "fr"}, 422, "lang"),
+    ({"q": "rice", "doc": "no-such-report.pdf"}, 400, "no-such-report.pdf"),
+])
+def test_bad_arguments_are_one_json_line_with_their_status(team, params, status, words):
+    answer = _get(team, "/api/search", **params)
+    assert answer.status_code == status and words in answer.json()["error"], answer.text
+
+
+def test_passages_and_reports_are_readable_by_id(team):
+    hit = _get(team, "/api/search", q="How many tonnes of rice were harvested?", k=1).json()["hits"][0]
+    passage = _get(team, "/api/passages/" + hit["id"].replace("#", "%23"))
+    assert passage.status_code == 200 and passage.json()["text"] == hit["text"]
+    assert _get(team, "/api/passages/rice-report.md%23999999").status_code == 404
+    reports = _get(team, "/api/reports").json()
+    assert {r["document"] for r in reports["reports"]} >= {"rice-report.md"} and reports["passages"] > 0
+
+
+def test_every_route_needs_the_users_files_accounts(team):
+    for path in ("/api/search", "/api/reports", "/api/openapi.json"):
+        refused = _get(team, path, user=None, q="rice")
+        assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic")
+    wrong = httpx.get(team["url"] + "api/search", params={"q": "rice"}, auth=("mallory", "guess"), timeout=60)
+    assert wrong.status_code == 401 and "wrong user name or password" in wrong.json()["error"]
+
+
+def test_a_reader_cannot_write_and_an_editor_can(team, tmp_path):
+    note = tmp_path / "ferries.txt"
+    note.write_text("Ferry report\n\nThe river ferry carried 4,200 passengers in March.\n", encoding="utf-8")
+    files = lambda: {"file": ("ferries.txt", note.read_bytes(), "text/plain")}  # noqa: E731
+    refused = httpx.post(team["url"] + "api/reports", files=files(), auth=("ana", "ana-password"), timeout=120)
+    assert refused.status_code == 403 and "editor" in refused.json()["error"]
+    assert not (team["corpus"] / "ferries.txt").exists()
+    assert httpx.delete(team["url"] + "api/reports/rice-report.md", auth=("ana", "ana-password"), timeout=60).status_code == 403
+    assert (team["corpus"] / "rice-report.md").exists()
+
+    added = httpx.post(team["url"] + "api/reports", files=files(), auth=("ed", "ed-password"), timeout=300)
+    assert added.status_code == 200 and added.json()["file"] == "ferries.txt" and added.json()["passages"] >= 1
+    hits = _get(team, "/api/search", q="How many passengers did the ferry carry?", k=1).json()["hits"]
+    assert hits[0]["citation"]["document"] == "ferries.txt"
+    removed = httpx.delete(team["url"] + "api/reports/ferries.txt", auth=("ed", "ed-password"), timeout=300)
+    assert removed.status_code == 200 and removed.json()["action"] == "remove"
+    assert "ferries.txt" not in {r["document"] for r in _get(team, "/api/reports").json()["reports"]}
+    gone = httpx.delete(team["url"] + "api/reports/ferries.txt", auth=("ed", "ed-password"), timeout=60)
+    assert gone.status_code == 404
+
+
+def test_a_file_over_the_upload_limit_is_refused_unread(team):
+    big = {"file": ("big.txt", b"a" * (1 * 2**20 + 1), "text/plain")}
+    refused = httpx.post(team["url"] + "api/reports", files=big, auth=("ed", "ed-password"), timeout=120)
+    assert refused.status_code == 413 and "1 MB" in refused.json()["error"]
+    assert not (team["corpus"] / "big.txt").exists()
+
+
+def test_the_openapi_document_describes_the_routes(team):
+    spec = _get(team, "/api/openapi.json").json()
+    assert {"/api/search", "/api/passages/{passage_id}", "/api/reports", "/api/reports/{document}"} <= set(spec["paths"])
+    params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert params == {"q", "lang", "k", "doc"}
+
+
+def test_a_read_only_app_has_no_write_route(tmp_path_factory, embedder):
+    app, url, corpus = _serve(tmp_path_factory.mktemp("api-read-only"), embedder, users=None, read_only=True)
+    try:
+        upload = httpx.post(url + "api/reports", files={"file": ("x.txt", b"Title\n\nA text.\n", "text/plain")}, timeout=60)
+        assert upload.status_code in (404, 405) and not (corpus / "x.txt").exists()
+        assert httpx.delete(url + "api/reports/rice-report.md", timeout=60).status_code in (404, 405)
+        assert (corpus / "rice-report.md").exists()
+        assert httpx.get(url + "api/search", params={"q": LAO_QUESTION}, timeout=120).json()["hits"]
+        spec = httpx.get(url + "api/openapi.json", timeout=60).json()
+        assert "post" not in spec["paths"].get("/api/reports", {})
+    finally:
+        app.close()

@@ -1,0 +1,61 @@
+"""The installed package, not the source tree: ``pip install .`` then ``report-search serve`` serves the app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_pip_install_then_report_search_serve(tmp_path, embedder):
+    """A non-editable install in a fresh environment (this one's packages visible, the project's own copy
+    installed from a wheel), run from a folder outside the repository: the page and the JSON API answer."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    python, command = venv / "bin" / "python", venv / "bin" / "report-search"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
+                   check=True, timeout=600, cwd=tmp_path)
+    where = subprocess.run([str(python), "-c", "import search; print(search.__file__)"], capture_output=True, text=True,
+                           check=True, cwd=tmp_path).stdout
+    assert str(venv) in where, where  # the installed copy, not the repository's
+    assert "report-search serve" in subprocess.run([str(command), "serve", "--help"], capture_output=True, text=True,
+                                                   check=True).stdout
+
+    shutil.copytree(ROOT / "tests" / "data" / "mini", tmp_path / "corpus")
+    port = _free_port()
+    server = subprocess.Popen([str(command), "serve", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": ""},
+                              start_new_session=True)
+    try:
+        url, deadline, answer = f"http://127.0.0.1:{port}/", time.monotonic() + 600, None
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                answer = httpx.get(url + "api/search", params={"q": "How many tonnes of rice were harvested?"}, timeout=30)
+                if answer.headers.get("content-type", "").startswith("application/json"):
+                    break  # the start-up page answers every path with HTML until the app has the port
+            except httpx.TransportError:
+                pass
+            time.sleep(1)
+        assert server.poll() is None, server.stdout.read()
+        assert answer is not None and answer.status_code == 200, answer and answer.text
+        assert answer.json()["hits"][0]["citation"]["document"] == "rice-report.md"
+        assert "report search" in httpx.get(url, timeout=30).text.lower()  # the page (its title)
+        assert (tmp_path / "index").is_dir()  # --corpus and --index default to the folder it runs in
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)

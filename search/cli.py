@@ -322,6 +322,13 @@ def _names(ctx, param, values) -> tuple[str, ...]:
               show_default=True, help="How the default model runs in a new index [env REPORT_SEARCH_ENGINE].")
 @_threads_option
 @_limits_options
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), cls=_EnvOption,
+              envvar="REPORT_SEARCH_LOG_LEVEL", default="info", show_default=True,
+              help="What the console shows: info adds a JSON line per search [env REPORT_SEARCH_LOG_LEVEL].")
+@click.option("--request-log", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the request log (a JSON line per search: user, language, k, milliseconds by stage, outcome) "
+                   "to this file instead of the console.")
+@click.option("--log-questions", is_flag=True, help="Put each question's text in the request log (off: questions can be sensitive).")
 def serve(**options):
     """Serve the web page (and its JSON API) over the index, building it first when there is none.
 

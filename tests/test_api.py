@@ -150,3 +150,44 @@ def test_a_read_only_app_has_no_write_route(tmp_path_factory, embedder):
         assert "post" not in spec["paths"].get("/api/reports", {})
     finally:
         app.close()
+
+
+def test_each_search_is_one_json_line_in_the_request_log(team, caplog):
+    """Who, where, the question's language, k, milliseconds by stage and the outcome; never the question's text
+    unless asked for."""
+    import json
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="report-search.requests"):
+        _get(team, "/api/search", q=LAO_QUESTION, k=3)
+        _get(team, "/api/search", q="rice", doc="no-such-report.pdf")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "report-search.requests"]
+    assert len(lines) == 2, lines
+    ok, refused = lines
+    assert ok["user"] == "ana" and ok["endpoint"] == "api" and ok["lang"] == "lo" and ok["k"] == 3 and ok["hits"] == 3
+    assert ok["outcome"] == "ok" and {"encode", "dense", "fusion", "highlight"} <= set(ok["stages"])
+    assert ok["ms"] >= sum(ok["stages"].values()) * 0.99
+    assert refused["outcome"].startswith("refused: ") and "no-such-report.pdf" in refused["outcome"] and refused["docs"] == 1
+    assert not any("question" in line for line in lines) and LAO_QUESTION not in caplog.text
+    assert not [r for r in caplog.records if r.name == "search.serve.api"]  # the refusal is logged once, here
+
+
+def test_the_request_log_holds_questions_only_when_asked(searcher, tmp_path):
+    import json
+    import logging
+
+    from search.serve.requestlog import RequestLog
+
+    logger = logging.getLogger("test.requests")
+    logger.setLevel(logging.INFO)
+    handler = logging.FileHandler(tmp_path / "requests.jsonl", encoding="utf-8")
+    logger.addHandler(handler)
+    try:
+        RequestLog(questions=True, logger=logger).search(searcher, LAO_QUESTION, endpoint="page", user=None, k=2,
+                                                         lang=None, docs=None)
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    text = (tmp_path / "requests.jsonl").read_text(encoding="utf-8")
+    assert LAO_QUESTION in text  # stored as Lao, not escaped
+    assert json.loads(text)["question"] == LAO_QUESTION

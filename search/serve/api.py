@@ -33,8 +33,9 @@ from search.errors import AccessError, QueryError, SearchError
 from search.retrieve.engine import MAX_K, Searcher
 from search.serve.access import Users
 from search.serve.curate import Curator
+from search.serve.requestlog import RequestLog, already_logged
 
-log = logging.getLogger("report-search")
+log = logging.getLogger(__name__)
 _basic = HTTPBasic(auto_error=False, realm="report-search")
 
 
@@ -74,8 +75,10 @@ class _Route(APIRoute):
         return guarded
 
 
-def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None, read_only: bool = False) -> APIRouter:
-    """The API's routes, to go before Gradio's own (see ``launch_options``)."""
+def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None, read_only: bool = False,
+             requests: RequestLog | None = None) -> APIRouter:
+    """The API's routes, to go before Gradio's own (see ``launch_options``); searches go to ``requests``."""
+    requests = requests or RequestLog()
 
     def user(credentials: HTTPBasicCredentials | None = Depends(_basic)) -> str | None:
         """The signed-in user's name (None when the app has no users file)."""
@@ -93,10 +96,12 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
     def search(q: str = Query("", max_length=10_000, description="The question, in Lao or English."),
                lang: Literal["all", "lo", "en"] = Query("all", description="Only passages of this language."),
                k: int = Query(5, ge=1, le=MAX_K, description="How many passages."),
-               doc: list[str] = Query([], description="Search only these reports (file names); all when none.")) -> dict:
+               doc: list[str] = Query([], description="Search only these reports (file names); all when none."),
+               name: str | None = Depends(user)) -> dict:
         """The answer sentence (or null) and the ranked passages with citations, as the page shows them."""
         searcher.follow()
-        return searcher.search(q, k=k, lang=None if lang == "all" else lang, highlight=True, docs=doc or None).to_dict()
+        return requests.search(searcher, q, endpoint="api", user=name, k=k, lang=None if lang == "all" else lang,
+                               docs=doc).to_dict()
 
     @router.get("/passages/{passage_id:path}", summary="One passage")
     def passage(passage_id: str) -> dict:
@@ -152,7 +157,8 @@ def api_errors(request: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
         return _error(422, f"{where}: {first.get('msg', 'invalid')}")
     if isinstance(exc, SearchError):
-        log.warning("api refused %s: %s", request.url.path, exc)
+        if not already_logged(exc):
+            log.warning("api refused %s: %s", request.url.path, exc)
         return _error(_status(exc), str(exc))
     token = secrets.token_hex(4)
     log.error("api %s failed (ref %s)", request.url.path, token, exc_info=exc)

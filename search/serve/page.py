@@ -26,9 +26,10 @@ from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES,
                                  SCROLL_TO_MARK, answer_html, card, k_param, md_text, search_error_html, source_html,
                                  source_link, summary, write_message)
+from search.serve.requestlog import RequestLog, already_logged
 from search.serve.web import NoUploads, end_sessions, session_alive
 
-log = logging.getLogger("report-search")
+log = logging.getLogger(__name__)
 AUTH_MESSAGE = "Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · ເຂົ້າລະບົບ"
 EXAMPLES = (
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
@@ -40,7 +41,7 @@ EXAMPLES = (
 def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
               refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
               read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE,
-              limits: ReadLimits = DEFAULT_LIMITS) -> gr.Blocks:
+              limits: ReadLimits = DEFAULT_LIMITS, requests: RequestLog | None = None) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
@@ -54,8 +55,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         read_only: search only: no upload, remove or re-index component or endpoint exists.
         uploads_per_minute: uploads one user may make in any minute.
         limits: the work reading one report may take (pages, characters, passages, time, memory).
+        requests: the request log (a line per search; see requestlog.py); one without question text when None.
     """
     searcher = Searcher(index_dir, embedder=embedder)
+    requests = requests or RequestLog()
     searcher.warm_up()  # load index and model now, not on the first question
     curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
                       uploads_per_minute=uploads_per_minute, limits=limits)
@@ -80,10 +83,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         if not (question or "").strip():  # not an error: say what to do, in both languages, and clear old results
             return "", "", EMPTY_QUESTION, gr.update(visible=False), gr.update(visible=False), ""
         try:
-            result = searcher.search(question, k=int(k), lang=LANG_FILTERS.get(lang_label), highlight=True,
-                                     docs=list(docs or ()) or None)
-        except SearchError as exc:  # shown in place of the old results, in both languages; logged as one line
-            log.warning("refused: %s", exc)
+            result = requests.search(searcher, question, endpoint="page", user=_user(request), k=int(k),
+                                     lang=LANG_FILTERS.get(lang_label), docs=list(docs or ()))
+        except SearchError as exc:  # shown in place of the old results, in both languages; the request log has it
             return "", "", search_error_html(exc), gr.update(visible=False), gr.update(visible=False), ""
         cards = "".join(card(hit, searcher.context(hit)) for hit in result.hits)
         lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
@@ -121,8 +123,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         reader(request)
         searcher.follow()
         try:
-            result = searcher.search(question, k=k, lang=None if lang in ("all", "", None) else lang, highlight=True,
-                                     docs=docs or None)  # a name, a number or a mapping is refused, not listed
+            result = requests.search(searcher, question, endpoint="gradio-api", user=_user(request), k=k,
+                                     lang=None if lang in ("all", "", None) else lang,
+                                     docs=docs)  # a name, a number or a mapping is refused, not listed
         except SearchError as exc:
             raise _user_error(exc) from exc
         return result.to_dict()
@@ -221,13 +224,14 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             redo.click(reindex, None, [status, stats, doomed, scope], api_visibility="undocumented")
         app.load(on_load, None, [signed_in, editing, stats, scope] + ([] if read_only else [doomed]),
                  api_visibility="private")
-    app.json_api = json_api(searcher, curator, users=users, read_only=read_only)  # served by launch_options(app=)
+    app.json_api = json_api(searcher, curator, users=users, read_only=read_only, requests=requests)  # served by launch_options(app=)
     return app
 
 
 def _user_error(exc: Exception) -> gr.Error:
-    """A user's mistake: shown on the page, logged as one line (no traceback)."""
-    log.warning("refused: %s", exc)
+    """A user's mistake: shown on the page, logged as one line (no traceback), once."""
+    if not already_logged(exc):
+        log.warning("refused: %s", exc)
     return gr.Error(str(exc), print_exception=False)
 
 

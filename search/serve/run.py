@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,8 @@ from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUT
 from search.serve.page import build_app, launch_options
 from search.serve.prepare import prepare_index
 from search.serve.render import CSS
+from search.serve.requestlog import RequestLog, configure
 from search.serve.startup import StartupPage
-
-log = logging.getLogger("report-search")
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,9 @@ class ServeOptions:
     engine: str = DEFAULT_ENGINE
     threads: int | None = None
     limits: ReadLimits = field(default=DEFAULT_LIMITS)
+    log_level: str = "info"
+    request_log: Path | None = None
+    log_questions: bool = False
 
 
 class ServeError(SystemExit):
@@ -53,6 +54,7 @@ class ServeError(SystemExit):
 def serve(options: ServeOptions) -> None:
     """Serve until interrupted. Refuses, before binding or building, to serve the network with no sign-in."""
     o = options
+    configure(o.log_level, o.request_log)
     if not o.users_file and not o.read_only and not is_loopback(o.host):
         raise ServeError(f"refusing to serve {o.host} with no sign-in: anyone who reaches the port could add and "
                          "remove reports. Add users (python -m search users add NAME --role editor --users users.txt, then "
@@ -73,7 +75,8 @@ def serve(options: ServeOptions) -> None:
         page.say("Loading the index and the model")
         app = build_app(o.index_dir, corpus_dir=o.corpus_dir, embedder=embedder, refresh=stale,
                         max_upload_mb=o.max_upload_mb, users=users, read_only=o.read_only,
-                        uploads_per_minute=o.uploads_per_minute, limits=o.limits)
+                        uploads_per_minute=o.uploads_per_minute, limits=o.limits,
+                        requests=RequestLog(questions=o.log_questions))
     except SearchError as exc:
         raise ServeError(str(exc)) from exc
     finally:

@@ -207,10 +207,30 @@ def library_table() -> str:
     return library_bench.table(library_run())
 
 
+SERVE_RUN = SCALE_RUNS / "serve.json"  # bench/serve.py --json bench/results/serve.json
+SERVE_PATHS = {"engine": "engine (no HTTP)", "api": "JSON API", "gradio-api": "Gradio endpoint `search`",
+               "page": "the page's search (cards rendered)"}
+
+
+def serve_table() -> str:
+    """The README's table: one search end to end by path and concurrent clients, from the recorded run."""
+    run = json.loads(SERVE_RUN.read_text(encoding="utf-8"))
+    counts = list(run["paths"]["engine"])
+    lines = ["| path | " + " | ".join(f"{n} client{'s' if n != '1' else ''}: p50 · q/s" for n in counts)
+             + " | server's own p50, 1 client | errors |", "|---" * (len(counts) + 3) + "|"]
+    for path, label in SERVE_PATHS.items():
+        by = run["paths"][path]
+        cells = [f"{by[n]['p50_ms']:.0f} ms · {by[n]['throughput_qps']:.1f}"
+                 + ("" if n == counts[0] else f" ({by[n]['throughput_over_one_client']:.2f}×)") for n in counts]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {by[counts[0]]['server_p50_ms']:.0f} ms "
+                     f"| {sum(by[n]['errors'] for n in counts)} |")
+    return "\n".join(lines)
+
+
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
           "answer-threshold": answer_threshold_table, "ablation": ablation_table}
 PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
-RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
+RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table, "serve": serve_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
 
 
 def blocks_in(text: str) -> dict[str, str]:

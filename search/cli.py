@@ -322,6 +322,9 @@ def _names(ctx, param, values) -> tuple[str, ...]:
               show_default=True, help="How the default model runs in a new index [env REPORT_SEARCH_ENGINE].")
 @_threads_option
 @_limits_options
+@click.option("--search-concurrency", type=click.IntRange(1, 256), default=None,
+              help="Searches run at once, in the page and each API (more wait their turn) "
+                   "[default: twice the cores]; writes always run one at a time.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), cls=_EnvOption,
               envvar="REPORT_SEARCH_LOG_LEVEL", default="info", show_default=True,
               help="What the console shows: info adds a JSON line per search [env REPORT_SEARCH_LOG_LEVEL].")

@@ -67,7 +67,8 @@ class Embedder:
         passage_prefix: text put before each passage (``"passage: "`` for e5).
         batch_size: passages per forward pass.
         engine: ``"onnx-fp32"`` (default), ``"onnx-int8"`` or ``"torch"``; other models always use torch.
-        threads: threads for batches (building); None for every core. Questions use one.
+        threads: threads for batches (building); None for every core. Questions use one (ONNX engines; torch
+            has one count for the process, set once at load).
         progress: told each step of a first-use preparation (conversion, export), for people waiting.
         adapter: merge the package's Lao adapter into the default model (search/model/adapter.py);
             False for the plain converted model. Other models are used as they are.
@@ -150,13 +151,18 @@ class Embedder:
         return converted_model_dir(self.cache_dir, adapter=self.adapter, progress=self._progress)
 
     def _open(self, path: str, *, offline: bool):
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # the library never prints
         try:
-            return SentenceTransformer(path, device="cpu", local_files_only=offline)
+            model = SentenceTransformer(path, device="cpu", local_files_only=offline)
+            # Once, here: torch's count is the process's, so changing it per call (one thread for a question, all
+            # for a batch) let a concurrent question slow a build to one thread, or a build take a question's cores.
+            torch.set_num_threads(self.threads or os.cpu_count() or 1)
+            return model
         except Exception as exc:  # noqa: BLE001 - loaders raise OSError, ValueError, safetensors' own errors...
             raise ModelError(
                 f"cannot load the embedding model {self.model_name!r} from {path} ({type(exc).__name__}: {exc}); "
@@ -247,9 +253,6 @@ class Embedder:
         """Each text's token states and the tokens' character offsets (``(0, 0)`` for special tokens)."""
         if self._onnx:
             return self.model.token_states(texts)
-        import torch
-
-        torch.set_num_threads(self.threads or os.cpu_count() or 1)
         states = self.model.encode(texts, batch_size=len(texts), output_value="token_embeddings",
                                    convert_to_numpy=False, show_progress_bar=False)
         offsets = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
@@ -268,9 +271,6 @@ class Embedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if self._onnx:
             return self.model.encode(texts)
-        import torch
-
-        torch.set_num_threads(1 if len(texts) <= 4 else (self.threads or os.cpu_count() or 1))
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, convert_to_numpy=True,
             normalize_embeddings=True, show_progress_bar=False,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -208,6 +209,7 @@ class Searcher:
         self._embedder_options = {"threads": threads, "progress": progress}
         self._index: StoredIndex | None = None
         self._followed, self._unfollowable = 0.0, None
+        self._following = threading.Lock()  # one thread loads a new generation; the others search the loaded one
         self._word_vectors: dict[str, np.ndarray] = {}
         self._word_cache_size = word_cache_size
 
@@ -249,18 +251,21 @@ class Searcher:
             Whether a new generation is now served.
         """
         now = time.monotonic()
-        if self._index is None or now - self._followed < every:
-            return False
-        self._followed = now
-        live = live_generation(self.index_dir)
-        if live is None or live in (self._index.path.name, self._unfollowable):
+        if self._index is None or now - self._followed < every or not self._following.acquire(blocking=False):
             return False
         try:
-            self.reload()
-        except SearchError:
-            self._unfollowable = live  # damaged: not tried again every second
-            return False
-        return True
+            self._followed = now
+            live = live_generation(self.index_dir)
+            if live is None or live in (self._index.path.name, self._unfollowable):
+                return False
+            try:
+                self.reload()
+            except SearchError:
+                self._unfollowable = live  # damaged: not tried again every second
+                return False
+            return True
+        finally:
+            self._following.release()
 
     def languages(self) -> tuple[str, ...]:
         """The languages of the indexed passages, sorted."""

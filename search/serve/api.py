@@ -16,9 +16,11 @@ write route at all. Errors are JSON ``{"error": "…"}``: 400 a question or argu
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -36,6 +38,10 @@ from search.serve.curate import Curator
 from search.serve.requestlog import RequestLog, already_logged
 
 log = logging.getLogger(__name__)
+# Searches at once, in the page and in each API: each runs on one core (the question's model session and
+# FAISS use one thread each), and a few more than the cores keep them busy while others wait on the network
+# (bench/serve.py).
+DEFAULT_SEARCH_CONCURRENCY = 2 * (os.cpu_count() or 1)
 _basic = HTTPBasic(auto_error=False, realm="report-search")
 
 
@@ -76,9 +82,11 @@ class _Route(APIRoute):
 
 
 def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None, read_only: bool = False,
-             requests: RequestLog | None = None) -> APIRouter:
-    """The API's routes, to go before Gradio's own (see ``launch_options``); searches go to ``requests``."""
+             requests: RequestLog | None = None, search_concurrency: int = DEFAULT_SEARCH_CONCURRENCY) -> APIRouter:
+    """The API's routes, to go before Gradio's own (see ``launch_options``); searches go to ``requests``,
+    ``search_concurrency`` at once (FastAPI alone would run up to 40)."""
     requests = requests or RequestLog()
+    gate = threading.BoundedSemaphore(search_concurrency)
 
     def user(credentials: HTTPBasicCredentials | None = Depends(_basic)) -> str | None:
         """The signed-in user's name (None when the app has no users file)."""
@@ -100,8 +108,10 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
                name: str | None = Depends(user)) -> dict:
         """The answer sentence (or null) and the ranked passages with citations, as the page shows them."""
         searcher.follow()
-        return requests.search(searcher, q, endpoint="api", user=name, k=k, lang=None if lang == "all" else lang,
-                               docs=doc).to_dict()
+        with gate:
+            result = requests.search(searcher, q, endpoint="api", user=name, k=k, lang=None if lang == "all" else lang,
+                                     docs=doc)
+        return result.to_dict()
 
     @router.get("/passages/{passage_id:path}", summary="One passage")
     def passage(passage_id: str) -> dict:

@@ -20,7 +20,7 @@ from search.ingest.read import SUPPORTED_SUFFIXES
 from search.model.embed import Embedder
 from search.retrieve.engine import Searcher
 from search.serve.access import Users
-from search.serve.api import json_api
+from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES,
@@ -41,7 +41,8 @@ EXAMPLES = (
 def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
               refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
               read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE,
-              limits: ReadLimits = DEFAULT_LIMITS, requests: RequestLog | None = None) -> gr.Blocks:
+              limits: ReadLimits = DEFAULT_LIMITS, requests: RequestLog | None = None,
+              search_concurrency: int = DEFAULT_SEARCH_CONCURRENCY) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
@@ -56,6 +57,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         uploads_per_minute: uploads one user may make in any minute.
         limits: the work reading one report may take (pages, characters, passages, time, memory).
         requests: the request log (a line per search; see requestlog.py); one without question text when None.
+        search_concurrency: searches run at once, from the page and each API alike (more wait their turn);
+            writes (add, remove, re-index) run one at a time.
     """
     searcher = Searcher(index_dir, embedder=embedder)
     requests = requests or RequestLog()
@@ -207,24 +210,30 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
 
         inputs, outputs = [question, k, lang, scope], [detected, answer, results, csv_button, json_button, source]
         address = ADDRESS_FOLLOWS % json.dumps({name: code or "all" for name, code in LANG_FILTERS.items()})
-        go.click(run_search, inputs, outputs, api_visibility="undocumented", js=address)
-        question.submit(run_search, inputs, outputs, api_visibility="undocumented", js=address)
+        searching = {"concurrency_id": "search"}  # every search, from any event, shares one limit (see app.queue)
+        go.click(run_search, inputs, outputs, api_visibility="undocumented", js=address, **searching)
+        question.submit(run_search, inputs, outputs, api_visibility="undocumented", js=address, **searching)
         # Results always match the controls. `input` fires for the mouse, the keyboard and the number box alike
         # (`release` only for the mouse); a drag's many steps run once each search is done, the last one only.
         for control in (lang, k, scope):
-            control.input(rerun, inputs, outputs, api_visibility="private", js=address, trigger_mode="always_last")
+            control.input(rerun, inputs, outputs, api_visibility="private", js=address, trigger_mode="always_last",
+                          **searching)
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda t=text: t, None, question, api_visibility="private").then(
-                run_search, inputs, outputs, api_visibility="private", js=address)
-        app.load(from_url, None, inputs + outputs, api_visibility="private")
-        gr.api(api_search, api_name="search")
+                run_search, inputs, outputs, api_visibility="private", js=address, **searching)
+        app.load(from_url, None, inputs + outputs, api_visibility="private", **searching)
+        gr.api(api_search, api_name="search", **searching)
         if not read_only:
-            add.click(upload, upload_file, [status, stats, doomed, scope], api_visibility="undocumented")
-            drop.click(remove, doomed, [status, stats, doomed, scope], api_visibility="undocumented")
-            redo.click(reindex, None, [status, stats, doomed, scope], api_visibility="undocumented")
+            writes = {"api_visibility": "undocumented", "concurrency_id": "write", "concurrency_limit": 1}
+            add.click(upload, upload_file, [status, stats, doomed, scope], **writes)
+            drop.click(remove, doomed, [status, stats, doomed, scope], **writes)
+            redo.click(reindex, None, [status, stats, doomed, scope], **writes)
         app.load(on_load, None, [signed_in, editing, stats, scope] + ([] if read_only else [doomed]),
                  api_visibility="private")
-    app.json_api = json_api(searcher, curator, users=users, read_only=read_only, requests=requests)  # served by launch_options(app=)
+    # Gradio runs each event one call at a time unless told: 8 clients got 1.2x one client's throughput
+    app.queue(default_concurrency_limit=search_concurrency)  # "search" and the light events alike
+    app.json_api = json_api(searcher, curator, users=users, read_only=read_only, requests=requests,
+                            search_concurrency=search_concurrency)  # served by launch_options(app=)
     return app
 
 

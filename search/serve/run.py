@@ -14,6 +14,7 @@ from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.model.embed import DEFAULT_ENGINE
 from search.progress import TerminalProgress, say
 from search.serve.access import Users, allowed_hosts, is_loopback
+from search.serve.api import DEFAULT_SEARCH_CONCURRENCY
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE
 from search.serve.page import build_app, launch_options
 from search.serve.prepare import prepare_index
@@ -42,6 +43,7 @@ class ServeOptions:
     log_level: str = "info"
     request_log: Path | None = None
     log_questions: bool = False
+    search_concurrency: int | None = None  # None: DEFAULT_SEARCH_CONCURRENCY
 
 
 class ServeError(SystemExit):
@@ -76,7 +78,8 @@ def serve(options: ServeOptions) -> None:
         app = build_app(o.index_dir, corpus_dir=o.corpus_dir, embedder=embedder, refresh=stale,
                         max_upload_mb=o.max_upload_mb, users=users, read_only=o.read_only,
                         uploads_per_minute=o.uploads_per_minute, limits=o.limits,
-                        requests=RequestLog(questions=o.log_questions))
+                        requests=RequestLog(questions=o.log_questions),
+                        search_concurrency=o.search_concurrency or DEFAULT_SEARCH_CONCURRENCY)
     except SearchError as exc:
         raise ServeError(str(exc)) from exc
     finally:

@@ -25,7 +25,8 @@ from synthetic import write_library  # noqa: E402
 
 from search.index.build import build_index, make_embedder  # noqa: E402
 from search.model.embed import DEFAULT_ENGINE, ENGINES  # noqa: E402
-from search.index.store import IndexConfig, load_index  # noqa: E402
+from search.index.records import IndexConfig  # noqa: E402
+from search.index.store import load_index  # noqa: E402
 
 
 class Counting:

@@ -30,7 +30,7 @@ import hostile_files as hostile  # noqa: E402 - the same files the tests refuse
 from search import Searcher, build_index  # noqa: E402
 from search.errors import SearchError  # noqa: E402
 from search.index.build import make_embedder  # noqa: E402
-from search.index.store import IndexConfig  # noqa: E402
+from search.index.records import IndexConfig  # noqa: E402
 from search.serve.curate import Curator  # noqa: E402
 
 FILES = {"50,000-page PDF": ("pages.pdf", hostile.many_pages), "PDF inflating to 73 MB": ("bomb.pdf", hostile.inflating),

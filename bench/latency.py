@@ -32,7 +32,7 @@ from search.index.build import make_embedder
 from search.model.embed import ENGINES
 from search.retrieve.engine import DEFAULT_RETRIEVER, check_question
 from search.evaluation.gold import load_gold
-from search.index.store import IndexConfig
+from search.index.records import IndexConfig
 
 
 def _raw(searcher: Searcher, question: str, k: int) -> None:

@@ -31,7 +31,7 @@ from search import Searcher
 from search.evaluation.evaluate import EvalRun, evaluate
 from search.evaluation.gold import load_gold
 from search.index.build import build_index, make_embedder
-from search.index.store import IndexConfig
+from search.index.records import IndexConfig
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
 
 ROOT = Path(__file__).resolve().parents[1]

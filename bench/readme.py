@@ -30,7 +30,7 @@ from search import Searcher, build_index
 from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD, confident
 from search.cite import format_citation
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
-from search.index.store import IndexConfig
+from search.index.records import IndexConfig
 from search.errors import IndexFormatError, IndexNotFoundError
 from search.evaluation.evaluate import EvalRun, evaluate, format_table
 from search.evaluation.gold import load_gold

@@ -34,7 +34,8 @@ from search.progress import TerminalProgress  # noqa: E402
 from search.index.build import build_index, make_embedder  # noqa: E402
 from search.retrieve.engine import Searcher  # noqa: E402
 from search.ingest.lang import normalize_text  # noqa: E402
-from search.index.store import DENSE, UNITS, IndexConfig, current_generation, read_manifest  # noqa: E402
+from search.index.generations import current_generation, read_manifest  # noqa: E402
+from search.index.records import DENSE, UNITS, IndexConfig  # noqa: E402
 from search.ingest.tokenize import tokenize  # noqa: E402
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "laos-tip-2022.jsonl"

@@ -39,7 +39,8 @@ from search import Searcher
 from search.evaluation.evaluate import evaluate
 from search.evaluation.gold import load_gold
 from search.index.build import _tokens, build_index, make_embedder
-from search.index.store import IndexConfig
+from search.index import terms as term_tables
+from search.index.records import IndexConfig
 from search.ingest.lang import is_lao_char
 from search.ingest.tokenize import tokenize
 from search.retrieve import bridge
@@ -93,7 +94,7 @@ def write_distractors(folder: Path, passages: int, *, seed: int = 0) -> int:
 
 def report_terms(searcher: Searcher, doc: str) -> dict[str, set[str]]:
     """The terms the bridge would choose from one report alone, per language (no cap binds there)."""
-    counts = bridge.TermCounts()
+    counts = term_tables.TermCounts()
     mine = [p for p in searcher.index.passages if p.citation.document == doc]
     for _ in _tokens(mine, counts):
         pass
@@ -115,10 +116,10 @@ def graph_check(tables: dict, embedder) -> dict:
     for lang, table in tables.items():
         if len(table.keys) < 1000:
             continue
-        exact = bridge.TermTable(lang, table.keys, table.words, np.asarray(table.vectors), table.hub)
+        exact = term_tables.TermTable(lang, table.keys, table.words, np.asarray(table.vectors), table.hub)
         started = time.perf_counter()
-        graph = bridge.TermTable(lang, table.keys, table.words, exact.vectors, table.hub,
-                                 bridge.term_graph(exact.vectors, table.hub))
+        graph = term_tables.TermTable(lang, table.keys, table.words, exact.vectors, table.hub,
+                                      term_tables.term_graph(exact.vectors, table.hub))
         build_s = time.perf_counter() - started
         truth, found = exact.closest_many(vectors, 10), graph.closest_many(vectors, 10)
         recall = float(np.mean([len(set(a) & set(b)) / max(1, len(a)) for a, b in zip(truth, found)]))
@@ -153,7 +154,7 @@ def main() -> None:
     embedder = make_embedder(IndexConfig(), threads=args.threads)
     results = {"distractor_passages": args.distractors, "caps": {}}
     for cap in [int(c) for c in args.caps.split(",")]:
-        bridge.MAX_TERMS_PER_LANGUAGE = cap or sys.maxsize
+        term_tables.MAX_TERMS_PER_LANGUAGE = cap or sys.maxsize
         started = time.perf_counter()
         last = {}
 

@@ -27,7 +27,8 @@ from search.errors import (  # noqa: E402
     SearchError,
 )
 from search.ingest.lang import detect_lang  # noqa: E402
-from search.index.store import IndexConfig, load_index  # noqa: E402
+from search.index.records import IndexConfig  # noqa: E402
+from search.index.store import load_index  # noqa: E402
 
 __all__ = [
     "__version__", "BuildReport", "build_index", "index_is_stale", "Citation", "format_citation",

@@ -29,7 +29,8 @@ from search.evaluation.gold import load_gold
 from search.evaluation.report import write_report
 from search.evaluation.compare import compare, format_comparison, load_ranks
 from search.evaluation.trec import METRIC_NAMES, write_qrels, write_run
-from search.index.store import IndexConfig, check_index
+from search.index.records import IndexConfig
+from search.index.store import check_index
 from search.ingest.limits import DEFAULT_LIMITS, LIMIT_HELP, MIN_LIMITS, ReadLimits, option_name
 from search.progress import TerminalProgress, say
 

@@ -80,7 +80,7 @@ def plain_embedder(model_cache) -> Embedder:
 @pytest.fixture(scope="session")
 def plain_searcher(tmp_path_factory, plain_embedder) -> Searcher:
     """A real index of the bundled report made with the plain model (``build --no-adapter``)."""
-    from search.index.store import IndexConfig
+    from search.index.records import IndexConfig
 
     index_dir = tmp_path_factory.mktemp("plain") / "index"
     build_index(CORPUS, index_dir, config=IndexConfig(adapter=False), embedder=plain_embedder)

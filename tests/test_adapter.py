@@ -121,7 +121,7 @@ def test_an_index_of_the_model_before_the_adapter_is_rebuilt_before_serving(mini
     rebuilds it at start instead of serving one model-mismatch error per search."""
     from search.serve.prepare import prepare_index
     from search import Searcher, build_index
-    from search.index.store import read_manifest
+    from search.index.generations import read_manifest
 
     index = tmp_path / "index"
     build_index(mini_corpus, index, embedder=plain_embedder)  # as an older release wrote it

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from search.retrieve.answer_type import asks_for_number, holds_number
+from search.ingest.numbers import asks_for_number, holds_number
 from search.retrieve.engine import _numbers_first
 from search.retrieve.highlight import best_sentence_spans
-from search.index.store import Passage
+from search.index.records import Passage
 
 
 @pytest.mark.parametrize("question", [

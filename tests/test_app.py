@@ -187,7 +187,7 @@ def test_a_stale_index_is_served_while_it_is_brought_up_to_date(mini_corpus, tmp
 def test_a_damaged_index_is_rebuilt_before_serving(mini_corpus, tmp_path, embedder, model_cache):
     from search.serve.prepare import prepare_index
     from search import build_index, index_is_stale
-    from search.index.store import current_generation
+    from search.index.generations import current_generation
 
     index = tmp_path / "index"
     build_index(mini_corpus, index, embedder=embedder)

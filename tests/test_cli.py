@@ -74,7 +74,7 @@ def test_empty_question_is_a_usage_error(run, tip_index):
 def test_damaged_index_is_one_clear_line(run, tip_index, tmp_path):
     import shutil
 
-    from search.index.store import current_generation
+    from search.index.generations import current_generation
 
     broken = tmp_path / "broken"
     shutil.copytree(tip_index, broken)

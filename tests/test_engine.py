@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from search import Searcher
-from search.retrieve.answer_type import holds_number
+from search.ingest.numbers import holds_number
 from search.retrieve.engine import RETRIEVERS
 from search.errors import EmptyQueryError, QueryError
 from search.index.store import load_index

@@ -29,7 +29,8 @@ from search.errors import DocumentError, IndexFormatError, IndexWriteError, Mode
 from search.ingest.bounded import BoundedReader
 from search.ingest.limits import ReadLimits
 from search.ingest.read import list_corpus, read_document
-from search.index.store import current_generation, load_index
+from search.index.generations import current_generation
+from search.index.store import load_index
 
 import hostile_files as hostile
 from conftest import CORPUS, DATA, ROOT
@@ -366,9 +367,9 @@ def test_damaged_files_are_one_line_and_a_build_repairs_them(built, mini_corpus,
 @pytest.mark.parametrize("name", ["bm25.npz", "sentences.npy", "terms.npy", "bm25-vocab.json", "terms.json"])
 def test_same_size_damage_is_caught_by_the_readers_when_checksums_are_skipped(built, embedder, monkeypatch, name):
     """Above VERIFY_ON_LOAD_BYTES only sizes are checked on load; readers still refuse what they cannot parse."""
-    import search.index.store
+    import search.index.generations
 
-    monkeypatch.setattr(search.index.store, "VERIFY_ON_LOAD_BYTES", 0)
+    monkeypatch.setattr(search.index.generations, "VERIFY_ON_LOAD_BYTES", 0)
     path = current_generation(built)[0] / name
     data = bytearray(path.read_bytes())
     start = 10 if name.endswith(".json") else 128  # past the header

@@ -6,9 +6,9 @@ import unicodedata
 import numpy as np
 import pytest
 
+from search.index.terms import TermTable
 from search.retrieve.bridge import (
-    TermTable, dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
-    word_neighbours,
+    dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai, word_neighbours,
 )
 from search.errors import IndexFormatError
 from search.retrieve.hybrid import reciprocal_rank_fusion
@@ -277,17 +277,17 @@ def test_bm25_reads_its_documents_once_from_a_generator():
 
 
 def test_hub_discount_in_blocks_and_on_a_sample(monkeypatch):
-    from search.retrieve import bridge
+    from search.index import terms as term_tables
 
     rng = np.random.default_rng(1)
     terms, passages = rng.standard_normal((50, 8)).astype(np.float32), rng.standard_normal((300, 8)).astype(np.float32)
     others = np.arange(0, 300, 2)
     sims = terms @ passages[others].T
     exact = np.sort(sims, axis=1)[:, -5:].mean(axis=1)
-    monkeypatch.setattr(bridge, "_HUB_BLOCK", 7)
-    assert np.allclose(bridge._hubness(terms, passages, others), exact, rtol=1e-6)  # BLAS may block sums differently
-    monkeypatch.setattr(bridge, "HUB_SAMPLE", 40)  # fewer passages looked at: each term's nearest are no nearer
-    sampled = bridge._hubness(terms, passages, others)
+    monkeypatch.setattr(term_tables, "_HUB_BLOCK", 7)
+    assert np.allclose(term_tables._hubness(terms, passages, others), exact, rtol=1e-6)  # BLAS may block sums differently
+    monkeypatch.setattr(term_tables, "HUB_SAMPLE", 40)  # fewer passages looked at: each term's nearest are no nearer
+    sampled = term_tables._hubness(terms, passages, others)
     assert (sampled <= exact + 1e-6).all() and not np.array_equal(sampled, exact)
 
 
@@ -306,9 +306,9 @@ def test_closest_terms_in_one_pass_match_a_stable_sort_of_every_score():
 
 
 def test_a_big_term_table_is_searched_through_its_graph_and_saved_with_it(tmp_path, monkeypatch):
-    from search.retrieve import bridge
+    from search.index import terms as term_tables
 
-    monkeypatch.setattr(bridge, "TERMS_ANN_FROM", 1000)
+    monkeypatch.setattr(term_tables, "TERMS_ANN_FROM", 1000)
     rng = np.random.default_rng(4)
     centres = rng.standard_normal((40, 32)).astype(np.float32)  # terms gather by topic, as words do
     vectors = centres[rng.integers(0, 40, 3000)] + 0.3 * rng.standard_normal((3000, 32)).astype(np.float32)
@@ -316,13 +316,13 @@ def test_a_big_term_table_is_searched_through_its_graph_and_saved_with_it(tmp_pa
     hub = (rng.random(3000) * 0.2).astype(np.float32)
     keys = [f"t{i}" for i in range(3000)]
     exact = TermTable("en", keys, keys, vectors, hub)
-    table = TermTable("en", keys, keys, vectors, hub, bridge._term_index(vectors, hub))
+    table = TermTable("en", keys, keys, vectors, hub, term_tables._term_index(vectors, hub))
     assert table.index is not None and table.index.ntotal == 3000
     queries = vectors[rng.choice(3000, 50, replace=False)] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
     found, truth = table.closest_many(queries, 10), exact.closest_many(queries, 10)
     assert np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]) >= 0.98
-    bridge.save_term_tables({"en": table, "lo": TermTable("lo", ["ກ"], ["ກ"], vectors[:1], hub[:1])}, tmp_path)
+    term_tables.save_term_tables({"en": table, "lo": TermTable("lo", ["ກ"], ["ກ"], vectors[:1], hub[:1])}, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["terms-en.faiss", "terms.json", "terms.npy"]
-    again = bridge.load_term_tables(tmp_path)
+    again = term_tables.load_term_tables(tmp_path)
     assert again["en"].closest_many(queries, 10) == found and again["lo"].index is None
     assert np.array_equal(again["en"].vectors, vectors) and np.array_equal(again["en"].hub, hub)

@@ -11,7 +11,8 @@ from search import Embedder, Searcher, build_index, index_is_stale
 from search.model.convert import converted_model_dir
 from search.index.dense import DenseIndex
 from search.errors import CorpusError, IndexFormatError, IndexNotFoundError, IndexWriteError
-from search.index.store import current_generation, load_index
+from search.index.generations import current_generation
+from search.index.store import load_index
 
 
 def record_texts(monkeypatch, embedder, method: str) -> list:
@@ -67,7 +68,7 @@ def test_late_sentence_vectors_cost_no_model_pass_of_their_own(mini_corpus, tmp_
     """sentence_vectors="late": one model pass per passage gives its sentences too; repairs keep passage vectors."""
     import numpy as np
 
-    from search.index.store import IndexConfig, SENTENCES
+    from search.index.records import IndexConfig, SENTENCES
 
     config = IndexConfig(sentence_vectors="late")
     alone = record_texts(monkeypatch, embedder, "embed_passages")
@@ -187,7 +188,8 @@ def test_damaged_index_says_how_to_rebuild(built, embedder, damage, message):
 def test_loading_reads_no_passage_and_a_search_reads_only_its_hits(built, embedder):
     """passages.jsonl is read by line offsets from passage-table.npz: a damaged line (same size, so only a
     checksum would see it) is met by the search that needs it, with the rebuild hint, not at load."""
-    from search.index.store import PASSAGES, PassageList, check_index, load_index
+    from search.index.records import PASSAGES, PassageList
+    from search.index.store import check_index, load_index
 
     generation = current_generation(built)[0]
     lines = (generation / PASSAGES).read_bytes().splitlines(keepends=True)
@@ -228,7 +230,7 @@ def test_the_passage_table_agrees_with_the_passages(tip_index):
 
 
 def test_repeated_texts_are_grouped_by_hash_in_row_order():
-    from search.index.store import SameText
+    from search.index.records import SameText
 
     same = SameText.of(np.array([5, 9, 5, 7, 9, 5], np.int64))
     assert same.others(0) == (2, 5) and same.others(5) == (0, 2) and same.others(4) == (1,)
@@ -239,7 +241,7 @@ def test_repeated_texts_are_grouped_by_hash_in_row_order():
 
 
 def test_a_passage_table_of_another_size_is_refused(built, embedder):
-    from search.index.store import TABLE, PassageTable
+    from search.index.records import TABLE, PassageTable
 
     generation = current_generation(built)[0]
     with np.load(generation / TABLE) as data:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from search.retrieve.bridge import TermCounts, build_term_tables, save_term_tables
+from search.index.terms import TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 from search.cite import Citation
 from search.model.embed import Embedder
@@ -19,12 +19,11 @@ from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
 from search.index.sparse import SparseIndex
-from search.retrieve.bridge import TERM_VECTORS, TERMS
+from search.index.terms import TERM_VECTORS, TERMS
 from search.index.publish import index_lock, write_index
-from search.index.store import (
-    PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage, StoredIndex, current_generation, damaged_files,
-    load_index, read_manifest,
-)
+from search.index.generations import current_generation, damaged_files, read_manifest
+from search.index.records import PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage
+from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import words_and_tokens
 
 # How reports are read into passages and citations. Bump it when a change alters passages or

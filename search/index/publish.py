@@ -1,8 +1,8 @@
 """Writing an index: generations published by one atomic rename, in a folder the index owns.
 
 A build writes a new generation under a staging name, flushes it to disk, renames it,
-and publishes it by replacing ``CURRENT`` (one ``os.replace``); see :mod:`search.index.store`
-for the layout and for reading.
+and publishes it by replacing ``CURRENT`` (one ``os.replace``); see :mod:`search.index.store` for the
+layout and for reading, :mod:`search.index.generations` for which generation is live.
 
 An index folder is *owned*: it carries the mark ``.report-search-index``. A build claims a folder
 that is new or empty (or an index this program built before the mark existed) and refuses any
@@ -31,11 +31,12 @@ from search.errors import IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.centering import LanguageCentering
 from search.index.dense import UNITS_IVF_FROM, DenseIndex
-from search.index.store import (
-    CENTERING, CURRENT, DENSE, FORMAT_VERSION, GENERATION_PREFIX, LOCK, MANIFEST, NUMBERS, PASSAGES, SENTENCES,
-    STAGING_PREFIX, TABLE, UNITS, VECTORS, Manifest, Passage, PassageTable, generation_name,
+from search.index.generations import CURRENT, GENERATION_PREFIX, LOCK, STAGING_PREFIX, generation_name
+from search.index.records import (
+    CENTERING, DENSE, FORMAT_VERSION, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest, Passage,
+    PassageTable,
 )
-from search.retrieve.answer_type import holds_number
+from search.ingest.numbers import holds_number
 
 OWNER_MARK = ".report-search-index"
 AUDIT_LOG = "audit.log"  # a served index's record of writes (search.serve.audit), kept beside the generations

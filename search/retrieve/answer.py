@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search.retrieve.answer_type import number_spans
+from search.ingest.numbers import number_spans
 from search.cite import Citation
 from search.index.store import StoredIndex
 

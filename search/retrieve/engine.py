@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from search.retrieve.answer import Answer, answer_candidate, shown
-from search.retrieve.answer_type import asks_for_number
+from search.ingest.numbers import asks_for_number
 from search.retrieve.bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
 from search.index.build import make_embedder
 from search.cite import Citation
@@ -24,7 +24,8 @@ from search.retrieve.explain import Why, explain
 from search.retrieve.highlight import best_sentence_spans
 from search.retrieve.hybrid import reciprocal_rank_fusion
 from search.ingest.lang import detect_lang
-from search.index.store import StoredIndex, live_generation, load_index
+from search.index.generations import live_generation
+from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from search.errors import IndexFormatError, IndexNotFoundError
 from search.index.build import build_index, index_is_stale, make_embedder
-from search.index.store import IndexConfig, check_files, current_generation
+from search.index.generations import check_files, current_generation
+from search.index.records import IndexConfig
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.model.embed import DEFAULT_ENGINE, Embedder
 from search.progress import TerminalProgress, say

@@ -32,14 +32,14 @@ from synthetic import write_library  # noqa: E402
 
 from search.progress import TerminalProgress  # noqa: E402
 from search.index.build import build_index, make_embedder  # noqa: E402
-from search.retrieve.engine import Searcher  # noqa: E402
+from search.retrieve.engine import STAGES as ENGINE_STAGES, Searcher  # noqa: E402
 from search.ingest.lang import normalize_text  # noqa: E402
 from search.index.generations import current_generation, read_manifest  # noqa: E402
 from search.index.records import DENSE, UNITS, IndexConfig  # noqa: E402
 from search.ingest.tokenize import tokenize  # noqa: E402
 
 GOLD = Path(__file__).resolve().parent.parent / "eval" / "gold" / "laos-tip-2022.jsonl"
-STAGES = ("bm25", "dense", "sentences", "bridge", "fusion")
+STAGES = tuple(s for s in ENGINE_STAGES if s not in ("encode", "highlight"))  # the search proper
 MAPPED = (DENSE, UNITS)  # the FAISS files, memory-mapped at load
 
 

@@ -32,22 +32,27 @@ class Citation:
         return asdict(self)
 
 
-def format_citation(citation: Citation) -> str:
-    """One line a person can follow: report, title, section, paragraph, page, characters.
+def format_citation(citation: Citation, *, title: bool = True, chars: bool = True) -> str:
+    """One line a person can follow: report, title, section, page, paragraph, characters (the title and the
+    characters left out when asked: the source view shows the title above, and marks the passage).
 
     Example: ``laos-tip-2022-voa.txt · "TRAFFICKING…" · PROSECUTION · ¶ 12 · chars 6326–6871``.
     """
     parts = [citation.document]
-    if citation.title and citation.title != citation.document:
-        title = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
-        parts.append(f"“{title}”")
+    if title and citation.title and citation.title != citation.document:
+        shown = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
+        parts.append(f"“{shown}”")
     if citation.section:
         parts.append(citation.section)
-    if citation.page is not None:
-        parts.append(f"p. {citation.page}")
-    parts.append(f"¶ {citation.paragraph}")
-    parts.append(f"chars {citation.start}–{citation.end}")
+    parts.append(place(citation))
+    if chars:
+        parts.append(f"chars {citation.start}–{citation.end}")
     return " · ".join(parts)
+
+
+def place(citation: Citation) -> str:
+    """Where in its report: ``p. 3 · ¶ 12``, or ``¶ 12`` for a report without pages."""
+    return (f"p. {citation.page} · " if citation.page is not None else "") + f"¶ {citation.paragraph}"
 
 
 def human_citation(citation: Citation) -> str:

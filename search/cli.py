@@ -22,7 +22,7 @@ from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUT
 from search.index.build import build_index, make_embedder
 from search.cite import format_citation
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
-from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher
+from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher
 from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
@@ -159,7 +159,7 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
 @_index_option
 @_corpus_option
 @_cache_option
-@click.option("-k", "k", type=click.IntRange(1, 100), default=5, show_default=True, help="Number of passages.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="Number of passages.")
 @click.option("--lang", type=click.Choice(["lo", "en"]), default=None, help="Only passages in this language.")
 @_doc_option
 @click.option("--retriever", type=click.Choice(RETRIEVERS), default=DEFAULT_RETRIEVER, show_default=True,
@@ -211,7 +211,7 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, docs, retriever
 @click.argument("gold", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_index_option
 @_cache_option
-@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages retrieved per question.")
+@click.option("-k", "k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="Passages retrieved per question.")
 @click.option("--retriever", type=click.Choice([*RETRIEVERS, "all"]), default=DEFAULT_RETRIEVER, show_default=True,
               help="Retrieval method; 'all' compares them side by side.")
 @_doc_option

@@ -122,12 +122,19 @@ def test_api_refuses_bad_arguments_with_a_message(live_app, question, lang, mess
 
 
 def test_a_user_error_logs_one_line_not_a_traceback(client, capfd, caplog):
+    """One line, the request log's, saying why; no traceback, and not again by the page."""
+    import json
+    import logging
+
     capfd.readouterr()
-    with pytest.raises(Exception, match="empty"):
+    with caplog.at_level(logging.INFO, logger="report-search.requests"), pytest.raises(Exception, match="empty"):
         client.predict("", 3, "all", api_name="/search")
-    logged = [r for r in caplog.records if r.name == "report-search"]
-    assert [r.getMessage() for r in logged] == ["refused: the question is empty; type a question in Lao or English"]
-    assert logged[0].exc_info is None and "Traceback" not in capfd.readouterr().err
+    logged = [r for r in caplog.records if r.name.startswith(("report-search", "search"))]
+    assert len(logged) == 1 and logged[0].exc_info is None, [r.getMessage() for r in logged]
+    line = json.loads(logged[0].getMessage())
+    assert line["endpoint"] == "gradio-api" and line["k"] == 3
+    assert line["outcome"] == "refused: the question is empty; type a question in Lao or English"
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_searching_goes_on_while_an_upload_is_indexed(page, live_app, client):

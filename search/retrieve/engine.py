@@ -29,7 +29,10 @@ from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import tokenize
 
 MAX_QUESTION_CHARS = 2000
-MAX_K = 100
+MAX_K = 100  # passages one search may return, everywhere (the page shows at most PAGE_MAX_K of them)
+# A search's stages, as ``timings=`` and the request log name them: the question's encoding, the dense
+# passage list, the best-sentence list, the bridge's expansion, BM25, rank fusion, and the highlights.
+STAGES = ("encode", "dense", "sentences", "bridge", "bm25", "fusion", "highlight")
 ALSO_IN_LIMIT = 20  # a hit's "also in" citations: the other places its text stands, at most this many
 KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those in the index
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters, read as spaces
@@ -433,6 +436,7 @@ class _Clock:
         self.out, self.last = out, time.perf_counter()
 
     def lap(self, stage: str) -> None:
+        assert stage in STAGES, stage  # one list of names, for the request log and the benches
         if self.out is not None:
             now = time.perf_counter()
             self.out[stage] = self.out.get(stage, 0.0) + (now - self.last) * 1000

@@ -23,7 +23,7 @@ from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
-from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES,
+from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES, PAGE_MAX_K,
                                  SCROLL_TO_MARK, answer_html, card, k_param, md_text, search_error_html, source_html,
                                  source_link, summary, write_message)
 from search.serve.requestlog import RequestLog, already_logged
@@ -180,7 +180,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                                   placeholder="Ask in Lao or English… · ຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ…")
             go = gr.Button("Search · ຄົ້ນຫາ", variant="primary", scale=1, elem_id="search-button")
         with gr.Row(elem_classes="stack-narrow"):
-            k = gr.Slider(1, 20, value=5, step=1, label="Results · ຈຳນວນຜົນ", elem_id="k")
+            k = gr.Slider(1, PAGE_MAX_K, value=5, step=1, label="Results · ຈຳນວນຜົນ", elem_id="k")
             lang = gr.Radio(list(LANG_FILTERS), value=next(iter(LANG_FILTERS)), label="Passage language · ພາສາ")
             scope = gr.Dropdown(list(searcher.index.document_rows), value=[], multiselect=True, elem_id="scope",
                                 allow_custom_value=True,  # a report removed meanwhile: the search names it, nothing fails

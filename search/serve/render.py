@@ -11,7 +11,7 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING
 
-from search.cite import format_citation, human_citation
+from search.cite import format_citation, human_citation, place
 from search.errors import SearchError
 from search.serve.curate import WriteOutcome
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
                   'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
+PAGE_MAX_K = 20  # results the page shows at most (its slider, ?k=); the APIs go to engine.MAX_K
 LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
 LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
 # Runs before each search: the address bar shows ?q=…&k=…&lang=…&doc=…, so the page can be bookmarked or shared.
@@ -180,11 +181,11 @@ def answer_html(result) -> str:
 
 
 def k_param(value: str | None) -> int:
-    """The number of results an address asks for, from 1 to 20; 5 when it says none or nothing usable
+    """The number of results an address asks for, from 1 to PAGE_MAX_K; 5 when it says none or nothing usable
     (``int()`` alone would fail on "²", which ``isdigit`` accepts, and on thousands of digits)."""
     if not value or not re.fullmatch(r"[0-9]{1,6}", value):
         return 5
-    return min(20, max(1, int(value)))
+    return min(PAGE_MAX_K, max(1, int(value)))
 
 
 
@@ -201,15 +202,14 @@ def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> s
         span = (a, b) if 0 <= a < b <= len(cited.text) else None
     c = cited.citation
     head = (f'<div class="source-head"><a href="./">← Search · ຄົ້ນຫາ</a><h3>{html.escape(c.title)}</h3>'
-            f'<div class="cite">{html.escape(c.document)} · ¶ {c.paragraph}'
-            + (f" · {html.escape(c.section)}" if c.section else "") + (f" · p. {c.page}" if c.page is not None else "")
-            + f' · passages {first + 1}–{first + len(passages)} shown</div></div>')
+            f'<div class="cite">{html.escape(format_citation(c, title=False, chars=False))}'
+            f' · passages {first + 1}–{first + len(passages)} shown</div></div>')
     body, section = [], None
     for i, p in enumerate(passages):
         if p.citation.section and p.citation.section != section:
             section = p.citation.section
             body.append(f"<h4>{html.escape(section)}</h4>")
-        label = f'<span class="para">¶ {p.citation.paragraph}' + (f" · p. {p.citation.page}" if p.citation.page is not None else "") + "</span> "
+        label = f'<span class="para">{html.escape(place(p.citation))}</span> '
         if i == here:
             inner = _marked(p.text, [span] if span else [], "mark", ' class="sentence"')
             body.append(f'<p class="src-p cited" id="cited">{label}<mark class="passage">{inner}</mark></p>')

@@ -1,6 +1,6 @@
 """Quality alone and in a library: the dev sets on the bundled report, then on it among thousands of other passages.
 
-    python bench/library.py [--retrievers default|all|NAME,...] [--work DIR] [--json OUT] [--threads N]
+    python bench/library.py [--retrievers default|all|NAME,...] [--work DIR] [--json OUT] [--threads N] [--engine E]
 
 Users search a library, not one report. This bench indexes the bundled report twice: alone, and
 beside the dev library of ``eval/library/reports/`` (public English legal text on the same
@@ -32,6 +32,7 @@ from search.evaluation.evaluate import EvalRun, evaluate
 from search.evaluation.gold import load_gold
 from search.index.build import build_index, make_embedder
 from search.index.records import IndexConfig
+from search.model.embed import DEFAULT_ENGINE, ENGINES
 from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -158,10 +159,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-latency", action="store_true", help="skip the per-question timing")
+    parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
+                        help="how the model runs (give each engine its own --work)")
     args = parser.parse_args()
     retrievers = ([DEFAULT_RETRIEVER] if args.retrievers == "default" else list(RETRIEVERS) if args.retrievers == "all"
                   else args.retrievers.split(","))
-    config = IndexConfig()
+    config = IndexConfig(engine=args.engine)
     embedder = make_embedder(config, threads=args.threads)
     results = {"builds": {}, "retrievers": {}, "latency": {}}
     for name, library in (("alone", False), ("library", True)):

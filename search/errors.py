@@ -43,5 +43,9 @@ class DocumentError(SearchError):
     """One report cannot be read (wrong type, binary, damaged)."""
 
 
+class DuplicateReportError(DocumentError):
+    """The report is already in the library (the same bytes, under another name or the same)."""
+
+
 class AccessError(SearchError):
     """The user may not do this (a reader asking to write), or not now (a rate limit)."""

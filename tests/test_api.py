@@ -117,6 +117,10 @@ def test_a_reader_cannot_write_and_an_editor_can(team, tmp_path):
     assert added.status_code == 200 and added.json()["file"] == "ferries.txt" and added.json()["passages"] >= 1
     hits = _get(team, "/api/search", q="How many passengers did the ferry carry?", k=1).json()["hits"]
     assert hits[0]["citation"]["document"] == "ferries.txt"
+    copy = {"file": ("ferries-copy.txt", note.read_bytes(), "text/plain")}  # the same bytes under another name
+    again = httpx.post(team["url"] + "api/reports", files=copy, auth=("ed", "ed-password"), timeout=300)
+    assert again.status_code == 409 and "already in the library as ferries.txt" in again.json()["error"]
+    assert sorted(p.name for p in team["corpus"].glob("ferries*")) == ["ferries.txt"]
     removed = httpx.delete(team["url"] + "api/reports/ferries.txt", auth=("ed", "ed-password"), timeout=300)
     assert removed.status_code == 200 and removed.json()["action"] == "remove"
     assert "ferries.txt" not in {r["document"] for r in _get(team, "/api/reports").json()["reports"]}

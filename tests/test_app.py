@@ -312,17 +312,28 @@ def test_page_an_empty_question_clears_the_results_and_says_what_to_do(page):
     assert "English" not in page.locator("#detected").inner_text()
 
 
-def test_page_removing_a_report_takes_it_out_and_keeps_its_file(page, live_app, tmp_path):
+def test_page_removing_a_report_asks_first_then_takes_it_out_and_keeps_its_file(page, live_app, tmp_path):
     report = tmp_path / "ferry-census.txt"
     report.write_text("The ferry census counted 73 ferries on the Mekong at Pakse in 2023.", encoding="utf-8")
     page.get_by_text("Corpus · ຂໍ້ມູນ").click()
     page.locator("#upload input[type=file]").set_input_files(str(report))
+    assert "ferry-census" in page.locator("#upload").inner_text()  # the file box shows the name (stem, suffix apart)
     page.locator("#add-report").click()
     page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
+    page.wait_for_function("() => !document.querySelector('#upload').innerText.includes('ferry-census')",
+                           timeout=30_000)  # the file box emptied: a second click cannot add it twice
     page.locator("#remove-choice input").click()
     page.get_by_role("option", name="ferry-census.txt").click()
     page.locator("#remove-report").click()
+    page.locator("#remove-confirm").wait_for(state="visible", timeout=30_000)
+    assert "ferry-census.txt" in page.locator("#remove-question").inner_text()
+    page.locator("#remove-cancel").click()
+    page.locator("#remove-confirm").wait_for(state="hidden", timeout=30_000)
+    assert (live_app["corpus"] / "ferry-census.txt").exists()  # asked, not removed
+    page.locator("#remove-report").click()
+    page.locator("#remove-yes").click()
     page.locator("#upload-status").get_by_text("Removed ferry-census.txt").wait_for(timeout=120_000)
+    page.locator("#remove-confirm").wait_for(state="hidden", timeout=30_000)
     assert (live_app["corpus"] / ".removed" / "ferry-census.txt").exists()
     assert "ferry-census.txt" not in page.locator("#corpus-stats").inner_text()
     _ask(page, "How many ferries did the census count at Pakse?")

@@ -31,7 +31,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from search.errors import AccessError, QueryError, SearchError
+from search.errors import AccessError, DuplicateReportError, QueryError, SearchError
 from search.retrieve.engine import MAX_K, Searcher
 from search.serve.access import Users
 from search.serve.curate import Curator
@@ -61,6 +61,8 @@ def _error(status: int, message: str) -> JSONResponse:
 def _status(exc: SearchError) -> int:
     if isinstance(exc, AccessError):
         return 403
+    if isinstance(exc, DuplicateReportError):
+        return 409
     return 400
 
 

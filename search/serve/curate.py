@@ -21,7 +21,8 @@ from search.ingest.corpus import add_report, remove_report, restore_report
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import MAX_FILE_BYTES, Document
 from search.retrieve.engine import Searcher
-from search.errors import AccessError, DocumentError, IndexWriteError, SearchError
+from search.errors import AccessError, DocumentError, DuplicateReportError, IndexWriteError, SearchError
+from search.fileio import file_sha256
 
 DEFAULT_MAX_UPLOAD_MB = MAX_FILE_BYTES // 2**20
 DEFAULT_UPLOADS_PER_MINUTE = 10
@@ -89,6 +90,7 @@ class Curator:
 
         Raises:
             AccessError: not an editor, or over the uploads-per-minute limit.
+            DuplicateReportError: the library holds the same file already (nothing is changed).
             DocumentError: the file is too big or cannot be read (nothing is changed).
         """
         user = self.authorize(user, "upload", name)
@@ -100,6 +102,7 @@ class Curator:
             size = Path(source).stat().st_size
             if size > self.max_upload_bytes:
                 raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
+            self._refuse_copy(Path(source), name)
             added, document = add_report(self.corpus_dir, Path(source), name, self.limits)
             entry.note(saved=added.name)
             try:
@@ -111,6 +114,14 @@ class Curator:
             return WriteOutcome("upload", added.name, passages, report.embedded, len(report.documents))
 
         return self._run(user, "upload", name, work)
+
+    def _refuse_copy(self, source: Path, name: str) -> None:
+        """A file whose bytes the library already holds is not added again: a copy would only repeat its
+        passages (each hit saying "also in") and change other questions' rankings."""
+        digest = file_sha256(source)
+        same = sorted(doc for doc, info in self.searcher.index.manifest.documents.items() if info.get("sha256") == digest)
+        if same:
+            raise DuplicateReportError(f"{name} is already in the library as {same[0]} (the same file); nothing was added")
 
     def remove(self, user: str | None, document: str, progress: Progress | None = None) -> WriteOutcome:
         """Take a report out of the index; its file moves to ``corpus/.removed/``.

@@ -147,11 +147,21 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         reader(request)
         if not file_path:
             raise gr.Error("Choose a file first (.txt, .md, .html or .pdf).", print_exception=False)
-        return written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
+        done = written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
+        return done + (None,)  # the file box empties: a second click cannot add the file again
+
+    def confirm_remove(document: str | None, request: gr.Request):
+        """The first click on Remove only asks: which report, and what happens to its file."""
+        reader(request)
+        if not document:
+            raise gr.Error("Choose the report to remove first.", print_exception=False)
+        return gr.update(visible=True), (f"Remove **{md_text(document)}** from the library? Searches stop finding it; "
+                                         "its file moves to `corpus/.removed/`. · ເອົາບົດລາຍງານນີ້ອອກບໍ?")
 
     def remove(document: str | None, request: gr.Request, progress=gr.Progress()):
         reader(request)
-        return written(lambda bar: curator.remove(_user(request), document or "", bar), progress)
+        done = written(lambda bar: curator.remove(_user(request), document or "", bar), progress)
+        return done + (gr.update(visible=False),)
 
     def reindex(request: gr.Request, progress=gr.Progress()):
         reader(request)
@@ -205,6 +215,11 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                     doomed = gr.Dropdown(list(searcher.index.manifest.documents), label="Remove a report · ເອົາບົດລາຍງານອອກ",
                                          elem_id="remove-choice", allow_custom_value=True)
                     drop = gr.Button("Remove the chosen report · ເອົາອອກ", variant="stop", elem_id="remove-report")
+                    with gr.Column(visible=False, elem_id="remove-confirm") as confirming:
+                        asking = gr.Markdown(elem_id="remove-question")
+                        with gr.Row():
+                            yes = gr.Button("Yes, remove it · ແມ່ນ, ເອົາອອກ", variant="stop", elem_id="remove-yes")
+                            no = gr.Button("Cancel · ຍົກເລີກ", elem_id="remove-cancel")
                     redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
                     status = gr.Markdown(elem_id="upload-status")
 
@@ -225,8 +240,11 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         gr.api(api_search, api_name="search", **searching)
         if not read_only:
             writes = {"api_visibility": "undocumented", "concurrency_id": "write", "concurrency_limit": 1}
-            add.click(upload, upload_file, [status, stats, doomed, scope], **writes)
-            drop.click(remove, doomed, [status, stats, doomed, scope], **writes)
+            add.click(upload, upload_file, [status, stats, doomed, scope, upload_file], **writes)
+            drop.click(confirm_remove, doomed, [confirming, asking], api_visibility="private")
+            for cancel in (no.click, doomed.change):  # another choice: ask again, never remove what was not named
+                cancel(lambda: gr.update(visible=False), None, confirming, api_visibility="private")
+            yes.click(remove, doomed, [status, stats, doomed, scope, confirming], api_name="remove", **writes)
             redo.click(reindex, None, [status, stats, doomed, scope], **writes)
         app.load(on_load, None, [signed_in, editing, stats, scope] + ([] if read_only else [doomed]),
                  api_visibility="private")

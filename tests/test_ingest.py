@@ -94,7 +94,7 @@ def test_pdf_pages(tmp_path):
     ("latin1.txt", "Café report".encode("latin-1"), "UTF-8"),
     ("empty.md", b"   \n\n  ", "no readable text"),
     ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "cannot read this PDF"),
-    ("notes.docx", b"PK", "unsupported file type"),
+    ("notes.doc", b"PK", "unsupported file type"),
 ])
 def test_bad_files_give_clear_errors(tmp_path, name, data, message):
     path = tmp_path / name
@@ -149,3 +149,28 @@ def test_a_newer_way_of_reading_reads_reports_again_but_keeps_their_vectors(mini
     assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.index.build.READING}
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert (after.vectors == before.vectors).all()
+
+
+def test_a_word_report_reads_as_paragraphs_sections_and_table_rows(tmp_path):
+    from word_files import CONDITIONS, FOOTER, HEADER, LAO, REMEDY, ROWS, TITLE, make_word_report
+
+    doc = read_document(make_word_report(tmp_path / "champasak.docx"))
+    texts = [doc.text[p.start:p.end] for p in doc.paragraphs]
+    assert doc.title == TITLE
+    assert texts[0] == "\n".join(CONDITIONS)  # the line break kept inside one paragraph
+    assert [p.section for p in doc.paragraphs][:3] == ["Labour conditions", "ການຈ່າຍເງິນຄືນ", "Remediation"]
+    assert texts[1] == LAO and texts[2] == REMEDY  # Lao as Lao, its digits as written
+    assert texts[3:] == ["Fees repaid by province"] + [" | ".join(row) for row in ROWS]  # the merged cell once
+    assert not any(HEADER in t or FOOTER in t for t in texts) and HEADER not in doc.text  # no running header
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"PK\x03\x04 a damaged archive", "cannot read this Word file"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, r"an old \.doc"),
+])
+def test_a_bad_word_file_is_refused_in_one_line(tmp_path, data, message):
+    path = tmp_path / "notes.docx"
+    path.write_bytes(data)
+    with pytest.raises(DocumentError, match=message) as info:
+        read_document(path)
+    assert "notes.docx" in str(info.value) and "\n" not in str(info.value)

@@ -172,7 +172,7 @@ def build_index(
                 if progress:
                     progress("read", i, len(files))
         if not kept:
-            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html or .pdf files")
+            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files")
         vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
         passages = [p for e in kept for p in e.passages]
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}

@@ -17,7 +17,7 @@ from pathlib import Path
 from search.errors import CorpusError, DocumentError
 from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _BLOCK_RE = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
@@ -72,7 +72,7 @@ def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
     """
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
-        raise CorpusError(f"corpus folder {corpus_dir} does not exist; create it and put reports (.txt, .md, .html, .pdf) in it")
+        raise CorpusError(f"corpus folder {corpus_dir} does not exist; create it and put reports (.txt, .md, .html, .pdf, .docx) in it")
     root = corpus_dir.resolve()
     files, skipped = [], []
     for path in sorted(corpus_dir.rglob("*")):
@@ -119,7 +119,7 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
     """Read one report into a :class:`Document`.
 
     Args:
-        path: a ``.txt``, ``.md``, ``.html``/``.htm`` or ``.pdf`` file.
+        path: a ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf`` or ``.docx`` file.
         doc_id: the id to give it; the file name when None.
         limits: the pages, characters and paragraphs it may have (time and memory are bounded by
             :mod:`search.ingest.bounded`, which calls this in a child process).
@@ -138,6 +138,10 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
         from search.ingest.pdf import pdf_text
 
         text, page_starts = pdf_text(data, doc_id, limits)
+    elif suffix == ".docx":
+        from search.ingest.docx import docx_text
+
+        text, page_starts = docx_text(data, doc_id), ()
     else:
         text, page_starts = _decode(data, doc_id), ()
         if suffix in (".html", ".htm"):
@@ -180,7 +184,7 @@ def _decode(data: bytes, doc_id: str) -> str:
             except UnicodeDecodeError as exc:
                 raise DocumentError(f"{doc_id}: starts as {encoding.upper()} text but is damaged at byte {exc.start}; re-save it as UTF-8") from exc
     if b"\x00" in data[:8192]:
-        raise DocumentError(f"{doc_id}: looks like a binary file, not text; save it as UTF-8 .txt, .md, .html or .pdf")
+        raise DocumentError(f"{doc_id}: looks like a binary file, not text; save it as UTF-8 text (.txt, .md, .html), PDF or .docx")
     try:
         return _text_only(data.decode("utf-8-sig"), doc_id)
     except UnicodeDecodeError as exc:
@@ -198,7 +202,7 @@ def _text_only(text: str, doc_id: str) -> str:
     if "\x00" in controls or len(controls) > len(text) / 1000:
         where = _BINARY.search(text).start()
         raise DocumentError(f"{doc_id}: holds binary data (from character {where + 1}), not only text; save it as "
-                            "UTF-8 .txt, .md, .html or .pdf")
+                            "UTF-8 text (.txt, .md, .html), PDF or .docx")
     return text
 
 

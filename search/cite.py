@@ -39,10 +39,11 @@ def format_citation(citation: Citation, *, title: bool = True, chars: bool = Tru
     Example: ``laos-tip-2022-voa.txt · "TRAFFICKING…" · PROSECUTION · ¶ 12 · chars 6326–6871``.
     """
     parts = [citation.document]
-    if title and citation.title and citation.title != citation.document:
+    titled = title and citation.title and citation.title != citation.document
+    if titled:
         shown = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
         parts.append(f"“{shown}”")
-    if citation.section:
+    if citation.section and not (titled and citation.section == citation.title):  # not "LAOS: TIER 2" twice
         parts.append(citation.section)
     parts.append(place(citation))
     if chars:
@@ -60,9 +61,9 @@ def human_citation(citation: Citation) -> str:
 
     Example: ``“Trafficking in Persons Report 2022: Laos” (laos-tip-2022-voa.txt), PROSECUTION, ¶ 12``.
     """
-    parts = [f"“{citation.title}” ({citation.document})" if citation.title and citation.title != citation.document
-             else citation.document]
-    if citation.section:
+    titled = citation.title and citation.title != citation.document
+    parts = [f"“{citation.title}” ({citation.document})" if titled else citation.document]
+    if citation.section and not (titled and citation.section == citation.title):
         parts.append(citation.section)
     parts.append(f"¶ {citation.paragraph}")
     if citation.page is not None:

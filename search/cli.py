@@ -21,7 +21,7 @@ from search.serve.access import ROLES, read_users, remove_user, save_user
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE
 from search.index.build import build_index, make_embedder
 from search.cite import format_citation
-from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, ENGINES, Embedder
+from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, DEVICES, ENGINES, Embedder
 from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher
 from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
@@ -51,6 +51,10 @@ _cache_option = click.option("--model-cache", type=click.Path(path_type=Path), c
 _threads_option = click.option("--threads", type=click.IntRange(1, 256), cls=_EnvOption, envvar="REPORT_SEARCH_THREADS", default=None,
                                help="Threads for embedding batches [env REPORT_SEARCH_THREADS; default: every core]. "
                                     "A single question always uses one.")
+_device_option = click.option("--device", type=click.Choice(DEVICES), cls=_EnvOption, envvar="REPORT_SEARCH_DEVICE",
+                              default="auto", show_default=True,
+                              help="Where embedding batches run: a CUDA GPU when one is usable (auto), or always the "
+                                   "CPU; cuda says so in one line when there is none [env REPORT_SEARCH_DEVICE].")
 _index_option = click.option("--index", "index_dir", type=click.Path(path_type=Path), default=Path("index"),
                              show_default=True, help="Index folder.")
 _corpus_option = click.option("--corpus", "corpus_dir", type=click.Path(path_type=Path), default=Path("corpus"),
@@ -109,11 +113,11 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
               engine: str = DEFAULT_ENGINE, threads: int | None = None,
               sentence_vectors: str = IndexConfig.sentence_vectors,
               languages: tuple[str, ...] = IndexConfig.languages, adapter: bool = IndexConfig.adapter,
-              limits: ReadLimits = DEFAULT_LIMITS) -> None:
+              limits: ReadLimits = DEFAULT_LIMITS, device: str = "auto") -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
     config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages,
                          adapter=adapter)
-    embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say)
+    embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say, device=device)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress(), limits=limits)
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
@@ -138,8 +142,9 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
 @click.option("--adapter/--no-adapter", default=IndexConfig.adapter, show_default=True,
               help="Merge the shipped Lao adapter into the default model (README, The Lao adapter); --no-adapter for the plain model.")
 @_threads_option
+@_device_option
 @_limits_options
-def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads, limits):
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads, device, limits):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -149,7 +154,7 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
     try:
         run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
                   sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
-                  adapter=adapter, limits=limits)
+                  adapter=adapter, limits=limits, device=device)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -322,6 +327,7 @@ def _names(ctx, param, values) -> tuple[str, ...]:
 @click.option("--engine", type=click.Choice(ENGINES), cls=_EnvOption, envvar="REPORT_SEARCH_ENGINE", default=DEFAULT_ENGINE,
               show_default=True, help="How the default model runs in a new index [env REPORT_SEARCH_ENGINE].")
 @_threads_option
+@_device_option
 @_limits_options
 @click.option("--search-concurrency", type=click.IntRange(1, 256), default=None,
               help="Searches run at once, in the page and each API (more wait their turn) "

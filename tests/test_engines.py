@@ -173,3 +173,30 @@ def test_spans_follow_normalisation_that_changes_lengths():
     for (a, b), (c, d) in zip(_halves(passage), model_spans("passage: ", passage, _halves(passage))):
         assert ("passage: " + normalize_text(passage))[c:d] == normalize_text(passage[a:b])
     assert model_spans("passage: ", passage, _halves(passage))[1][0] > len("passage: ") + _halves(passage)[1][0]
+
+
+@pytest.mark.parametrize("engine", ["onnx-fp32", "torch"])
+def test_asking_for_a_gpu_without_one_embeds_on_the_cpu_and_says_so_once(model_cache, embedder, engine):
+    """No machine here has a GPU: ``--device cuda`` must still build, with one line saying where it runs."""
+    import onnxruntime
+    import torch
+
+    if torch.cuda.is_available() or "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has a GPU")
+    said, batch = [], [" ".join(TEXTS * 4)] * 20  # batches past QUERY_TOKENS: the session a GPU would serve
+    gpu = Embedder(cache_dir=model_cache, engine=engine, device="cuda", progress=said.append)
+    vectors = gpu.embed_passages(batch)
+    gpu.embed_passages(batch)
+    gpu.embed_queries(TEXTS[:1])
+    assert np.allclose(vectors, embedder.embed_passages(batch), atol=1e-3)
+    falls_back = [line for line in said if "embedding on the CPU" in line]
+    assert len(falls_back) == 1, said
+    assert ("onnxruntime-gpu" if engine != "torch" else "torch.cuda") in falls_back[0]
+    quiet = []
+    Embedder(cache_dir=model_cache, engine=engine, device="auto", progress=quiet.append).embed_passages(batch)
+    assert not [line for line in quiet if "CPU" in line]
+
+
+def test_an_unknown_device_is_refused():
+    with pytest.raises(ModelError, match="unknown device 'gpu'"):
+        Embedder(device="gpu")

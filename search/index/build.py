@@ -55,7 +55,7 @@ class BuildReport:
     unreadable: dict = field(default_factory=dict)
 
 
-def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None, threads: int | None = None,
+def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None, threads: int | None = None, device: str = "auto",
                   progress: Callable[[str], None] | None = None) -> Embedder:
     """The embedder an index config asks for (its model, prefixes and engine).
 
@@ -63,11 +63,12 @@ def make_embedder(config: IndexConfig, *, cache_dir: Path | None = None, threads
         config: the index's settings.
         cache_dir: where the default model is converted.
         threads: threads for batches; None for every core.
+        device: where batches run (``auto``, ``cpu``, ``cuda``; see :class:`Embedder`).
         progress: told each step of a first-use model preparation.
     """
     return Embedder(config.model, cache_dir=cache_dir, query_prefix=config.query_prefix,
                     passage_prefix=config.passage_prefix, engine=config.engine, threads=threads, progress=progress,
-                    adapter=config.adapter)
+                    adapter=config.adapter, device=device)
 
 
 def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkSettings, *,

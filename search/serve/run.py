@@ -39,6 +39,7 @@ class ServeOptions:
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
     engine: str = DEFAULT_ENGINE
     threads: int | None = None
+    device: str = "auto"
     limits: ReadLimits = field(default=DEFAULT_LIMITS)
     log_level: str = "info"
     request_log: Path | None = None
@@ -72,6 +73,7 @@ def serve(options: ServeOptions) -> None:
     try:
         users = Users(o.users_file) if o.users_file else None
         embedder, stale = prepare_index(o.corpus_dir, o.index_dir, o.model_cache, engine=o.engine, threads=o.threads,
+                                        device=o.device,
                                         say=page.say, progress=lambda *count: (terminal(*count), page.progress(*count)),
                                         limits=o.limits)
         page.say("Loading the index and the model")

@@ -113,16 +113,27 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
               engine: str = DEFAULT_ENGINE, threads: int | None = None,
               sentence_vectors: str = IndexConfig.sentence_vectors,
               languages: tuple[str, ...] = IndexConfig.languages, adapter: bool = IndexConfig.adapter,
-              limits: ReadLimits = DEFAULT_LIMITS, device: str = "auto") -> None:
+              limits: ReadLimits = DEFAULT_LIMITS, device: str = "auto", ray_address: str | None = None) -> None:
     """Build with a progress bar and a summary on stderr (shared by ``build`` and ``query``)."""
     config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages,
                          adapter=adapter)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say, device=device)
-    report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=TerminalProgress(), limits=limits)
+    progress, embedded = TerminalProgress(), None
+    if ray_address is not None:
+        from search.index.cluster import embed_on_ray
+
+        embedded = embed_on_ray(corpus_dir, index_dir, config, cache_dir=embedder.cache_dir, address=ray_address,
+                                limits=limits, progress=lambda done, total: progress("reports on Ray", done, total))
+        click.echo(f"Ray read and embedded {len(embedded)} report(s), {sum(len(e.texts) for e in embedded.values())} "
+                   "passages; the rest is built here", err=True)
+    report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress, limits=limits,
+                         embedded=embedded)
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
+    on_ray = sum(len(e.texts) for e in embedded.values()) if embedded else 0
+    where = f"{report.embedded} embedded here, {on_ray} on Ray" if embedded is not None else f"{report.embedded} embedded"
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
-               f"({report.embedded} embedded, {report.passages - report.embedded} reused) into {index_dir}", err=True)
+               f"({where}, {report.passages - report.embedded - on_ray} reused) into {index_dir}", err=True)
 
 
 @cli.command()
@@ -143,8 +154,12 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
               help="Merge the shipped Lao adapter into the default model (README, The Lao adapter); --no-adapter for the plain model.")
 @_threads_option
 @_device_option
+@click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",
+              help="Read and embed each changed report as a task on a Ray cluster (ADDRESS, e.g. ray://head:10001; "
+                   "alone: RAY_ADDRESS, a running cluster, or a new local one); needs the [cluster] extra.")
 @_limits_options
-def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads, device, limits):
+def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, languages, adapter, threads, device,
+          ray_address, limits):
     """Build or update the index from the reports in CORPUS.
 
     Only reports that changed since the last build are embedded again.
@@ -154,7 +169,7 @@ def build(corpus_dir, index_dir, model_cache, model, engine, sentence_vectors, l
     try:
         run_build(corpus_dir, index_dir, model_cache, model, engine=engine, threads=threads,
                   sentence_vectors=sentence_vectors, languages=tuple(x.strip() for x in languages.split(",") if x.strip()),
-                  adapter=adapter, limits=limits, device=device)
+                  adapter=adapter, limits=limits, device=device, ray_address=ray_address)
     except SearchError as exc:
         raise click.ClickException(str(exc)) from exc
 

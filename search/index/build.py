@@ -18,6 +18,7 @@ from search.ingest.bounded import BoundedReader
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
+from search.index.cluster import Embedded
 from search.index.sparse import SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
 from search.index.publish import index_lock, write_index
@@ -130,6 +131,7 @@ def build_index(
     progress: BuildProgress | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     documents: Mapping[str, Document] | None = None,
+    embedded: Mapping[str, Embedded] | None = None,
 ) -> BuildReport:
     """Build or update the index of a corpus folder.
 
@@ -149,6 +151,8 @@ def build_index(
             past ``limits.seconds`` (:mod:`search.ingest.bounded`). A report refused by the same limits
             before, with the same bytes, is not read again.
         documents: reports already read, by name (an upload is read once, before it is added).
+        embedded: reports read and embedded elsewhere (:func:`search.index.cluster.embed_on_ray`), by name:
+            their vectors are taken for passages that come out the same here.
 
     Returns:
         A :class:`BuildReport`.
@@ -164,7 +168,8 @@ def build_index(
         report = BuildReport(skipped=list(skipped))
         kept: list[_Entry] = []
         with BoundedReader(limits) as reader:
-            read = _Reading(reader, limits, dict(documents or {}))
+            embedded = dict(embedded or {})
+            read = _Reading(reader, limits, {**(documents or {}), **{k: e.document for k, e in embedded.items()}}, embedded)
             for i, path in enumerate(files, 1):
                 entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings,
                                        report, config.languages, read)
@@ -253,6 +258,7 @@ class _Reading:
     reader: BoundedReader
     limits: ReadLimits
     documents: dict[str, Document]
+    embedded: dict[str, Embedded] = field(default_factory=dict)
 
     def __call__(self, path: Path, doc_id: str, digest: str) -> Document:
         ready = self.documents.get(doc_id)
@@ -292,6 +298,9 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         return None
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
             "parts": list(dict.fromkeys(p.citation.title for p in passages))}
+    done = read.embedded.get(doc_id)
+    if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
+        return _Entry(passages, info, done.vectors, done.sentence_vectors)  # embedded on the cluster
     if same_bytes:  # read again with newer rules: the same texts keep their vectors
         rows = old.document_rows.get(doc_id, [])
         if [old.passages[i].text for i in rows] == [p.text for p in passages]:

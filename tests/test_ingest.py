@@ -174,3 +174,35 @@ def test_a_bad_word_file_is_refused_in_one_line(tmp_path, data, message):
     with pytest.raises(DocumentError, match=message) as info:
         read_document(path)
     assert "notes.docx" in str(info.value) and "\n" not in str(info.value)
+
+
+LEGACY_LAO = "ÃÒ§ÒÁ »ÐªÒ¡ÍÃ ¨Ó¹Ç¹ ¹ÑºÇèÒ Á×Íè ¹Õé ä´é ÃÑº ¡Ò¹ª×ÍÂ"  # Lao typed in a legacy font, as extracted
+FRENCH = "Le rapport décrit la situation des travailleurs à Vientiane; leurs employeurs ont été sanctionnés."
+
+
+def _pdf(path, text):
+    fpdf = pytest.importorskip("fpdf")
+    pdf = fpdf.FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)  # a core font: Latin-1, as the legacy font's codes are
+    pdf.multi_cell(0, 10, text)
+    pdf.output(str(path))
+    return path
+
+
+def test_lao_in_a_legacy_font_is_refused_with_what_to_do_and_french_is_not(tmp_path):
+    with pytest.raises(DocumentError, match="not Unicode Lao.*Latin-1.*Unicode Lao font.*OCR") as info:
+        read_document(_pdf(tmp_path / "legacy-lao.pdf", (LEGACY_LAO + "\n\n") * 3))
+    assert "legacy-lao.pdf" in str(info.value)
+    assert "travailleurs" in read_document(_pdf(tmp_path / "rapport.pdf", FRENCH)).text
+
+
+def test_a_word_file_in_a_legacy_lao_font_is_refused_too(tmp_path):
+    import docx
+
+    document = docx.Document()
+    for _ in range(3):
+        document.add_paragraph(LEGACY_LAO)
+    document.save(str(tmp_path / "legacy.docx"))
+    with pytest.raises(DocumentError, match="not Unicode Lao"):
+        read_document(tmp_path / "legacy.docx")

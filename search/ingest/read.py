@@ -138,10 +138,12 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
         from search.ingest.pdf import pdf_text
 
         text, page_starts = pdf_text(data, doc_id, limits)
+        check_unicode_lao(text, doc_id)
     elif suffix == ".docx":
         from search.ingest.docx import docx_text
 
         text, page_starts = docx_text(data, doc_id), ()
+        check_unicode_lao(text, doc_id)
     else:
         text, page_starts = _decode(data, doc_id), ()
         if suffix in (".html", ".htm"):
@@ -155,6 +157,34 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
     if not paragraphs:
         raise DocumentError(f"{doc_id}: no readable text found")
     return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest())
+
+
+# Lao set in a legacy (pre-Unicode) font is stored as the codes that font drew Lao glyphs at: Latin-1
+# letters and signs (Saysettha Lao, Lao Souk...) or Thai letters. Extracted, such text is garbage that no
+# question matches, so it is refused with what to do. A share this high is not French or Vietnamese (a few
+# accented letters in a hundred), nor a Lao report quoting a Thai name.
+_LATIN1_GLYPHS = re.compile(r"[\u00a1-\u00ff]")
+_THAI = re.compile(r"[\u0e01-\u0e5b]")
+_LAO = re.compile(r"[\u0e81-\u0edf]")
+LEGACY_SHARE = 0.25
+
+
+def check_unicode_lao(text: str, doc_id: str) -> None:
+    """Raise when a PDF's or Word file's text looks like Lao in a legacy, non-Unicode font.
+
+    Raises:
+        DocumentError: over ``LEGACY_SHARE`` of the text's visible characters are Latin-1 letters and signs,
+            or Thai letters with no Lao ones.
+    """
+    visible = sum(1 for ch in text if not ch.isspace())
+    if visible < 20:
+        return
+    latin1, thai = len(_LATIN1_GLYPHS.findall(text)), len(_THAI.findall(text))
+    if latin1 > LEGACY_SHARE * visible or (thai > LEGACY_SHARE * visible and not _LAO.search(text)):
+        seen = "Latin-1 letters and signs" if latin1 >= thai else "Thai letters"
+        raise DocumentError(f"{doc_id}: the text layer is not Unicode Lao (it reads as {seen}: a legacy Lao font?); "
+                            "export it again with a Unicode Lao font (Phetsarath OT, Saysettha OT, Noto Sans Lao) "
+                            "or OCR it")
 
 
 def check_size(path: Path, doc_id: str) -> None:

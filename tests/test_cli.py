@@ -48,11 +48,11 @@ def test_query_says_when_no_sentence_answers(run, tip_index):
 
 def test_build_then_query_with_progress(run, mini_corpus, tmp_path):
     index_dir = tmp_path / "idx"
-    (mini_corpus / "notes.docx").write_bytes(b"PK")
+    (mini_corpus / "notes.doc").write_bytes(b"PK")
     result = run("build", "--corpus", str(mini_corpus), "--index", str(index_dir))
     assert result.exit_code == 0, result.output
     assert "embedding passages" in result.stderr and "indexed 3 report(s)" in result.stderr
-    assert "skipped notes.docx: unsupported file type" in result.stderr
+    assert "skipped notes.doc: unsupported file type" in result.stderr
     again = run("build", "--corpus", str(mini_corpus), "--index", str(index_dir))
     assert "0 embedded" in again.stderr
 

@@ -62,3 +62,19 @@ def test_build_with_ray_from_the_cli_sends_only_changed_reports(cluster, library
     assert again.exit_code == 0, again.output
     assert "Ray read and embedded 1 report(s)" in again.output and "1 on Ray" in again.output
     assert "9,000 tonnes" in Searcher(index).search("rice harvest tonnes", k=1).hits[0].text
+
+
+def test_an_unreachable_cluster_is_refused_at_once_not_retried_for_minutes():
+    """Ray retries an address nobody listens at for minutes; the build names it and stops."""
+    import socket
+
+    from search.errors import SearchError
+    from search.index.cluster import _reachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once the socket closes
+    with pytest.raises(SearchError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        _reachable(f"127.0.0.1:{port}")
+    with pytest.raises(SearchError, match="HOST:PORT"):
+        _reachable("nonsense")

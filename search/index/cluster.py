@@ -70,6 +70,8 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, cach
     if not work:
         return {}
     started_here = not ray.is_initialized()
+    if started_here and address not in (None, "local", "auto"):
+        _reachable(address)  # Ray itself retries an unreachable address for minutes, logging each try
     try:
         if started_here:
             ray.init(address=None if address in (None, "local") else address, include_dashboard=False,
@@ -93,6 +95,21 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, cach
     finally:
         if started_here:
             ray.shutdown()
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Raise at once when nothing listens at a cluster address (``host:port`` or ``ray://host:port``)."""
+    import socket
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise SearchError(f"a Ray address is HOST:PORT or ray://HOST:PORT, got {address!r}")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise SearchError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is it running? "
+                          "(ray start --head on its head node)") from exc
 
 
 def _held(index_dir: Path, config: IndexConfig) -> dict[str, str]:

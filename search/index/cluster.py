@@ -81,16 +81,26 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, cach
     try:
         task = ray.remote(_embed_report)
         cache = str(cache_dir) if cache_dir else None
-        pending = {task.remote(path.read_bytes(), doc_id, config, cache, limits): doc_id for doc_id, path in work}
-        done: dict[str, Embedded] = {}
-        while pending:
+        # A window of tasks in flight, not the whole library: each carries its report's bytes (up to 50 MB)
+        window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        queue, pending, done = list(reversed(work)), {}, {}
+        while queue or pending:
+            while queue and len(pending) < window:
+                doc_id, path = queue.pop()
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    continue  # gone or unreadable since it was listed: the build names it
+                pending[task.remote(data, doc_id, config, cache, limits)] = doc_id
+            if not pending:
+                break
             ready, _ = ray.wait(list(pending), num_returns=1)
             doc_id = pending.pop(ready[0])
             result = ray.get(ready[0])
             if result is not None:
                 done[doc_id] = result
             if progress:
-                progress(len(work) - len(pending), len(work))
+                progress(len(work) - len(pending) - len(queue), len(work))
         return done
     finally:
         if started_here:

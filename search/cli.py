@@ -118,19 +118,18 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
     config = IndexConfig(model=model, engine=engine, sentence_vectors=sentence_vectors, languages=languages,
                          adapter=adapter)
     embedder = make_embedder(config, cache_dir=model_cache, threads=threads, progress=say, device=device)
-    progress, embedded = TerminalProgress(), None
+    progress, embedded, on_ray = TerminalProgress(), None, 0
     if ray_address is not None:
         from search.index.cluster import embed_on_ray
 
         embedded = embed_on_ray(corpus_dir, index_dir, config, cache_dir=embedder.cache_dir, address=ray_address,
                                 limits=limits, progress=lambda done, total: progress("reports on Ray", done, total))
-        click.echo(f"Ray read and embedded {len(embedded)} report(s), {sum(len(e.texts) for e in embedded.values())} "
-                   "passages; the rest is built here", err=True)
+        on_ray = sum(len(e.texts) for e in embedded.values())
+        click.echo(f"Ray read and embedded {len(embedded)} report(s), {on_ray} passages; the rest is built here", err=True)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress, limits=limits,
                          embedded=embedded)
     for name, reason in report.skipped:
         click.echo(f"skipped {name}: {reason}", err=True)
-    on_ray = sum(len(e.texts) for e in embedded.values()) if embedded else 0
     where = f"{report.embedded} embedded here, {on_ray} on Ray" if embedded is not None else f"{report.embedded} embedded"
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
                f"({where}, {report.passages - report.embedded - on_ray} reused) into {index_dir}", err=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.errors import CorpusError, DocumentError
+from search.ingest.lang import is_lao_char
 from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -165,7 +166,6 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
 # accented letters in a hundred), nor a Lao report quoting a Thai name.
 _LATIN1_GLYPHS = re.compile(r"[\u00a1-\u00ff]")
 _THAI = re.compile(r"[\u0e01-\u0e5b]")
-_LAO = re.compile(r"[\u0e81-\u0edf]")
 LEGACY_SHARE = 0.25
 
 
@@ -180,7 +180,7 @@ def check_unicode_lao(text: str, doc_id: str) -> None:
     if visible < 20:
         return
     latin1, thai = len(_LATIN1_GLYPHS.findall(text)), len(_THAI.findall(text))
-    if latin1 > LEGACY_SHARE * visible or (thai > LEGACY_SHARE * visible and not _LAO.search(text)):
+    if latin1 > LEGACY_SHARE * visible or (thai > LEGACY_SHARE * visible and not any(map(is_lao_char, text))):
         seen = "Latin-1 letters and signs" if latin1 >= thai else "Thai letters"
         raise DocumentError(f"{doc_id}: the text layer is not Unicode Lao (it reads as {seen}: a legacy Lao font?); "
                             "export it again with a Unicode Lao font (Phetsarath OT, Saysettha OT, Noto Sans Lao) "

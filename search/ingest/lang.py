@@ -8,6 +8,7 @@ Lao text (see notes/lao.md). langdetect, seeded, decides the rest.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from pathlib import Path
 
@@ -25,6 +26,14 @@ SHORT_LETTERS = 200  # a passage with fewer letters takes its document's languag
 def is_lao_char(ch: str) -> bool:
     """True for a character of the Lao block U+0E80–U+0EFF."""
     return _LAO_FIRST <= ord(ch) <= _LAO_LAST
+
+
+_ANY_LAO = re.compile(f"[{chr(_LAO_FIRST)}-{chr(_LAO_LAST)}]")
+
+
+def has_lao(text: str) -> bool:
+    """True when ``text`` holds a character of the Lao block (one regex scan: a build asks it of every sentence)."""
+    return _ANY_LAO.search(text) is not None
 
 
 def lao_share(text: str) -> float:

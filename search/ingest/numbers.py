@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from search.ingest.lang import fold_digits, is_lao_char, normalize_text
+from search.ingest.lang import fold_digits, has_lao, normalize_text
 from search.ingest.tokenize import tokenize
 
 # "how many", "how much", "how long", "how old"; "what share of", "what number of", ...
@@ -39,7 +39,7 @@ def asks_for_number(question: str) -> bool:
     """
     if _ENGLISH_ASKS.search(question):
         return True
-    if not any(is_lao_char(ch) for ch in question):
+    if not has_lao(question):
         return False
     return not _LAO_ASKS.isdisjoint(tokenize(question, keep_stopwords=True))
 
@@ -55,7 +55,7 @@ def holds_number(text: str) -> bool:
         return True
     if _ENGLISH_NUMBER_WORDS.search(folded):
         return True
-    if not any(is_lao_char(ch) for ch in text):
+    if not has_lao(text):
         return False
     normal = normalize_text(text)
     if not any(word in normal for word in _LAO_NUMBER_WORDS):  # tokens are pieces of this text: no need to cut it

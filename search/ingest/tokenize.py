@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 
-from search.ingest.lang import is_lao_char, normalize_text
+from search.ingest.lang import has_lao, is_lao_char, normalize_text
 
 _RUNS = re.compile(r"[\u0e80-\u0eff]+|[^\u0e80-\u0eff]+")
 _WORDS = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -75,7 +75,7 @@ def words_and_tokens(text: str, *, keep_stopwords: bool = False) -> list[tuple[s
     for run in _RUNS.finditer(text):
         chunk = run.group()
         if is_lao_char(chunk[0]):
-            words = [w for w in word_tokenize(chunk) if any(is_lao_char(c) for c in w)]
+            words = [w for w in word_tokenize(chunk) if has_lao(w)]
             out += [(w, w) for w in words if keep_stopwords or w not in lao_stop]
             continue
         for match in _WORDS.finditer(chunk):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from search.index.terms import TermCounts, build_term_tables, save_term_tables
+from search.index.terms import TERM_COUNTS, TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 from search.cite import Citation
 from search.model.embed import Embedder
@@ -19,11 +21,12 @@ from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
 from search.index.cluster import Embedded
-from search.index.sparse import SparseIndex
+from search.index.dense import DenseIndex
+from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
-from search.index.publish import index_lock, write_index
+from search.index.publish import Carried, index_lock, write_index
 from search.index.generations import current_generation, damaged_files, read_manifest
-from search.index.records import PASSAGES, SENTENCES, VECTORS, IndexConfig, Manifest, Passage
+from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Manifest, Passage
 from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import words_and_tokens
 
@@ -183,16 +186,52 @@ def build_index(
         passages = [p for e in kept for p in e.passages]
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
         manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
-        counts = TermCounts()
-        sparse = SparseIndex.from_tokens(_tokens(passages, counts), k1=config.bm25_k1, b=config.bm25_b)
+        sparse, counts = _lexical(kept, previous, config)
         tables = build_term_tables(
             passages, counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
-                    extras=(sparse.save, lambda folder: save_term_tables(tables, folder)))
+                    extras=(sparse.save, counts.save, lambda folder: save_term_tables(tables, folder)),
+                    carried=_carried(kept, previous))
     report.documents, report.passages = list(documents), len(passages)
     return report
+
+
+def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig) -> tuple[SparseIndex, TermCounts]:
+    """BM25 and the bridge's term counts of the new index.
+
+    When the previous index kept its counts, they are updated: the passages of reports that left
+    (or were read anew) are taken away, those of new reports added, and only those are tokenized;
+    the result is the index a build from scratch would make (tests/test_update.py). Otherwise
+    every passage is tokenized.
+    """
+    if previous is None or previous.lexical is None:
+        counts = TermCounts()
+        sparse = SparseIndex.from_tokens(_tokens((p for e in kept for p in e.passages), counts),
+                                         k1=config.bm25_k1, b=config.bm25_b)
+        return sparse, counts
+    sparse, counts = previous.lexical
+    old = previous.index
+    staying = np.zeros(len(old.passages), bool)
+    for e in kept:
+        if e.rows is not None:
+            staying[e.rows] = True
+    for row in np.flatnonzero(~staying):
+        passage = old.passages[int(row)]
+        counts.remove(passage.lang, words_and_tokens(passage.text))
+    pieces = [np.asarray(e.rows, np.int64) if e.rows is not None else list(_tokens(e.passages, counts)) for e in kept]
+    return sparse.updated(pieces), counts
+
+
+def _carried(kept: list[_Entry], previous: _Previous | None) -> Carried | None:
+    """What the new generation takes over from the previous one: the kept reports' rows, lines,
+    quantities and places in the inverted files."""
+    if previous is None:
+        return None
+    rows = np.concatenate([np.asarray(e.rows if e.rows is not None else [-1] * len(e.passages), np.int64) for e in kept])
+    old = previous.index
+    return Carried(rows, old.passages, old.table.sentences, previous.numbers, previous.clusters)
 
 
 def _tokens(passages, counts: TermCounts):
@@ -210,6 +249,9 @@ class _Previous:
     index: StoredIndex
     trusted_sentences: bool
     trusted_terms: bool
+    lexical: tuple[SparseIndex, TermCounts] | None = None  # BM25 with its raw counts, and the term counts
+    numbers: np.ndarray | None = None  # which passages, then sentences, state a quantity
+    clusters: dict[str, DenseIndex] = field(default_factory=dict)  # inverted files whose clusters can be reused
 
 
 def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:
@@ -238,7 +280,19 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
         index.sentence_vectors  # noqa: B018
     except IndexFormatError:
         trusted_sentences = False
-    return _Previous(index, trusted_sentences, not damaged.keys() & {TERMS, TERM_VECTORS})
+    previous = _Previous(index, trusted_sentences, not damaged.keys() & {TERMS, TERM_VECTORS})
+    lexical_files = {MATRIX, VOCAB, COUNTS, TERM_COUNTS}
+    with contextlib.suppress(IndexFormatError):
+        if lexical_files <= manifest.files.keys() and not damaged.keys() & lexical_files:
+            previous.lexical = (index.sparse.load_counts(generation), TermCounts.load(generation))
+    with contextlib.suppress(IndexFormatError):
+        if NUMBERS not in damaged:
+            previous.numbers = np.concatenate([index.numeric_passages, index.numeric_sentences])
+    for name in (DENSE, UNITS):
+        with contextlib.suppress(IndexFormatError):
+            if name not in damaged:
+                previous.clusters[name] = DenseIndex.load(generation / name)
+    return previous
 
 
 @dataclass
@@ -249,6 +303,7 @@ class _Entry:
     info: dict
     vectors: np.ndarray | None = None
     sentence_vectors: np.ndarray | None = None
+    rows: list[int] | None = None  # the passages' rows in the previous index, when they are its passages as they were
 
 
 @dataclass
@@ -281,7 +336,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
     same_bytes = known.get("sha256") == digest
     if same_bytes and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
-        return _Entry([old.passages[i] for i in rows], {"doc_id": doc_id, **known}, *_old_vectors(previous, rows))
+        return _Entry(old.passages.many(rows), {"doc_id": doc_id, **known}, *_old_vectors(previous, rows), rows=rows)
     refused = old.manifest.skipped.get(doc_id) if old is not None else None
     if isinstance(refused, dict) and {**refused, "reason": None} == {**read.refusal(digest), "reason": None}:
         report.skipped.append((doc_id, refused["reason"]))  # the same bytes, refused by the same rules
@@ -311,7 +366,14 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
 def _old_vectors(previous: _Previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
     """The previous index's vectors of passage ``rows``, and of their sentences (None when those are not trusted)."""
     old = previous.index
-    sentence_rows = [r for i in rows for r in range(*old.sentence_rows[i])]
+    sentences = old.sentence_rows[rows] if len(rows) else np.zeros((0, 2), np.int64)
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
+        # A report's rows follow each other (a build writes reports whole): views of the mapped files, so
+        # the vectors of a kept report are copied once, into the new generation's arrays, not twice.
+        passage_vectors = old.vectors[rows[0]:rows[-1] + 1]
+        sentence_vectors = old.sentence_vectors[sentences[0, 0]:sentences[-1, 1]] if previous.trusted_sentences else None
+        return passage_vectors, sentence_vectors
+    sentence_rows = [r for a, b in sentences for r in range(a, b)]
     return old.vectors[rows], old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
 
 

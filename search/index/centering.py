@@ -59,12 +59,14 @@ class LanguageCentering:
         if not self.means or not self.strength:
             return vectors
         out = np.array(vectors, dtype=np.float32)  # the one full-size array: a million sentences are 1.5 GB
-        langs = np.asarray(langs)
-        offsets = {lang: self.strength * np.asarray(mean, np.float32) for lang, mean in self.means.items()}
+        names, codes = np.unique(np.asarray(langs), return_inverse=True)
+        offsets = np.zeros((len(names), out.shape[1]), np.float32)  # a language without a mean moves by 0
+        for i, lang in enumerate(names):
+            if lang in self.means:
+                offsets[i] = self.strength * np.asarray(self.means[lang], np.float32)
         for start in range(0, len(out), _BLOCK):  # a block at a time: temporaries stay small
-            block, block_langs = out[start:start + _BLOCK], langs[start:start + _BLOCK]
-            for lang, offset in offsets.items():
-                block[block_langs == lang] -= offset
+            block = out[start:start + _BLOCK]
+            block -= offsets[codes[start:start + _BLOCK]]
             norms = np.linalg.norm(block, axis=1, keepdims=True)
             np.divide(block, np.where(norms > 0, norms, 1), out=block)
         return out

@@ -21,7 +21,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -50,7 +51,7 @@ LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.js
 
 def write_index(
     index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-    extras: Sequence[Callable[[Path], None]] = (),
+    extras: Sequence[Callable[[Path], None]] = (), *, carried: Carried | None = None,
 ) -> Path:
     """Write a new generation of the index and publish it atomically.
 
@@ -66,6 +67,7 @@ def write_index(
         vectors: their raw vectors, one row per passage.
         sentence_vectors: their sentences' raw vectors, in passage order.
         extras: writers of further files (BM25, term tables), each called with the staging folder.
+        carried: what the new generation takes over from the live one, when a build kept reports of it.
 
     Returns:
         The new generation's folder.
@@ -75,7 +77,8 @@ def write_index(
     """
     index_dir = Path(index_dir).absolute()
     try:
-        return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras)
+        return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras,
+                                 carried or Carried.nothing(len(passages)))
     except OSError as exc:
         raise IndexWriteError(
             f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
@@ -83,17 +86,17 @@ def write_index(
         ) from exc
 
 
-def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras) -> Path:
+def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras, carried: Carried) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
         lengths = []
         with open(staging / PASSAGES, "wb") as f:
-            for passage in passages:
-                line = (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+            for i, passage in enumerate(passages):
+                line = carried.line(i) or (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
                 f.write(line)
                 lengths.append(len(line))
         PassageTable.of(passages, lengths).save(staging / TABLE)
-        save_vectors(passages, vectors, sentence_vectors, staging)
+        save_vectors(passages, vectors, sentence_vectors, staging, carried=carried)
         for write in extras:
             write(staging)
         files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
@@ -211,15 +214,19 @@ def _remove_legacy(index_dir: Path) -> None:
             (index_dir / name).unlink()
 
 
-def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path) -> None:
+def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path, *,
+                 carried: Carried | None = None) -> None:
     """Write every vector file of a generation.
 
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
     ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
     centered passage vectors and ``units.faiss`` the centered sentences, then the
     one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
-    which passages, then which sentences, state a quantity.
+    which passages, then which sentences, state a quantity. What ``carried`` holds of the live
+    generation is taken over: the quantities of kept passages, and an inverted file's clusters and
+    the kept vectors' places in them (adding a report to a big library runs no k-means again).
     """
+    carried = carried or Carried.nothing(len(passages))
     folder = Path(folder)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
@@ -231,11 +238,75 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
                  "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
     (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
     centered = centering["passages"].apply(vectors, langs)
-    DenseIndex.from_vectors(centered).save(folder / DENSE)  # centered vectors: nothing is rebuilt at load
+    DenseIndex.from_vectors(centered, like=carried.clusters.get(DENSE), carried=carried.rows).save(folder / DENSE)  # centered: nothing is rebuilt at load
     single = [i for i, p in enumerate(passages) if not p.sentences]
     units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
-    DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM).save(folder / UNITS)
-    numbers = [holds_number(p.text) for p in passages] + [holds_number(p.text[a:b]) for p in passages for a, b in p.sentences]
-    np.save(folder / NUMBERS, np.array(numbers, bool), allow_pickle=False)
+    DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS),
+                            carried=carried.unit_rows(passages)).save(folder / UNITS)
+    np.save(folder / NUMBERS, carried.numbers_of(passages), allow_pickle=False)
 
 
+@dataclass
+class Carried:
+    """What a new generation takes over from the live one, when a build kept some of its reports as they were.
+
+    Attributes:
+        rows: each new passage's row in the live generation; -1 for a passage read anew.
+        passages: the live generation's passages (their stored lines are copied as they are).
+        sentences: the live generation's sentence count per passage (``PassageTable.sentences``).
+        numbers: the live generation's ``numbers.npy`` (None when it cannot be trusted).
+        clusters: the live generation's ``dense.faiss`` and ``units.faiss``, by name, when intact.
+    """
+
+    rows: np.ndarray
+    passages: Sequence | None = None
+    sentences: np.ndarray | None = None
+    numbers: np.ndarray | None = None
+    clusters: Mapping[str, DenseIndex] = field(default_factory=dict)
+
+    @classmethod
+    def nothing(cls, count: int) -> "Carried":
+        """A build that keeps nothing: every one of ``count`` passages is new."""
+        return cls(np.full(count, -1, np.int64))
+
+    def line(self, i: int) -> bytes | None:
+        """New passage i's stored line, when it is kept, else None."""
+        row = self.rows[i]
+        return self.passages.line(int(row)) if row >= 0 and self.passages is not None else None
+
+    def unit_rows(self, passages: Sequence[Passage]) -> np.ndarray:
+        """Each new unit's row in the live generation's ``units.faiss`` (-1 for new): sentences in passage order,
+        then one-sentence passages, as :func:`save_vectors` lays them out."""
+        counts = np.fromiter((len(p.sentences) for p in passages), np.int64, len(passages))
+        if self.sentences is None:
+            return np.full(int(counts.sum()) + int((counts == 0).sum()), -1, np.int64)
+        old = np.asarray(self.sentences, np.int64)
+        old_start = np.concatenate([[0], np.cumsum(old)])[:-1]
+        old_single = np.cumsum(old == 0) - 1 + old.sum()  # a one-sentence passage's unit row, after every sentence
+        rows = self.rows
+        owner = np.repeat(np.arange(len(passages)), counts)
+        offset = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+        of_owner = rows[owner]
+        sentences = np.where(of_owner >= 0, old_start[np.maximum(of_owner, 0)] + offset, -1)
+        single = rows[counts == 0]
+        singles = np.where(single >= 0, old_single[np.maximum(single, 0)], -1)
+        return np.concatenate([sentences, singles]).astype(np.int64)
+
+    def numbers_of(self, passages: Sequence[Passage]) -> np.ndarray:
+        """``numbers.npy`` of the new generation: kept passages' and sentences' flags as they were, others found."""
+        n = len(passages)
+        counts = np.fromiter((len(p.sentences) for p in passages), np.int64, n)
+        starts = n + np.cumsum(counts) - counts  # each passage's first sentence's place in the flags
+        flags = np.zeros(n + int(counts.sum()), bool)
+        rows = self.rows if self.numbers is not None else np.full(n, -1, np.int64)
+        if self.numbers is not None:
+            kept, sentence_rows = rows >= 0, self.unit_rows(passages)[:int(counts.sum())]
+            flags[:n][kept] = self.numbers[rows[kept]]
+            known = sentence_rows >= 0
+            flags[n:][known] = self.numbers[len(self.sentences) + sentence_rows[known]]
+        for i in np.flatnonzero(rows < 0):
+            passage = passages[i]
+            flags[i] = holds_number(passage.text)
+            for j, (a, b) in enumerate(passage.sentences):
+                flags[starts[i] + j] = holds_number(passage.text[a:b])
+        return flags

@@ -21,7 +21,7 @@ import numpy as np
 
 from search.errors import REBUILD_HINT, IndexFormatError
 
-MATRIX, VOCAB = "bm25.npz", "bm25-vocab.json"
+MATRIX, VOCAB, COUNTS = "bm25.npz", "bm25-vocab.json", "bm25-counts.npz"
 ROW_BLOCK = 1 << 16  # rows scored at a time: 512 KB of float64 sums, within a core's L2 cache
 # From this many rows the sums outgrow the cache and BM25 is scored in compiled loops (measured: at
 # 1.28 M rows 12 ms a question against 35); below, numpy's bincount, without numba's load.
@@ -42,9 +42,10 @@ class SparseIndex:
         params: ``{"k1": …, "b": …}``.
     """
 
-    def __init__(self, matrix, vocab: dict[str, int], idf: np.ndarray, params: dict):
+    def __init__(self, matrix, vocab: dict[str, int], idf: np.ndarray, params: dict, counts=None):
         self.matrix, self.vocab, self.idf, self.params = matrix.tocsc(), vocab, idf, params
         self.matrix.sort_indices()  # rows within each column in order: postings can be binary-searched
+        self.counts = counts  # the raw term counts (CSR), kept by a build so that the next one can update them
 
     @classmethod
     def from_tokens(cls, documents: Iterable[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
@@ -55,30 +56,69 @@ class SparseIndex:
         posting, not a Python object per token. Columns are numbered in order of first
         appearance (a document's new tokens in sorted order).
         """
+        vocab: dict[str, int] = {}
+        return cls.from_counts(_count(documents, vocab), vocab, k1=k1, b=b)
+
+    @classmethod
+    def from_counts(cls, counts, vocab: dict[str, int], *, k1: float = 1.2, b: float = 0.75) -> "SparseIndex":
+        """Index raw term counts: a (documents × vocabulary) CSR matrix of how often each token occurs.
+
+        A document's length is its row's sum (every token counted, repeats too), as
+        :meth:`from_tokens` counts it.
+        """
         from scipy.sparse import csr_matrix
 
-        vocab: dict[str, int] = {}
-        rows, cols, tfs = array("i"), array("i"), array("f")
-        lengths = array("d")
-        for i, doc in enumerate(documents):
-            counts = Counter(doc)
-            for token in sorted(counts):
-                rows.append(i)
-                cols.append(vocab.setdefault(token, len(vocab)))
-                tfs.append(counts[token])
-            lengths.append(len(doc))
-        n = len(lengths)
-        rows, cols, tf = (np.frombuffer(a, dtype) if len(a) else np.zeros(0, dtype)
-                          for a, dtype in ((rows, np.int32), (cols, np.int32), (tfs, np.float32)))
+        counts = csr_matrix(counts, dtype=np.float32)
+        n = counts.shape[0]
+        cols = counts.indices
+        rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(counts.indptr))
         df = np.bincount(cols, minlength=len(vocab)).astype(float)
         idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
-        lengths = np.frombuffer(lengths, float) if n else np.zeros(0)
+        lengths = np.asarray(counts.sum(axis=1), float).ravel() if n else np.zeros(0)
         avg = lengths.mean() if n and lengths.mean() > 0 else 1.0
         norm = k1 * (1 - b + b * lengths / avg)
-        tf64 = tf.astype(float)
+        tf64 = counts.data.astype(float)
         vals = (idf[cols] * tf64 * (k1 + 1) / (tf64 + norm[rows])).astype(np.float32)
-        matrix = csr_matrix((vals, (rows, cols)), shape=(n, len(vocab)))
-        return cls(matrix, vocab, idf.astype(np.float32), {"k1": k1, "b": b})
+        matrix = csr_matrix((vals, cols, counts.indptr), shape=(n, len(vocab)))
+        return cls(matrix, vocab, idf.astype(np.float32), {"k1": k1, "b": b}, counts)
+
+    def updated(self, pieces: Sequence[np.ndarray | Sequence[Sequence[str]]]) -> "SparseIndex":
+        """The index of a changed library, from this one's counts and only the new reports' tokens.
+
+        Args:
+            pieces: the new index's rows, in order: each piece either an array of this index's
+                rows (a report kept as it was) or a list of tokenised documents (a report read anew).
+
+        The result scores every passage as :meth:`from_tokens` over the whole library would
+        (statistics, idf and lengths, recomputed over every row); only the columns' order differs,
+        and tokens no passage holds any more are dropped. The cost is one pass over the counts'
+        arrays, not a tokenizing of the library.
+        """
+        from scipy.sparse import csr_matrix, vstack
+
+        if self.counts is None:
+            raise ValueError("this index was loaded without its counts")
+        vocab, old = dict(self.vocab), self.counts
+        order, fresh, start = [], [], old.shape[0]
+        for piece in pieces:
+            if isinstance(piece, np.ndarray):
+                order.append(piece.astype(np.int64))
+            else:
+                order.append(np.arange(start, start + len(piece)))
+                fresh.extend(piece)
+                start += len(piece)
+        new = _count(fresh, vocab)
+        old = csr_matrix((old.data, old.indices, old.indptr), shape=(old.shape[0], len(vocab)))
+        counts = vstack([old, csr_matrix(new, shape=(len(fresh), len(vocab)))], format="csr")
+        counts = counts[np.concatenate(order)] if order else counts[:0]
+        df = np.bincount(counts.indices, minlength=len(vocab))
+        if (df == 0).any():  # a removed report's own tokens: drop their columns, keep the rest in order
+            keep = np.flatnonzero(df)
+            counts = counts[:, keep]
+            tokens = sorted(vocab, key=vocab.get)
+            vocab = {tokens[j]: i for i, j in enumerate(keep)}
+        counts.sort_indices()
+        return SparseIndex.from_counts(counts, vocab, k1=self.params["k1"], b=self.params["b"])
 
     def _columns(self, query: Mapping[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """The query's known columns, in order of first appearance, and their summed weights (float32)."""
@@ -146,10 +186,13 @@ class SparseIndex:
 
     def save(self, folder: Path) -> None:
         """Write ``bm25.npz`` (scipy's npz, no pickle, uncompressed: a million passages' matrix
-        loads in 0.75 s instead of 2.8) and ``bm25-vocab.json``."""
+        loads in 0.75 s instead of 2.8), ``bm25-vocab.json`` and, when known, the raw counts
+        ``bm25-counts.npz`` (read only by the next build, :meth:`updated`)."""
         from scipy.sparse import save_npz
 
         save_npz(Path(folder) / MATRIX, self.matrix, compressed=False)
+        if self.counts is not None:
+            save_npz(Path(folder) / COUNTS, self.counts, compressed=False)
         tokens = sorted(self.vocab, key=self.vocab.get)
         data = {"params": self.params, "tokens": tokens, "idf": [round(float(x), 6) for x in self.idf]}
         (Path(folder) / VOCAB).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -173,6 +216,41 @@ class SparseIndex:
         if matrix.shape[1] != len(vocab) or len(idf) != len(vocab) or math.isnan(float(idf.sum())):
             raise IndexFormatError(f"the BM25 files in {folder} disagree with each other; {REBUILD_HINT}")
         return cls(matrix, vocab, idf, data["params"])
+
+    def load_counts(self, folder: Path) -> "SparseIndex":
+        """This index with its raw counts read from ``folder`` (what a build updates).
+
+        Raises:
+            IndexFormatError: the counts are missing, damaged or do not fit the matrix.
+        """
+        from scipy.sparse import load_npz
+
+        try:
+            counts = load_npz(Path(folder) / COUNTS).tocsr()
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise IndexFormatError(f"the BM25 counts in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        if counts.shape != self.matrix.shape or counts.nnz != self.matrix.nnz:
+            raise IndexFormatError(f"the BM25 counts in {folder} disagree with its matrix; {REBUILD_HINT}")
+        return SparseIndex(self.matrix, self.vocab, self.idf, self.params, counts)
+
+
+def _count(documents: Iterable[Sequence[str]], vocab: dict[str, int]):
+    """A CSR matrix of the documents' raw term counts, one row each; new tokens get the next columns
+    of ``vocab`` (a document's new tokens in sorted order)."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols, tfs = array("i"), array("i"), array("f")
+    n = 0
+    for i, doc in enumerate(documents):
+        counts = Counter(doc)
+        for token in sorted(counts):
+            rows.append(i)
+            cols.append(vocab.setdefault(token, len(vocab)))
+            tfs.append(counts[token])
+        n = i + 1
+    rows, cols, tf = (np.frombuffer(a, dtype) if len(a) else np.zeros(0, dtype)
+                      for a, dtype in ((rows, np.int32), (cols, np.int32), (tfs, np.float32)))
+    return csr_matrix((tf, (rows, cols)), shape=(n, len(vocab)))
 
 
 def top_k(scores: np.ndarray, k: int, *, allowed: np.ndarray | Sequence[int] | None = None) -> list[tuple[int, float]]:

@@ -12,7 +12,9 @@ Layout (see docs/index-format.md)::
     index/gen-…/dense.faiss, units.faiss    centered passages; centered sentences and one-sentence passages
     index/gen-…/numbers.npy          which passages, then which sentences, state a quantity
     index/gen-…/bm25.npz, bm25-vocab.json   BM25 term weights over Lao-aware tokens
+    index/gen-…/bm25-counts.npz      the raw term counts behind them (the next build updates them)
     index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
+    index/gen-…/term-counts.json     each language's terms' document counts and written forms (the same)
     index/gen-…/terms-<lang>.faiss          a big language's terms, searchable (above 20,000 terms only)
 
 No pickle anywhere. A build (:mod:`search.index.publish`) writes a new generation under a

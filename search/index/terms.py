@@ -22,6 +22,7 @@ from search.ingest.lang import is_lao_char
 from search.model.embed import Embedder
 
 TERMS, TERM_VECTORS, TERM_INDEX = "terms.json", "terms.npy", "terms-{lang}.faiss"
+TERM_COUNTS = "term-counts.json"  # the counts behind the tables (TermCounts), for the next build
 # Terms per language, the most frequent first. bench/terms.py measured the old cap of 4,000 in a library of
 # 10,333 passages: it kept 444 of the bundled report's 909 English terms and 122 of its 212 Lao ones, and
 # the dev set's hit@5 fell from 0.939 (every term) to 0.879. A cap is kept only to bound memory and
@@ -86,7 +87,9 @@ class TermCounts:
 
     The build feeds it each passage's ``words_and_tokens`` as BM25 reads them, so the
     words of a million passages are never all held at once; it keeps one count per
-    distinct term and written form.
+    distinct term and written form. It is saved with the index (``term-counts.json``), so
+    that the next build counts only the reports that changed: it adds the new ones' passages
+    and takes away the removed ones'.
     """
 
     def __init__(self):
@@ -95,21 +98,62 @@ class TermCounts:
 
     def add(self, lang: str, pairs: Sequence[tuple[str, str]]) -> None:
         """Count one passage's (word, key) pairs once each (document frequency)."""
+        self._change(lang, pairs, 1)
+
+    def remove(self, lang: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Take back what :meth:`add` counted for a passage that leaves the library."""
+        self._change(lang, pairs, -1)
+
+    def _change(self, lang: str, pairs: Sequence[tuple[str, str]], step: int) -> None:
         if lang == "und":
             return
         seen, surface = set(), self.surface[lang]
         for word, key in pairs:
             if key.replace(".", "").isdigit() or len(key) < (2 if is_lao_char(key[0]) else 3):
                 continue
-            surface[key][word] += 1
+            surface[key][word] += step
+            if surface[key][word] <= 0:
+                del surface[key][word]
             seen.add(key)
-        self.df[lang].update(seen)
+        df = self.df[lang]
+        for key in seen:
+            df[key] += step
+            if df[key] <= 0:
+                del df[key], surface[key]
+
+    def save(self, folder: Path) -> None:
+        """Write ``term-counts.json`` (UTF-8: Lao as Lao)."""
+        data = {lang: {key: [n, dict(self.surface[lang][key])] for key, n in sorted(df.items())}
+                for lang, df in sorted(self.df.items()) if df}
+        (Path(folder) / TERM_COUNTS).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "TermCounts":
+        """Read what :meth:`save` wrote.
+
+        Raises:
+            IndexFormatError: the file is missing or damaged.
+        """
+        counts = cls()
+        try:
+            data = json.loads((Path(folder) / TERM_COUNTS).read_text(encoding="utf-8"))
+            for lang, keys in data.items():
+                for key, (n, words) in keys.items():
+                    counts.df[lang][key] = int(n)
+                    counts.surface[lang][key] = Counter({w: int(c) for w, c in words.items()})
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise IndexFormatError(f"the term counts in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        return counts
 
     def chosen(self, lang: str) -> list[tuple[str, str]]:
-        """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE."""
+        """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE.
+
+        Each key's word is its most frequent written form, a tie going to the shorter, then the first in
+        order: the choice depends on the counts only, not on the order reports were added in.
+        """
         df, surface = self.df[lang], self.surface[lang]
         keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]
-        return [(k, surface[k].most_common(1)[0][0]) for k in sorted(keys)]
+        return [(k, min(surface[k].items(), key=lambda item: (-item[1], len(item[0]), item[0]))[0]) for k in sorted(keys)]
 
 
 def build_term_tables(

@@ -1,0 +1,134 @@
+"""Updating an index: adding or removing a report costs that report's work, and gives the index a build
+from scratch gives (BM25 statistics, the bridge's term counts, quantities, passages, vectors)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from search import build_index
+from search.index import build as build_module
+from search.index.generations import current_generation
+from search.index.sparse import COUNTS
+from search.index.store import load_index
+from search.index.terms import TermCounts
+from search.retrieve.engine import Searcher
+
+from conftest import CORPUS
+
+
+@pytest.fixture
+def tokenized(monkeypatch) -> list[str]:
+    """Every passage text the build tokenizes (for BM25 and the term counts), in order."""
+    seen: list[str] = []
+    inner = build_module.words_and_tokens
+
+    def counting(text, **kwargs):
+        seen.append(text)
+        return inner(text, **kwargs)
+    monkeypatch.setattr(build_module, "words_and_tokens", counting)
+    return seen
+
+
+def assert_same_index(updated, scratch) -> None:
+    a, b = load_index(updated), load_index(scratch)
+    assert [p.to_record() for p in a.passages] == [p.to_record() for p in b.passages]
+    np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-4)  # reused against embedded again in other batches
+    assert np.array_equal(a.numeric_passages, b.numeric_passages)
+    assert np.array_equal(a.numeric_sentences, b.numeric_sentences)
+    assert set(a.sparse.vocab) == set(b.sparse.vocab)
+    tokens = sorted(b.sparse.vocab)
+    queries = [{t: 1.0} for t in tokens] + [{t: 0.3 for t in tokens[::7]}]
+    for query in queries:  # every passage scores the same for every token, to the bit
+        assert np.array_equal(a.sparse.scores(query), b.sparse.scores(query)), query
+    counts_a, counts_b = TermCounts.load(a.path), TermCounts.load(b.path)
+    for lang in ("en", "lo"):
+        assert dict(counts_a.df[lang]) == dict(counts_b.df[lang])
+        assert counts_a.chosen(lang) == counts_b.chosen(lang)
+        assert a.terms[lang].words == b.terms[lang].words
+
+
+def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scratch_build(
+        mini_corpus, tmp_path, embedder, tokenized):
+    corpus, held = mini_corpus, tmp_path / "held"
+    shutil.copy(CORPUS / "laos-tip-2022-voa.txt", corpus)
+    held.mkdir()
+    new = sorted(p for p in corpus.iterdir() if p.name != "laos-tip-2022-voa.txt")[0]
+    shutil.move(new, held / new.name)
+    index = tmp_path / "index"
+    first = build_index(corpus, index, embedder=embedder)
+    assert len(tokenized) == first.passages  # the first build tokenizes every passage
+
+    shutil.move(held / new.name, corpus / new.name)
+    tokenized.clear()
+    added = build_index(corpus, index, embedder=embedder)
+    rows = load_index(index).document_rows[new.name]
+    assert added.embedded == len(rows) == len(tokenized)  # only the new report's passages
+    assert set(tokenized) == {load_index(index).passages[r].text for r in rows}
+    build_index(corpus, tmp_path / "scratch", embedder=embedder)
+    assert_same_index(index, tmp_path / "scratch")
+
+    gone = corpus / "laos-tip-2022-voa.txt"
+    removed_texts = {load_index(index).passages[r].text for r in load_index(index).document_rows[gone.name]}
+    gone.unlink()
+    tokenized.clear()
+    after = build_index(corpus, index, embedder=embedder)
+    assert after.embedded == 0 and set(tokenized) == removed_texts  # taken back out of the term counts
+    build_index(corpus, tmp_path / "scratch-2", embedder=embedder)
+    assert_same_index(index, tmp_path / "scratch-2")
+    searcher = Searcher(index, embedder=embedder)
+    assert new.name == "health-report.txt"
+    assert searcher.search("How many children did the provincial hospital vaccinate?", k=5).hits[0].citation.document == new.name
+    hits = searcher.search("How many trafficking victims did the government identify?", k=10).hits
+    assert hits and all(h.citation.document != gone.name for h in hits)
+
+
+def test_damaged_counts_are_not_trusted_the_build_counts_every_passage(mini_corpus, tmp_path, embedder, tokenized):
+    index = tmp_path / "index"
+    held = sorted(mini_corpus.iterdir())[0]
+    kept_aside = tmp_path / held.name
+    shutil.move(held, kept_aside)
+    build_index(mini_corpus, index, embedder=embedder)
+    generation, _ = current_generation(index)
+    (generation / COUNTS).write_bytes(b"not a matrix")  # the size check may pass or not: the checksum does not
+    shutil.move(kept_aside, mini_corpus / held.name)
+    tokenized.clear()
+    report = build_index(mini_corpus, index, embedder=embedder)
+    assert len(tokenized) == report.passages  # counted again from the passages, not from the damaged file
+    build_index(mini_corpus, tmp_path / "scratch", embedder=embedder)
+    assert_same_index(index, tmp_path / "scratch")
+
+
+def test_an_inverted_file_of_a_grown_library_reuses_the_previous_clusters(tmp_path):
+    """Adding vectors to a library keeps its k-means clusters (no training again) and finds what exact search finds;
+    a library grown far past them trains its own."""
+    from search.index.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    topics = rng.standard_normal((30, 64)).astype(np.float32)
+    vectors = topics[rng.integers(0, 30, 3200)] + 0.5 * rng.standard_normal((3200, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    before = DenseIndex.from_vectors(vectors[:3000], ivf_from=1000)
+    before.save(tmp_path / "before.faiss")
+    before = DenseIndex.load(tmp_path / "before.faiss")  # as a build finds it: memory-mapped
+    grown = DenseIndex.from_vectors(vectors, ivf_from=1000, like=before)
+    lists = before.index.nlist
+    assert grown.index.nlist == lists
+    assert np.array_equal(before.centroids(64, lists), grown.centroids(64, lists))
+    queries = vectors[-20:] + 0.3 * rng.standard_normal((20, 64)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    truth = DenseIndex.from_vectors(vectors, ivf_from=10_000).search(queries, 10)
+    found = grown.search(queries, 10)
+    assert np.mean([len({i for i, _ in t} & {i for i, _ in f}) / 10 for t, f in zip(truth, found)]) >= 0.95
+    # Kept vectors keep their clusters without being compared with the centres again: the same places as
+    # assigning every vector afresh (the vectors did not move), and a removed vector leaves no trace.
+    order = np.concatenate([np.arange(100, 3000), np.arange(3000, 3200)])
+    carried = np.concatenate([np.arange(100, 3000), np.full(200, -1)])
+    fast = DenseIndex.from_vectors(vectors[order], ivf_from=1000, like=before, carried=carried)
+    slow = DenseIndex.from_vectors(vectors[order], ivf_from=1000, like=before)
+    assert np.array_equal(fast.places(), slow.places()) and (fast.places() >= 0).all()
+    assert [f[:5] for f in fast.search(queries, 10)] == [s[:5] for s in slow.search(queries, 10)]
+    far = np.vstack([vectors] * 4)
+    assert DenseIndex.from_vectors(far, ivf_from=1000, like=before).index.nlist == int(4 * np.sqrt(len(far)))

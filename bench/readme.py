@@ -227,10 +227,24 @@ def serve_table() -> str:
     return "\n".join(lines)
 
 
+UPDATE_RUN = SCALE_RUNS / "update.json"  # bench/update.py --json bench/results/update.json
+
+
+def update_table() -> str:
+    """The README's table: adding and removing one report in a big library, from the recorded run."""
+    run = json.loads(UPDATE_RUN.read_text(encoding="utf-8"))
+    return "\n".join([
+        "| library | report added, then removed | add | remove | the same library built from scratch, embedding aside |",
+        "|---|---|---|---|---|",
+        f"| {run['passages']:,} passages | {run['report_passages']} passages | {run['add_s']:.1f} s | "
+        f"{run['remove_s']:.1f} s | {run['scratch_s']:.0f} s |",
+    ])
+
+
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
           "answer-threshold": answer_threshold_table, "ablation": ablation_table}
 PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
-RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table, "serve": serve_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
+RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table, "serve": serve_table, "update": update_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
 
 
 def blocks_in(text: str) -> dict[str, str]:

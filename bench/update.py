@@ -1,0 +1,108 @@
+"""Adding and removing one report in a big library, against building that library from scratch.
+
+    python bench/update.py [--paragraphs 100000] [--report 100] [--repeat 3] [--work DIR] [--json OUT]
+
+The library is bench/synthetic.py's (100,000 paragraphs make about 128,000 passages), embedded by bench/scale.py's ``StandIn`` (the model would take a
+day here; a build's work besides embedding is the same whichever model). The bench builds it from scratch
+(the baseline), then adds a synthetic report of at least ``--report`` passages and removes it again,
+``--repeat`` times, each a ``build_index`` run as ``python -m search build`` does it. Times exclude
+the embedding of the added report (the StandIn's own time is measured and taken off); medians are printed
+with the ratio to the from-scratch build, all measured in this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale import StandIn, Timed  # noqa: E402
+from synthetic import write_library  # noqa: E402
+
+from search.index.build import build_index, document_passages  # noqa: E402
+from search.ingest.chunk import ChunkSettings  # noqa: E402
+from search.ingest.read import read_document  # noqa: E402
+from search.progress import TerminalProgress  # noqa: E402
+
+ADDED = "zz-added-report.txt"  # sorts last: the added report's passages come after the library's
+
+
+def timed_build(library: Path, index_dir: Path, embedder: Timed, progress=None) -> tuple[float, int]:
+    """Seconds of one build, less the embedder's own, and the passages it holds."""
+    embedder.seconds = 0.0
+    start = time.perf_counter()
+    report = build_index(library, index_dir, embedder=embedder, progress=progress)
+    return time.perf_counter() - start - embedder.seconds, report.passages
+
+
+def report_of(folder: Path, passages: int) -> Path:
+    """One synthetic report that the build cuts into at least ``passages`` passages (the synthetic library's
+    reports, 40 paragraphs each, joined under one title)."""
+    paragraphs = max(1, passages * 3 // 4)  # about 1.28 passages a paragraph
+    while True:
+        shutil.rmtree(folder, ignore_errors=True)
+        parts = write_library(folder / "parts", paragraphs, seed=7)
+        bodies = [part.read_text(encoding="utf-8").split("\n\n", 1)[1].strip() for part in parts]
+        path = folder / ADDED
+        path.write_text("Added report\n\n" + "\n\n".join(bodies) + "\n", encoding="utf-8")
+        if len(document_passages(read_document(path, path.name), None, ChunkSettings())) >= passages:
+            return path
+        paragraphs += max(1, paragraphs // 20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paragraphs", type=int, default=100_000, help="of the library (about 1.28 passages each)")
+    parser.add_argument("--report", type=int, default=100, help="passages of the report added and removed")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work", type=Path, default=None, help="folder for the library and index (default: a temporary one)")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench-update-"))
+    library, index_dir, extra = work / "library", work / "index", work / "report"
+    shutil.rmtree(library, ignore_errors=True)
+    shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.rmtree(extra, ignore_errors=True)
+    write_library(library, args.paragraphs)
+    added = report_of(extra, args.report)
+    embedder = Timed(StandIn())
+
+    scratch_s, n = timed_build(library, index_dir, embedder, TerminalProgress())
+    print(f"from scratch: {n} passages, {scratch_s:.1f} s besides embedding", flush=True)
+    adds, removes, added_passages = [], [], 0
+    for _ in range(args.repeat):
+        shutil.copy(added, library / ADDED)
+        seconds, total = timed_build(library, index_dir, embedder)
+        adds.append(seconds)
+        added_passages = total - n
+        (library / ADDED).unlink()
+        removes.append(timed_build(library, index_dir, embedder)[0])
+        print(f"add {adds[-1]:.1f} s, remove {removes[-1]:.1f} s", flush=True)
+
+    result = {
+        "passages": n,
+        "report_passages": added_passages,
+        "repeat": args.repeat,
+        "scratch_s": round(scratch_s, 1),
+        "add_s": round(statistics.median(adds), 2),
+        "remove_s": round(statistics.median(removes), 2),
+        "add_over_scratch": round(statistics.median(adds) / scratch_s, 3),
+        "remove_over_scratch": round(statistics.median(removes) / scratch_s, 3),
+        "add_runs_s": [round(s, 2) for s in adds],
+        "remove_runs_s": [round(s, 2) for s in removes],
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

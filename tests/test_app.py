@@ -239,18 +239,25 @@ def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app
     assert page.locator("#upload-status b").count() == 0  # the file name did not become markup
 
 
+def _upload_and_find(page, report, question: str, answer: str):
+    """Add ``report`` through the corpus panel, ask ``question``, and return the hit holding ``answer``
+    (among the first three: a new report's answer may stand a hair behind a Lao passage of the bundled one)."""
+    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
+    page.locator("#upload input[type=file]").set_input_files(str(report))
+    page.locator("#add-report").click()
+    page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
+    _ask(page, question)
+    hits = page.locator("#results .hit")
+    found = [i for i in range(hits.count()) if answer in hits.nth(i).inner_text()]
+    assert found and found[0] < 3, found
+    return hits.nth(found[0])
+
+
 def test_page_a_word_report_uploads_answers_and_opens_at_its_section(page, browser, live_app, tmp_path):
     from word_files import REMEDY, TITLE, make_word_report
 
-    page.get_by_text("Corpus · ຂໍ້ມູນ").click()
-    page.locator("#upload input[type=file]").set_input_files(str(make_word_report(tmp_path / "champasak-survey.docx")))
-    page.locator("#add-report").click()
-    page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
-    _ask(page, "How many affected workers must the plantation repay?")
-    hits = page.locator("#results .hit")
-    found = [i for i in range(hits.count()) if REMEDY in hits.nth(i).inner_text()]
-    assert found and found[0] < 3, found  # second here, a hair behind a Lao passage of the bundled report
-    hit = hits.nth(found[0])
+    hit = _upload_and_find(page, make_word_report(tmp_path / "champasak-survey.docx"),
+                           "How many affected workers must the plantation repay?", REMEDY)
     assert "champasak-survey.docx" in hit.inner_text() and "Remediation" in hit.locator(".cite").inner_text()
     link = hit.locator("a.source-link").get_attribute("href")
     source = _open(browser, live_app["url"] + link)
@@ -258,6 +265,24 @@ def test_page_a_word_report_uploads_answers_and_opens_at_its_section(page, brows
     assert REMEDY in source.locator("#source mark.passage").inner_text()
     assert source.locator("#source .source-head h3").inner_text() == TITLE
     assert "Province | Workers | Fees repaid" in source.locator("#source").inner_text()  # the table, as rows
+    source.close()
+
+
+def test_page_a_pdf_report_uploads_answers_and_opens_at_its_page(page, browser, live_app, tmp_path):
+    """A PDF laid out as agencies do: the answer is its whole paragraph (joined across the page break),
+    cited at its section and page, and the source view shows no running header."""
+    pytest.importorskip("fpdf")
+    from pdf_files import HEADER, RUN_ON, agency_pdf
+
+    hit = _upload_and_find(page, agency_pdf(tmp_path / "savannakhet-inspections.pdf"),
+                           "How many migrant workers from Salavan were not paid?", RUN_ON)
+    cite = hit.locator(".cite").inner_text()
+    assert "savannakhet-inspections.pdf" in hit.inner_text()
+    assert "LABOUR CONDITIONS" in cite and "p. 1" in cite, cite
+    source = _open(browser, live_app["url"] + hit.locator("a.source-link").get_attribute("href"))
+    source.locator("#source mark.passage").wait_for(timeout=60_000)
+    assert source.locator("#source mark.passage").inner_text() == RUN_ON
+    assert HEADER not in source.locator("#source").inner_text()
     source.close()
 
 

@@ -34,7 +34,8 @@ from search.ingest.tokenize import words_and_tokens
 # citations (titles, sections): a build then reads every report again, and keeps the vectors of
 # passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
 # the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
-READING = 4
+# 5: PDFs read by their layout (search/ingest/pdf_layout.py).
+READING = 5
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]

@@ -1,4 +1,4 @@
-"""PDF reports to plain text, page by page."""
+"""PDF reports to plain text, page by page, read by their layout (:mod:`search.ingest.pdf_layout`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import warnings
 
 from search.errors import DocumentError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from search.ingest.pdf_layout import layout_pages, visitor
 
 BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text
 _STREAM_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
@@ -49,9 +50,12 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
             if reader.is_encrypted:
                 raise DocumentError(f"{doc_id}: the PDF is encrypted; save an unencrypted copy")
             limits.check(len(reader.pages), "max_pages", doc_id, "pages")
-            pages, chars = [], 0
+            pages, pieces, heights, widths, chars = [], [], [], [], 0
             for page in reader.pages:
-                pages.append(page.extract_text() or "")
+                pieces.append([])
+                pages.append(page.extract_text(visitor_text=visitor(pieces[-1])) or "")
+                heights.append(float(page.mediabox.height))
+                widths.append(float(page.mediabox.width))
                 chars += len(pages[-1])
                 limits.check(chars, "max_chars", doc_id, "characters of text (at least)")
     except DocumentError:
@@ -64,8 +68,11 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
         raise DocumentError(f"{doc_id}: cannot read this PDF ({reason}); check that the file is a complete PDF") from exc
     finally:
         pypdf_log.setLevel(level)
+    laid_out = layout_pages(pieces, heights, widths)
     parts, starts, offset = [], [], 0
-    for text in pages:
+    for text, paragraphs, drawn in zip(pages, laid_out, pieces):
+        if drawn:  # the layout's paragraphs; a page whose pieces pypdf could not place keeps its plain text
+            text = "\n\n".join(paragraphs)
         text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n\n"
         starts.append(offset)
         parts.append(text)

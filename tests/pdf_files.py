@@ -1,0 +1,103 @@
+"""A PDF laid out as agency reports are, made with fpdf2, with the text it was made from.
+
+Running header and footer with page numbers, a title and headings set larger and bold, paragraphs
+wrapped over lines, a word hyphenated at a line's end, a paragraph running on to the next page, a
+footnote in small type, a table, and a page in two columns. ``SOURCE`` holds what a reader should
+give back: each body paragraph as one line of text, each heading, each table row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HEADER = "Ministry of Labour and Social Welfare - Annual Inspection Report 2023"
+TITLE = "Garment Factory Inspections in Savannakhet"
+HEADINGS = ("LABOUR CONDITIONS", "REMEDIATION", "TWO DISTRICTS COMPARED")
+FOOTNOTE = "1 Figures from the provincial labour office, December 2023."
+WRAPPED = ("Inspectors visited twelve garment factories in the province during the year and interviewed "
+           "workers about their hours, wages and contracts. Most workers reported working six days a week, "
+           "and overtime was common during the peak export season, often without the premium the labour "
+           "law requires.")
+# Set line by line, so that the breaks fall where an agency's layout put them.
+HYPHENATED_LINES = ("The provincial labour office recorded com-", "plaints from 212 workers about unpaid overtime and",
+                    "deductions for uniforms and meals.")
+HYPHENATED = ("The provincial labour office recorded complaints from 212 workers about unpaid overtime and "
+              "deductions for uniforms and meals.")
+RUN_ON_LINES = ("Two factories had not paid the 38 migrant workers",)
+RUN_ON_NEXT = ("who had come from Salavan province for three months.",)
+RUN_ON = ("Two factories had not paid the 38 migrant workers who had come from Salavan province for three "
+          "months.")
+TABLE = (("Factory", "Workers", "Fees repaid (kip)"), ("Kaysone Garments", "38", "12,000,000"),
+         ("Xeno Textiles", "21", "6,500,000"))
+LEFT = ("In Kaysone Phomvihane district the inspectors found written contracts for most workers and a clinic "
+        "on site.")
+RIGHT = ("In Xeno district half of the workers had no written contract and the nearest clinic was an hour "
+         "away.")
+SOURCE = (TITLE, *HEADINGS, FOOTNOTE, WRAPPED, HYPHENATED, RUN_ON, LEFT, RIGHT, *(" | ".join(row) for row in TABLE))
+
+
+def agency_pdf(path: Path) -> Path:
+    """Write the PDF to ``path`` and return it."""
+    import fpdf
+
+    class Report(fpdf.FPDF):
+        def header(self):
+            self.set_font("helvetica", size=8)
+            self.cell(0, 6, HEADER, align="C")
+            self.ln(12)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("helvetica", size=8)
+            self.cell(0, 10, f"Page {self.page_no()}", align="C")
+
+    pdf = Report(format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 18)
+    pdf.multi_cell(0, 10, TITLE)
+    pdf.ln(4)
+    _heading(pdf, HEADINGS[0])
+    pdf.set_font("helvetica", size=11)
+    pdf.multi_cell(120, 6, WRAPPED)  # narrow: wrapped over several lines
+    pdf.ln(5)
+    _lines(pdf, HYPHENATED_LINES)
+    pdf.ln(5)
+    _lines(pdf, RUN_ON_LINES)
+    pdf.set_y(-32)
+    pdf.set_font("helvetica", size=8)
+    pdf.cell(0, 5, FOOTNOTE)
+
+    pdf.add_page()
+    _lines(pdf, RUN_ON_NEXT)
+    pdf.ln(5)
+    _heading(pdf, HEADINGS[1])
+    pdf.set_font("helvetica", size=11)
+    for row in TABLE:
+        for x, cell in zip((20, 90, 140), row):
+            pdf.set_x(x)
+            pdf.cell(45, 6, cell)
+        pdf.ln(7)
+    pdf.ln(5)
+    _heading(pdf, HEADINGS[2])
+    pdf.set_font("helvetica", size=11)
+    top = pdf.get_y()
+    pdf.set_xy(15, top)
+    pdf.multi_cell(80, 6, LEFT)
+    pdf.set_xy(115, top)
+    pdf.multi_cell(80, 6, RIGHT)
+    pdf.output(str(path))
+    return path
+
+
+def _heading(pdf, text: str) -> None:
+    pdf.set_font("helvetica", "B", 13)
+    pdf.multi_cell(0, 8, text)
+    pdf.ln(2)
+
+
+def _lines(pdf, lines) -> None:
+    pdf.set_font("helvetica", size=11)
+    for line in lines:
+        pdf.cell(0, 6, line)
+        pdf.ln(6)

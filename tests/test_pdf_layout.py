@@ -1,0 +1,52 @@
+"""PDFs read by their layout: a report laid out as agencies lay them out gives back the text it was made from."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.ingest.pdf_layout import Piece, page_lines
+from search.ingest.read import read_document
+
+pdf_files = pytest.importorskip("pdf_files")  # tests/pdf_files.py, made with fpdf2 (a test extra)
+
+
+@pytest.fixture(scope="module")
+def agency(tmp_path_factory):
+    pytest.importorskip("fpdf")
+    return read_document(pdf_files.agency_pdf(tmp_path_factory.mktemp("pdf") / "savannakhet-inspections.pdf"))
+
+
+def _paragraphs(doc) -> list[str]:
+    return [doc.text[p.start:p.end] for p in doc.paragraphs]
+
+
+def test_every_paragraph_of_the_source_comes_back_whole(agency):
+    """Lines joined into paragraphs, the hyphenated word whole, the run-on across the page break joined,
+    the footnote apart from the body, table rows as cells, the two columns one after the other."""
+    got = _paragraphs(agency)
+    body = [t for t in pdf_files.SOURCE if t != pdf_files.TITLE and t not in pdf_files.HEADINGS]
+    assert [t for t in got if t in body] == [t for t in got]  # no fragment, nothing merged: a character error rate of 0
+    assert sorted(got) == sorted(body)
+    assert got.index(pdf_files.LEFT) + 1 == got.index(pdf_files.RIGHT)  # the left column, then the right
+
+
+def test_headings_are_sections_and_pages_are_cited(agency):
+    assert agency.title == pdf_files.TITLE
+    section = {agency.text[p.start:p.end]: p.section for p in agency.paragraphs}
+    page = {agency.text[p.start:p.end]: p.page for p in agency.paragraphs}
+    assert section[pdf_files.HYPHENATED] == "LABOUR CONDITIONS" and page[pdf_files.HYPHENATED] == 1
+    assert section[pdf_files.RUN_ON] == "LABOUR CONDITIONS" and page[pdf_files.RUN_ON] == 1  # cited where it starts
+    assert section[" | ".join(pdf_files.TABLE[1])] == "REMEDIATION" and page[" | ".join(pdf_files.TABLE[1])] == 2
+    assert section[pdf_files.RIGHT] == "TWO DISTRICTS COMPARED"
+
+
+def test_running_headers_footers_and_page_numbers_stay_out(agency):
+    assert pdf_files.HEADER not in agency.text and "Page 1" not in agency.text and "Page 2" not in agency.text
+
+
+def test_pieces_on_one_baseline_are_one_line_and_three_cells_a_table_row():
+    pieces = [Piece(50, 700, 11, False, "Salaries were"), Piece(118, 700.4, 11, False, "paid late."),
+              Piece(50, 680, 11, False, "Province"), Piece(200, 680, 11, False, "Workers"), Piece(330, 680, 11, False, "Fees")]
+    lines = page_lines(pieces)
+    assert [line.text for line in lines] == ["Salaries were paid late.", "Province | Workers | Fees"]
+    assert lines[1].cells == ["Province", "Workers", "Fees"]

@@ -101,3 +101,58 @@ def _lines(pdf, lines) -> None:
     for line in lines:
         pdf.cell(0, 6, line)
         pdf.ln(6)
+
+
+LAO_FONT = Path("/usr/share/fonts/truetype/lao/Phetsarath_OT.ttf")  # Debian's fonts-lao
+LAO_PDF = Path(__file__).resolve().parent / "data" / "pdf" / "lao-report.pdf"  # made by lao_pdf, committed
+LAO_SOURCE = LAO_PDF.with_suffix(".txt")  # its paragraphs, one a line
+LAO_LINE = 60  # characters a line, about
+
+
+def lao_pdf(source: Path, out: Path, *, font: Path = LAO_FONT) -> Path:
+    """Set the Lao paragraphs of ``source`` (the bundled report) in a Unicode Lao font, as a Lao office's
+    word processor would: each line broken between two words, never inside one, without a space at the
+    break. Writes the PDF to ``out`` and its paragraphs to ``out`` with ``.txt``; CI has no Lao font, so the
+    files are committed (``python tests/pdf_files.py`` makes them again)."""
+    import fpdf
+    from laonlp.tokenize import word_tokenize
+
+    from search.ingest.lang import has_lao
+
+    paragraphs = [" ".join(p.split()) for p in source.read_text(encoding="utf-8").split("\n\n")
+                  if has_lao(p) and len(p) > 100][:4]
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_font("lao", "", str(font))
+    pdf.add_page()
+    pdf.set_font("lao", size=16)
+    pdf.cell(0, 10, "ລາຍງານການຄ້າມະນຸດ")
+    pdf.ln(16)
+    pdf.set_font("lao", size=11)
+    for paragraph in paragraphs:
+        for line in _lao_lines(paragraph, word_tokenize):
+            pdf.cell(0, 7, line)
+            pdf.ln(7)
+        pdf.ln(5)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pdf.output(str(out))
+    out.with_suffix(".txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+    return out
+
+
+def _lao_lines(paragraph: str, word_tokenize) -> list[str]:
+    """The paragraph cut into lines of about LAO_LINE characters, each break between two Lao words."""
+    lines, line = [], ""
+    for word in word_tokenize(paragraph):
+        fits = len(line) + len(word) <= LAO_LINE
+        if line and not fits and not line.endswith(" ") and not word.startswith(" ") \
+                and "\u0e80" <= line[-1] <= "\u0eff" and "\u0e80" <= word[0] <= "\u0eff":
+            lines.append(line)
+            line = word
+        else:
+            line += word
+    return lines + [line] if line else lines
+
+
+if __name__ == "__main__":
+    lao_pdf(Path(__file__).resolve().parents[1] / "corpus" / "laos-tip-2022-voa.txt", LAO_PDF)
+    print(f"wrote {LAO_PDF} and {LAO_SOURCE}")

@@ -7,7 +7,8 @@ one baseline make a line; a wide gap splits a line into segments (columns, table
   on at least half of the pages) and page numbers (``7``, ``Page 7``, ``- 7 -``, ``7 of 40``) are dropped;
 - two columns are read one after the other, between the lines that span the page;
 - lines of the body's size that follow each other at the body's line spacing are joined into one
-  paragraph; a word hyphenated at a line's end is joined again (``employ-`` + ``ment``);
+  paragraph; a word hyphenated at a line's end is joined again (``employ-`` + ``ment``), and Lao lines
+  run on without a space (Lao puts none between words; a Lao line breaks between two words);
 - a line set larger than the body, or a short bold line, is a heading, written ``# heading`` (the shape
   the paragraph splitter knows from Markdown and Word files), so that it becomes the section of what follows;
 - text smaller than the body (footnotes) stays in paragraphs of its own, and a line of three or more
@@ -260,9 +261,12 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
 
 
 def _join(text: str, more: str) -> str:
-    """Two lines of a paragraph: a word hyphenated at the break joined again, else a space."""
+    """Two lines of a paragraph: a word hyphenated at the break joined again; Lao run on (Lao is written
+    without spaces between words, and a line breaks between two words); else a space."""
     if _HYPHENATED.search(text) and more[:1].islower():
         return text[:-1] + more
+    if has_lao(text[-1:]) and has_lao(more[:1]):
+        return text + more
     return text + " " + more
 
 

@@ -34,6 +34,7 @@ LEFT = ("In Kaysone Phomvihane district the inspectors found written contracts f
 RIGHT = ("In Xeno district half of the workers had no written contract and the nearest clinic was an hour "
          "away.")
 SOURCE = (TITLE, *HEADINGS, FOOTNOTE, WRAPPED, HYPHENATED, RUN_ON, LEFT, RIGHT, *(" | ".join(row) for row in TABLE))
+BODY = (WRAPPED, HYPHENATED, RUN_ON, FOOTNOTE, *(" | ".join(row) for row in TABLE), LEFT, RIGHT)  # in reading order
 
 
 def agency_pdf(path: Path) -> Path:
@@ -107,6 +108,8 @@ LAO_FONT = Path("/usr/share/fonts/truetype/lao/Phetsarath_OT.ttf")  # Debian's f
 LAO_PDF = Path(__file__).resolve().parent / "data" / "pdf" / "lao-report.pdf"  # made by lao_pdf, committed
 LAO_SOURCE = LAO_PDF.with_suffix(".txt")  # its paragraphs, one a line
 LAO_LINE = 60  # characters a line, about
+LAO_TITLE = "ລາຍງານການຄ້າມະນຸດ"  # "report on human trafficking"
+LAO_HEADING = "ການຕິດຕາມ ແລະ ການລາຍງານ"  # "monitoring and reporting", set larger before the third paragraph
 
 
 def lao_pdf(source: Path, out: Path, *, font: Path = LAO_FONT) -> Path:
@@ -125,10 +128,14 @@ def lao_pdf(source: Path, out: Path, *, font: Path = LAO_FONT) -> Path:
     pdf.add_font("lao", "", str(font))
     pdf.add_page()
     pdf.set_font("lao", size=16)
-    pdf.cell(0, 10, "ລາຍງານການຄ້າມະນຸດ")
+    pdf.cell(0, 10, LAO_TITLE)
     pdf.ln(16)
-    pdf.set_font("lao", size=11)
-    for paragraph in paragraphs:
+    for i, paragraph in enumerate(paragraphs):
+        if i == 2:
+            pdf.set_font("lao", size=13)
+            pdf.cell(0, 8, LAO_HEADING)
+            pdf.ln(10)
+        pdf.set_font("lao", size=11)
         for line in _lao_lines(paragraph, word_tokenize):
             pdf.cell(0, 7, line)
             pdf.ln(7)

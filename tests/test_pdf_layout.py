@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from search.evaluation.fidelity import character_error_rate
 from search.ingest.pdf_layout import Piece, page_lines
 from search.ingest.read import read_document
 
@@ -50,26 +51,15 @@ def test_a_lao_pdf_gives_back_its_lao_text(tmp_path):
     doc = read_document(pdf_files.LAO_PDF)
     source = pdf_files.LAO_SOURCE.read_text(encoding="utf-8").splitlines()
     got = _paragraphs(doc)
-    assert doc.title == "ລາຍງານການຄ້າມະນຸດ"
+    assert doc.title == pdf_files.LAO_TITLE
     assert len(got) == len(source) and character_error_rate(got, source) == 0.0
+    assert [p.section for p in doc.paragraphs][2:] == [pdf_files.LAO_HEADING] * 2  # a Lao heading, by its size
 
 
-def character_error_rate(got: list[str], source: list[str]) -> float:
-    """Edit distance (insertions, deletions, substitutions) over the source's length, paragraph by paragraph."""
-    errors = 0
-    for a, b in zip(got, source):
-        row = list(range(len(b) + 1))
-        for i, ch in enumerate(a, 1):
-            diagonal, row[0] = row[0], i
-            for j, other in enumerate(b, 1):
-                diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ch != other))
-        errors += row[-1]
-    return errors / max(1, sum(map(len, source)))
-
-
-def test_the_error_rate_counts_edits():
+def test_the_error_rate_counts_edits_and_missing_paragraphs():
     assert character_error_rate(["ລາວ", "abcd"], ["ລາວ", "abxd"]) == 1 / 7
     assert character_error_rate(["ab"], ["abc"]) == 1 / 3
+    assert character_error_rate(["abc"], ["abc", "de"]) == 2 / 5
 
 
 def test_pieces_on_one_baseline_are_one_line_and_three_cells_a_table_row():

@@ -1,0 +1,68 @@
+"""How faithfully PDFs laid out as agencies lay them out are read: character error rate, headings, speed.
+
+    python bench/pdf.py [--repeat 20] [--json OUT]
+
+The documents are the tests' (tests/pdf_files.py): an English report made with fpdf2 here (running header
+and footer, page numbers, headings, wrapped and hyphenated lines, a paragraph across a page break, a
+footnote, a table, two columns) and the committed Lao report (Phetsarath OT, lines broken between words).
+For each: the character error rate of its body paragraphs against the text it was made from, in reading
+order; the share of its headings found as sections; lines of the running header or footer left in a
+passage; and pages read a second (median of ``--repeat`` reads, in this process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+import pdf_files  # noqa: E402
+
+from search.evaluation.fidelity import character_error_rate, heading_recall  # noqa: E402
+from search.ingest.read import read_document  # noqa: E402
+
+
+def measure(path: Path, body: list[str], headings: list[str], furniture: list[str], repeat: int) -> dict:
+    doc = read_document(path)
+    got = [doc.text[p.start:p.end] for p in doc.paragraphs]
+    seconds = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        read_document(path)
+        seconds.append(time.perf_counter() - start)
+    pages = max(p.page or 1 for p in doc.paragraphs)
+    return {
+        "document": path.name,
+        "pages": pages,
+        "cer": round(character_error_rate(got, body), 4),
+        "heading_recall": round(heading_recall([p.section for p in doc.paragraphs], headings), 3),
+        "furniture_in_passages": sum(any(f in text for f in furniture) for text in got),
+        "pages_per_s": round(pages / statistics.median(seconds), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    english = pdf_files.agency_pdf(Path(tempfile.mkdtemp(prefix="bench-pdf-")) / "savannakhet-inspections.pdf")
+    lao_body = pdf_files.LAO_SOURCE.read_text(encoding="utf-8").splitlines()
+    rows = [
+        {"language": "en", **measure(english, list(pdf_files.BODY), list(pdf_files.HEADINGS),
+                                     [pdf_files.HEADER, "Page 1", "Page 2"], args.repeat)},
+        {"language": "lo", **measure(pdf_files.LAO_PDF, lao_body, [pdf_files.LAO_HEADING], [], args.repeat)},
+    ]
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

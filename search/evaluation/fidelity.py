@@ -1,0 +1,30 @@
+"""How faithfully a reader gives back a document's text: character error rate and heading recall."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def character_error_rate(got: Sequence[str], source: Sequence[str]) -> float:
+    """Edit distance (insertions, deletions, substitutions) over the source's length, paragraph by paragraph.
+
+    A paragraph missing from ``got`` counts whole; one too many counts whole too.
+
+    >>> character_error_rate(["ລາວ", "abcd"], ["ລາວ", "abxd"]) == 1 / 7
+    True
+    """
+    errors = sum(len(extra) for extra in list(got)[len(source):]) + sum(len(lost) for lost in list(source)[len(got):])
+    for a, b in zip(got, source):
+        row = list(range(len(b) + 1))
+        for i, ch in enumerate(a, 1):
+            diagonal, row[0] = row[0], i
+            for j, other in enumerate(b, 1):
+                diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ch != other))
+        errors += row[-1]
+    return errors / max(1, sum(map(len, source)))
+
+
+def heading_recall(sections: Sequence[str | None], headings: Sequence[str]) -> float:
+    """The share of ``headings`` that stand as the section of some paragraph."""
+    found = set(sections)
+    return sum(h in found for h in headings) / max(1, len(headings))

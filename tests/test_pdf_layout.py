@@ -62,6 +62,14 @@ def test_the_error_rate_counts_edits_and_missing_paragraphs():
     assert character_error_rate(["abc"], ["abc", "de"]) == 2 / 5
 
 
+def test_a_number_alone_in_the_body_stays_a_page_number_at_the_foot_goes():
+    from search.ingest.pdf_layout import layout_pages
+
+    page = [Piece(50, 700, 11, False, "Workers repaid in full:"), Piece(50, 600, 11, False, "38"),
+            Piece(290, 30, 9, False, "7")]
+    assert layout_pages([page], [842.0], [595.0]) == [["Workers repaid in full:", "38"]]
+
+
 def test_pieces_on_one_baseline_are_one_line_and_three_cells_a_table_row():
     pieces = [Piece(50, 700, 11, False, "Salaries were"), Piece(118, 700.4, 11, False, "paid late."),
               Piece(50, 680, 11, False, "Province"), Piece(200, 680, 11, False, "Workers"), Piece(330, 680, 11, False, "Fees")]

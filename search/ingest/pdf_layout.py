@@ -4,7 +4,8 @@ pypdf hands over each piece of text with its position and font (``extract_text``
 one baseline make a line; a wide gap splits a line into segments (columns, table cells). Then, per page:
 
 - running headers and footers (a line at the top or bottom of the page whose text, digits aside, stands
-  on at least half of the pages) and page numbers (``7``, ``Page 7``, ``- 7 -``, ``7 of 40``) are dropped;
+  on at least half of the pages) and page numbers there (``7``, ``Page 7``, ``- 7 -``, ``7 of 40``) are
+  dropped; a number alone in the body (a table's cell) stays;
 - two columns are read one after the other, between the lines that span the page;
 - lines of the body's size that follow each other at the body's line spacing are joined into one
   paragraph; a word hyphenated at a line's end is joined again (``employ-`` + ``ment``), and Lao lines
@@ -165,8 +166,9 @@ def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[fl
     body = _body_size(lines)
     step = _line_step(lines, body)
     out = []
-    for page_lines_, width in zip(lines, widths):
-        kept = [line for line in page_lines_ if _key(line.text) not in furniture and not _PAGE_NUMBER.match(line.text)]
+    for page_lines_, width, height in zip(lines, widths, heights):
+        kept = [line for line in page_lines_ if _key(line.text) not in furniture
+                and not (_PAGE_NUMBER.match(line.text) and _at_edge(line, height))]
         out.append(_paragraphs(_reading_order(kept, width), body, step))
     return _join_across_pages(out)
 
@@ -175,14 +177,18 @@ def _key(text: str) -> str:
     return _DIGITS.sub("#", text.strip().lower())
 
 
+def _at_edge(line: Line, height: float) -> bool:
+    """Whether a line lies in the band at the top or bottom of its page where headers, footers and page numbers go."""
+    return line.y >= (1 - FURNITURE_BAND) * height or line.y <= FURNITURE_BAND * height
+
+
 def _furniture(lines: list[list[Line]], heights: list[float]) -> set[str]:
     """Running headers and footers: top or bottom lines whose text, digits aside, repeats on half the pages."""
     if len(lines) < 2:
         return set()
     seen: Counter = Counter()
     for page, height in zip(lines, heights):
-        band = FURNITURE_BAND * height
-        edges = {_key(line.text) for line in page if line.y >= height - band or line.y <= band}
+        edges = {_key(line.text) for line in page if _at_edge(line, height)}
         seen.update(edges)
     return {key for key, n in seen.items() if n >= max(2, FURNITURE_SHARE * len(lines))}
 

@@ -4,7 +4,9 @@
 
 The documents are the tests' (tests/pdf_files.py): an English report made with fpdf2 here (running header
 and footer, page numbers, headings, wrapped and hyphenated lines, a paragraph across a page break, a
-footnote, a table, two columns) and the committed Lao report (Phetsarath OT, lines broken between words).
+footnote, a table, two columns), the committed Lao report (Phetsarath OT, lines broken between words), and
+the committed office report (a Word file exported by LibreOffice 7.4: header, page-number footer, heading
+styles, justified and hyphenated English, Lao paragraphs, a table, a two-column section).
 For each: the character error rate of its body paragraphs against the text it was made from, in reading
 order; the share of its headings found as sections; lines of the running header or footer left in a
 passage; and pages read a second (median of ``--repeat`` reads, in this process).
@@ -58,6 +60,11 @@ def main() -> None:
         {"language": "en", **measure(english, list(pdf_files.BODY), list(pdf_files.HEADINGS),
                                      [pdf_files.HEADER, "Page 1", "Page 2"], args.repeat)},
         {"language": "lo", **measure(pdf_files.LAO_PDF, lao_body, [pdf_files.LAO_HEADING], [], args.repeat)},
+        {"language": "en + lo", **measure(
+            pdf_files.OFFICE_PDF,
+            [*pdf_files.OFFICE_EN, *pdf_files.office_lao(), *(" | ".join(row) for row in pdf_files.TABLE),
+             *pdf_files.OFFICE_COLUMNS],
+            list(pdf_files.OFFICE_SECTIONS), [pdf_files.OFFICE_HEADER, "Page 1", "Page 2"], args.repeat)},
     ]
     print(json.dumps(rows, indent=2, ensure_ascii=False))
     if args.json:

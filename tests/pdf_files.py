@@ -160,6 +160,92 @@ def _lao_lines(paragraph: str, word_tokenize) -> list[str]:
     return lines + [line] if line else lines
 
 
+OFFICE_PDF = LAO_PDF.parent / "office-report.pdf"  # made by office_docx and LibreOffice's PDF export, committed
+OFFICE_HEADER = "Ministry of Labour and Social Welfare · Annual Inspection Report 2023"
+OFFICE_SECTIONS = ("Labour conditions", "ການຕິດຕາມ ແລະ ການລາຍງານ", "Fees repaid", "Two districts compared")
+OFFICE_EN = (
+    "Inspectors visited twelve garment factories in Savannakhet province during the year and interviewed more "
+    "than four hundred workers about their working hours, wages, deductions and employment contracts, and about "
+    "the recruitment fees they had paid to brokers before they were hired.",
+    "Most workers reported working six days a week during the peak export season, and overtime was common; in "
+    "four factories the overtime premium required by the labour law was not paid, and in two of them workers "
+    "were fined for refusing overtime on Sundays.",
+    "The provincial labour office recorded complaints from 212 workers about unpaid overtime and about "
+    "deductions for uniforms, meals and dormitory beds, which together amounted to about a fifth of a month's "
+    "minimum wage for the lowest-paid workers.",
+)
+OFFICE_COLUMNS = (
+    "In Kaysone Phomvihane district the inspectors found written contracts for most workers, a clinic on site "
+    "and a grievance committee that met every month with elected worker representatives.",
+    "In Xeno district half of the workers had no written contract, the nearest clinic was an hour away by road, "
+    "and no worker interviewed knew how to raise a complaint with the company or the labour office.",
+)
+
+
+def office_lao() -> list[str]:
+    """The Lao paragraphs of the office report: the third and fourth of the Lao report's."""
+    return LAO_SOURCE.read_text(encoding="utf-8").splitlines()[2:4]
+
+
+def office_docx(out: Path) -> Path:
+    """A Word file as an office makes one: running header, page-number footer, title and heading styles,
+    justified English with automatic hyphenation, Lao paragraphs in Phetsarath OT, a table, then a section
+    in two columns. ``soffice --headless --convert-to pdf`` makes ``OFFICE_PDF`` of it."""
+    import docx
+    from docx.enum.section import WD_SECTION
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    hyphenate = OxmlElement("w:autoHyphenation")
+    hyphenate.set(qn("w:val"), "true")
+    document.settings.element.append(hyphenate)
+    section = document.sections[0]
+    section.header.paragraphs[0].text = OFFICE_HEADER
+    section.header.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    footer = section.footer.paragraphs[0]
+    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    page_field = OxmlElement("w:fldSimple")
+    page_field.set(qn("w:instr"), "PAGE")
+    footer.add_run("Page ")._r.addnext(page_field)
+    document.add_heading("Garment Factory Inspections in Savannakhet", level=0)
+    document.add_heading(OFFICE_SECTIONS[0], level=1)
+    for text in OFFICE_EN:
+        document.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    document.add_heading(OFFICE_SECTIONS[1], level=1)
+    for text in office_lao():
+        run = document.add_paragraph().add_run(text)
+        run.font.name = "Phetsarath OT"
+        run._r.get_or_add_rPr().find(qn("w:rFonts")).set(qn("w:cs"), "Phetsarath OT")  # Lao is a complex script
+    document.add_heading(OFFICE_SECTIONS[2], level=1)
+    table = document.add_table(rows=len(TABLE), cols=3)
+    table.style = "Table Grid"
+    for i, row in enumerate(TABLE):
+        for j, cell in enumerate(row):
+            table.cell(i, j).text = cell
+    columns = document.add_section(WD_SECTION.CONTINUOUS)._sectPr
+    cols = columns.xpath("./w:cols")[0] if columns.xpath("./w:cols") else columns.makeelement(qn("w:cols"), {})
+    cols.set(qn("w:num"), "2")
+    if cols.getparent() is None:
+        columns.append(cols)
+    document.add_heading(OFFICE_SECTIONS[3], level=1)
+    for text in OFFICE_COLUMNS:
+        document.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    document.save(str(out))
+    return out
+
+
 if __name__ == "__main__":
+    import subprocess
+    import sys
+    import tempfile
+
     lao_pdf(Path(__file__).resolve().parents[1] / "corpus" / "laos-tip-2022-voa.txt", LAO_PDF)
     print(f"wrote {LAO_PDF} and {LAO_SOURCE}")
+    if "--office" in sys.argv:  # needs LibreOffice (Debian's libreoffice-writer-nogui) and fonts-lao
+        folder = Path(tempfile.mkdtemp())
+        source = office_docx(folder / OFFICE_PDF.with_suffix(".docx").name)
+        subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(OFFICE_PDF.parent), str(source)],
+                       check=True)
+        print(f"wrote {OFFICE_PDF}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -82,39 +83,41 @@ def visitor(pieces: list[Piece]):
 
 
 def _drawn_width(text: str, font_dict, size: float) -> float | None:
-    """How wide a simple font draws ``text`` (its ``/Widths``, thousandths of an em), or None (a composite font)."""
+    """How wide a simple font in a standard encoding draws ``text`` (its ``/Widths``, thousandths of an em), or
+    None (a composite font, or a subset with its own encoding, whose codes are not the characters')."""
     try:
+        encoding = font_dict.get("/Encoding")
+        if str(encoding) not in ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding"):
+            return None  # a subset's own encoding: a character's code is not its Unicode value
         widths, first = font_dict["/Widths"], int(font_dict["/FirstChar"])
         widths = widths.get_object() if hasattr(widths, "get_object") else widths
         descriptor = font_dict.get("/FontDescriptor")
         descriptor = descriptor.get_object() if hasattr(descriptor, "get_object") else descriptor or {}
         missing = float(descriptor.get("/MissingWidth", 500))
-        total = sum(float(widths[ord(ch) - first]) if 0 <= ord(ch) - first < len(widths) else missing for ch in text)
+        total = sum(0.0 if _mark(ch) else float(widths[ord(ch) - first]) if 0 <= ord(ch) - first < len(widths)
+                    else missing for ch in text)  # a mark sits on the letter before it: it advances nothing
         return total / 1000 * size
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
 
 
 def page_lines(pieces: list[Piece]) -> list[Line]:
-    """The page's lines, top to bottom, each split into segments at wide gaps; table rows as one line with cells."""
+    """The page's lines, top to bottom, each split into segments at wide gaps; table rows as one line with cells.
+
+    Pieces keep the order they were drawn in within a line: a Lao vowel or tone mark is drawn as a piece
+    of its own just left of where the letter before it ends, so ordering by position would move it.
+    """
     rows: list[list[Piece]] = []
-    for piece in sorted(pieces, key=lambda p: (-p.y, p.x)):
-        if rows and abs(rows[-1][0].y - piece.y) <= 0.4 * max(piece.size, rows[-1][0].size, 1.0):
-            rows[-1].append(piece)
-        else:
+    for piece in pieces:  # in the order drawn; a piece joins the line whose baseline it sits on
+        row = next((r for r in reversed(rows) if abs(r[0].y - piece.y) <= 0.4 * max(piece.size, r[0].size, 1.0)), None)
+        if row is None:
             rows.append([piece])
+        else:
+            row.append(piece)
+    rows.sort(key=lambda r: -r[0].y)
     lines = []
     for row in rows:
-        row.sort(key=lambda p: p.x)
-        segments: list[list[Piece]] = [[row[0]]]
-        for piece in row[1:]:
-            last = segments[-1][-1]
-            end = last.x + _width(last)
-            if piece.x - end > SEGMENT_GAP * max(piece.size, 1.0):
-                segments.append([piece])
-            else:
-                segments[-1].append(piece)
-        made = [_line(segment) for segment in segments]
+        made = [_line(segment) for segment in _segments(row)]
         if len(made) >= 3:  # a table row: one line, its cells kept
             first = made[0]
             lines.append(Line(first.y, first.size, first.bold, first.x0, made[-1].x1,
@@ -124,9 +127,37 @@ def page_lines(pieces: list[Piece]) -> list[Line]:
     return lines
 
 
+def _segments(row: list[Piece]) -> list[list[Piece]]:
+    """A line's pieces cut where a wide gap lies between them (columns, table cells), segments left to right."""
+    segments: list[list[Piece]] = [[row[0]]]
+    for piece in row[1:]:
+        current = segments[-1]
+        gap = SEGMENT_GAP * max(piece.size, 1.0)
+        if piece.x - (current[-1].x + _width(current[-1])) > gap or piece.x < current[0].x - gap:
+            segments.append([piece])  # far ahead, or back before this segment began (another column drawn later)
+        else:
+            current.append(piece)
+    segments.sort(key=lambda segment: segment[0].x)
+    merged = [segments[0]]
+    for segment in segments[1:]:  # drawn apart but side by side: one segment
+        last = merged[-1][-1]
+        if segment[0].x - (last.x + _width(last)) <= SEGMENT_GAP * max(segment[0].size, 1.0):
+            merged[-1].extend(segment)
+        else:
+            merged.append(segment)
+    return merged
+
+
 def _width(piece: Piece) -> float:
     """How wide a piece is drawn: its font's widths, or half an em a character when they are not known."""
-    return piece.width if piece.width is not None else 0.5 * max(piece.size, 1.0) * len(piece.text)
+    if piece.width is not None:
+        return piece.width
+    return 0.5 * max(piece.size, 1.0) * sum(not _mark(ch) for ch in piece.text)
+
+
+def _mark(ch: str) -> bool:
+    """A combining mark (a Lao vowel or tone mark above or below its letter): drawn on the letter before it."""
+    return unicodedata.category(ch).startswith("M")
 
 
 def _line(pieces: list[Piece]) -> Line:
@@ -144,8 +175,11 @@ def _line(pieces: list[Piece]) -> Line:
 
 
 def _spaced(before: Piece, piece: Piece) -> bool:
-    """Whether a word space lies between two pieces of a line: the gap between them, where the font's widths
-    give it; without them, Lao runs on (it is written without spaces between words) and other text is spaced."""
+    """Whether a word space lies between two pieces of a line: never before a combining mark; else the gap
+    between them, where the font's widths give it; without them, Lao runs on (it is written without spaces
+    between words) and other text is spaced."""
+    if _mark(piece.text[:1] or " "):
+        return False  # a vowel or tone mark drawn on its own sits on the letter before it
     gap = piece.x - (before.x + _width(before))
     if before.width is not None:
         return gap > 0.15 * max(piece.size, 1.0)

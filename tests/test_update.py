@@ -101,6 +101,19 @@ def test_damaged_counts_are_not_trusted_the_build_counts_every_passage(mini_corp
     assert_same_index(index, tmp_path / "scratch")
 
 
+def test_counts_made_by_other_tokenizing_rules_are_counted_again(mini_corpus, tmp_path, embedder, tokenized,
+                                                                 monkeypatch):
+    """A change of tokenizing rules (``TOKENS``) makes the stored counts stale: the next build counts every passage."""
+    import search.index.terms
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    monkeypatch.setattr(search.index.terms, "TOKENS", search.index.terms.TOKENS + 1)
+    tokenized.clear()
+    report = build_index(mini_corpus, index, embedder=embedder)
+    assert report.embedded == 0 and len(tokenized) == report.passages
+
+
 def test_an_inverted_file_of_a_grown_library_reuses_the_previous_clusters(tmp_path):
     """Adding vectors to a library keeps its k-means clusters (no training again) and finds what exact search finds;
     a library grown far past them trains its own."""

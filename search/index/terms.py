@@ -19,6 +19,7 @@ import numpy as np
 from search.errors import REBUILD_HINT, IndexFormatError
 from search.index.sparse import top_indices
 from search.ingest.lang import is_lao_char
+from search.ingest.tokenize import TOKENS
 from search.model.embed import Embedder
 
 TERMS, TERM_VECTORS, TERM_INDEX = "terms.json", "terms.npy", "terms-{lang}.faiss"
@@ -122,27 +123,30 @@ class TermCounts:
                 del df[key], surface[key]
 
     def save(self, folder: Path) -> None:
-        """Write ``term-counts.json`` (UTF-8: Lao as Lao)."""
+        """Write ``term-counts.json`` (UTF-8: Lao as Lao), with the tokenizing rules they were counted by."""
         data = {lang: {key: [n, dict(self.surface[lang][key])] for key, n in sorted(df.items())}
                 for lang, df in sorted(self.df.items()) if df}
-        (Path(folder) / TERM_COUNTS).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        (Path(folder) / TERM_COUNTS).write_text(json.dumps({"tokens": TOKENS, "languages": data}, ensure_ascii=False),
+                                                encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "TermCounts":
         """Read what :meth:`save` wrote.
 
         Raises:
-            IndexFormatError: the file is missing or damaged.
+            IndexFormatError: the file is missing or damaged, or counted by other tokenizing rules (``TOKENS``).
         """
         counts = cls()
         try:
-            data = json.loads((Path(folder) / TERM_COUNTS).read_text(encoding="utf-8"))
-            for lang, keys in data.items():
+            saved = json.loads((Path(folder) / TERM_COUNTS).read_text(encoding="utf-8"))
+            if saved["tokens"] != TOKENS:
+                raise ValueError(f"counted by tokenizing rules {saved['tokens']}, these are {TOKENS}")
+            for lang, keys in saved["languages"].items():
                 for key, (n, words) in keys.items():
                     counts.df[lang][key] = int(n)
                     counts.surface[lang][key] = Counter({w: int(c) for w, c in words.items()})
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
-            raise IndexFormatError(f"the term counts in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
+        except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise IndexFormatError(f"the term counts in {folder} are missing, damaged or stale ({exc}); {REBUILD_HINT}") from exc
         return counts
 
     def chosen(self, lang: str) -> list[tuple[str, str]]:

@@ -17,6 +17,9 @@ import re
 
 from search.ingest.lang import has_lao, is_lao_char, normalize_text
 
+# The rules a text's tokens come by (normalize_text, Lao segmentation, stemming, stopwords). Bump it when
+# they change: counts an index keeps for its next build (BM25's, the bridge's) are then counted again.
+TOKENS = 1
 _RUNS = re.compile(r"[\u0e80-\u0eff]+|[^\u0e80-\u0eff]+")
 _WORDS = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SUFFIXES = ("ing", "ed", "es", "s")

@@ -55,7 +55,8 @@ def main() -> None:
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         start = time.perf_counter()
-        embedded = embed_on_ray(library, work / "ray", config, cache_dir=embedder.cache_dir, address=None)
+        embedded = embed_on_ray(library, work / "ray", config, model_id=embedder.model_id, cache_dir=embedder.cache_dir,
+                                address=None)
         on_ray_s = time.perf_counter() - start
         remote = build_index(library, work / "ray", config=config, embedder=embedder, embedded=embedded)
         ray_s = time.perf_counter() - start

@@ -122,8 +122,9 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
     if ray_address is not None:
         from search.index.cluster import embed_on_ray
 
-        embedded = embed_on_ray(corpus_dir, index_dir, config, cache_dir=embedder.cache_dir, address=ray_address,
-                                limits=limits, progress=lambda done, total: progress("reports on Ray", done, total))
+        embedded = embed_on_ray(corpus_dir, index_dir, config, model_id=embedder.model_id, cache_dir=embedder.cache_dir,
+                                address=ray_address, limits=limits,
+                                progress=lambda done, total: progress("reports on Ray", done, total))
         on_ray = sum(len(e.texts) for e in embedded.values())
         click.echo(f"Ray read and embedded {len(embedded)} report(s), {on_ray} passages; the rest is built here", err=True)
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress, limits=limits,

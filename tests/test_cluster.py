@@ -38,7 +38,8 @@ def library(tmp_path):
 
 def test_a_ray_build_writes_the_index_a_local_build_writes(cluster, library, tmp_path, embedder, model_cache):
     local = build_index(library, tmp_path / "local", embedder=embedder)
-    embedded = embed_on_ray(library, tmp_path / "ray", IndexConfig(), cache_dir=model_cache, address=None)
+    embedded = embed_on_ray(library, tmp_path / "ray", IndexConfig(), model_id=embedder.model_id, cache_dir=model_cache,
+                            address=None)
     assert sorted(embedded) == sorted(local.documents)  # every readable report, each a task; not the broken one
     remote = build_index(library, tmp_path / "ray", embedder=embedder, embedded=embedded)
     assert remote.embedded == 0 and remote.passages == local.passages  # every vector came from the cluster
@@ -49,7 +50,8 @@ def test_a_ray_build_writes_the_index_a_local_build_writes(cluster, library, tmp
     here, there = Searcher(tmp_path / "local", embedder=embedder), Searcher(tmp_path / "ray", embedder=embedder)
     for question in QUESTIONS:
         assert [h.passage_id for h in here.search(question, k=5).hits] == [h.passage_id for h in there.search(question, k=5).hits]
-    assert embed_on_ray(library, tmp_path / "ray", IndexConfig(), cache_dir=model_cache, address=None) == {}  # held
+    assert embed_on_ray(library, tmp_path / "ray", IndexConfig(), model_id=embedder.model_id, cache_dir=model_cache,
+                            address=None) == {}  # held
 
 
 def test_build_with_ray_from_the_cli_sends_only_changed_reports(cluster, library, tmp_path, model_cache):

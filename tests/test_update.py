@@ -114,6 +114,20 @@ def test_counts_made_by_other_tokenizing_rules_are_counted_again(mini_corpus, tm
     assert report.embedded == 0 and len(tokenized) == report.passages
 
 
+def test_what_a_ray_build_need_not_send_is_what_the_build_keeps(mini_corpus, tmp_path, embedder):
+    """The reports a build keeps as they are (their bytes, config, model and reading rules the same): a Ray build
+    sends only the others. Another model (an adapter changed, another engine) keeps none."""
+    from search.index.build import kept_as_they_are
+    from search.index.records import IndexConfig
+
+    index = tmp_path / "index"
+    built = build_index(mini_corpus, index, embedder=embedder)
+    held = kept_as_they_are(index, IndexConfig(), embedder.model_id)
+    assert sorted(held) == sorted(built.documents)
+    assert kept_as_they_are(index, IndexConfig(), embedder.model_id + "+another-adapter") == {}
+    assert kept_as_they_are(index, IndexConfig(max_words=50), embedder.model_id) == {}
+
+
 def test_an_inverted_file_of_a_grown_library_reuses_the_previous_clusters(tmp_path):
     """Adding vectors to a library keeps its k-means clusters (no training again) and finds what exact search finds;
     a library grown far past them trains its own."""

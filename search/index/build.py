@@ -434,6 +434,19 @@ def _sentences_of(e: _Entry) -> int:
     return sum(len(p.sentences) for p in e.passages)
 
 
+def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:
+    """The reports of the index at ``index_dir`` that a build with ``config`` and ``model_id`` keeps as they are,
+    not read or embedded again while their bytes are the same: their SHA-256, by name. (The build checks their
+    files too; this is what a Ray build asks before sending reports out.)"""
+    try:
+        manifest = read_manifest(index_dir)
+    except (IndexNotFoundError, IndexFormatError):
+        return {}
+    if manifest.config != config or manifest.model_id != model_id:
+        return {}
+    return {doc: info["sha256"] for doc, info in manifest.documents.items() if info.get("reading") == READING}
+
+
 def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     """True when the index is missing, the corpus's files differ from those it was built from, or
     a report was read by older rules (``READING``).

@@ -41,12 +41,13 @@ class Embedded:
     sentence_vectors: np.ndarray
 
 
-def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, cache_dir: Path | None,
+def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, model_id: str, cache_dir: Path | None,
                  address: str | None, limits: ReadLimits = DEFAULT_LIMITS,
                  progress: Callable[[int, int], None] | None = None) -> dict[str, Embedded]:
     """Read and embed on Ray, one task a report, the reports of ``corpus_dir`` that the index at ``index_dir``
-    does not hold already (new or changed bytes, another config). Returns what the tasks made, by report
-    (not those they could not read).
+    does not hold already as the build will keep them (new or changed bytes, another config or model:
+    :func:`search.index.build.kept_as_they_are`). Returns what the tasks made, by report (not those
+    they could not read).
 
     Raises:
         SearchError: Ray is not installed, or the cluster cannot be reached.
@@ -57,7 +58,9 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, cach
         raise SearchError("building on Ray needs the cluster extra: pip install 'report-search[cluster]'") from exc
     from search.fileio import file_sha256
 
-    held = _held(index_dir, config)
+    from search.index.build import kept_as_they_are
+
+    held = kept_as_they_are(index_dir, config, model_id)
     files, _ = list_corpus(corpus_dir)
     work = []
     for path in files:
@@ -120,21 +123,6 @@ def _reachable(address: str, timeout: float = 5.0) -> None:
     except OSError as exc:
         raise SearchError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); is it running? "
                           "(ray start --head on its head node)") from exc
-
-
-def _held(index_dir: Path, config: IndexConfig) -> dict[str, str]:
-    """The reports the index holds and will reuse as they are (same config, current reading rules): their SHA-256."""
-    from search.errors import IndexFormatError, IndexNotFoundError
-    from search.index.build import READING
-    from search.index.generations import read_manifest
-
-    try:
-        manifest = read_manifest(index_dir)
-    except (IndexNotFoundError, IndexFormatError):
-        return {}
-    if manifest.config != config:
-        return {}
-    return {doc: info["sha256"] for doc, info in manifest.documents.items() if info.get("reading") == READING}
 
 
 def _embed_report(data: bytes, doc_id: str, config: IndexConfig, cache_dir: str | None,

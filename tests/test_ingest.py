@@ -206,3 +206,23 @@ def test_a_word_file_in_a_legacy_lao_font_is_refused_too(tmp_path):
     document.save(str(tmp_path / "legacy.docx"))
     with pytest.raises(DocumentError, match="not Unicode Lao"):
         read_document(tmp_path / "legacy.docx")
+
+
+THAI = ("รัฐบาลไทยได้ดำเนินการสอบสวนคดีการค้ามนุษย์เพิ่มขึ้นในปีที่ผ่านมา "
+        "และให้ความช่วยเหลือแก่ผู้เสียหายจำนวนมาก")  # a Thai report's sentence
+
+
+def test_a_thai_report_is_read_and_lao_drawn_at_thai_codes_is_refused():
+    """Thai letters alone are Thai when they read as Thai words; Lao typed in a font drawn at Thai codes (the
+    bundled Lao article, shifted to the Thai block as such fonts are laid out) is refused, though the two
+    languages share many words."""
+    from search.ingest.read import check_unicode_lao, thai_word_share
+
+    check_unicode_lao("\n\n".join([THAI] * 3), "thai.pdf")  # no error
+    lao = [p for p in CORPUS.joinpath("laos-tip-2022-voa.txt").read_text(encoding="utf-8").split("\n\n")
+           if any("\u0e80" <= c <= "\u0eff" for c in p)][3]
+    shifted = "".join(chr(ord(c) - 0x80) if "\u0e80" <= c <= "\u0eff" else c for c in lao)
+    assert thai_word_share(THAI) == 1.0 and thai_word_share(shifted) < 0.9
+    with pytest.raises(DocumentError, match="not Unicode Lao.*Thai letters"):
+        check_unicode_lao(shifted, "old-font.pdf")
+    assert thai_word_share(shifted.replace("\u0e3b", "").replace("\u0e3d", "")) < 0.9  # by its words, too

@@ -90,6 +90,16 @@ def test_the_error_rate_counts_edits_and_missing_paragraphs():
     assert character_error_rate(["abc"], ["abc", "de"]) == 2 / 5
 
 
+def test_a_layout_the_reader_did_not_foresee_falls_back_to_the_plain_text(agency, monkeypatch, tmp_path):
+    import search.ingest.pdf
+
+    def broken(*args):
+        raise ZeroDivisionError("a page of no height")
+    monkeypatch.setattr(search.ingest.pdf, "layout_pages", broken)
+    doc = read_document(pdf_files.agency_pdf(tmp_path / "odd.pdf"))
+    assert pdf_files.HYPHENATED_LINES[0] in doc.text  # pypdf's own lines: the report is kept, not lost
+
+
 def test_a_number_alone_in_the_body_stays_a_page_number_at_the_foot_goes():
     from search.ingest.pdf_layout import layout_pages
 

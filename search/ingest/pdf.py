@@ -11,6 +11,7 @@ from search.errors import DocumentError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.pdf_layout import layout_pages, visitor
 
+_log = logging.getLogger(__name__)
 BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text
 _STREAM_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
                   "brotli_maximum_output_length", "maximum_declared_stream_length",
@@ -68,7 +69,12 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
         raise DocumentError(f"{doc_id}: cannot read this PDF ({reason}); check that the file is a complete PDF") from exc
     finally:
         pypdf_log.setLevel(level)
-    laid_out = layout_pages(pieces, heights, widths)
+    try:
+        laid_out = layout_pages(pieces, heights, widths)
+    except Exception:  # noqa: BLE001 - a layout this reader did not foresee: the plain text, not a lost report
+        _log.warning("%s: its layout could not be read; indexed as plain text", doc_id, exc_info=True)
+        laid_out = [[] for _ in pages]
+        pieces = [[] for _ in pages]
     parts, starts, offset = [], [], 0
     for text, paragraphs, drawn in zip(pages, laid_out, pieces):
         if drawn:  # the layout's paragraphs; a page whose pieces pypdf could not place keeps its plain text

@@ -152,8 +152,8 @@ class TermCounts:
     def chosen(self, lang: str) -> list[tuple[str, str]]:
         """(key, word) of the terms worth embedding: by document frequency, at most MAX_TERMS_PER_LANGUAGE.
 
-        Each key's word is its most frequent written form, a tie going to the shorter, then the first in
-        order: the choice depends on the counts only, not on the order reports were added in.
+        Each key's word is its most frequent written form, a tie going to the shorter, then to the first
+        alphabetically: the choice depends on the counts only, not on the order reports were added in.
         """
         df, surface = self.df[lang], self.surface[lang]
         keys = sorted(df, key=lambda k: (-df[k], k))[:MAX_TERMS_PER_LANGUAGE]

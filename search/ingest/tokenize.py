@@ -19,7 +19,11 @@ from search.ingest.lang import has_lao, is_lao_char, normalize_text
 
 # The rules a text's tokens come by (normalize_text, Lao segmentation, stemming, stopwords). Bump it when
 # they change: counts an index keeps for its next build (BM25's, the bridge's) are then counted again.
-TOKENS = 1
+TOKENS = 2  # 2: the vowel AM in one form (_LAO_AM)
+# The Lao vowel AM (ຳ) as PDF text layers give it: NIGGAHITA then AA (ໍາ), a tone mark between (ໍ່າ for ່ຳ).
+# Folded to ຳ for BM25 and the bridge's terms only; what the model reads is left as it was (its tokenizer's
+# NFKC already reads ໍາ as ຳ, though not ໍ່າ as ່ຳ), so stored vectors stay right.
+_LAO_AM = re.compile("\u0ecd([\u0ec8-\u0ecb]?)\u0eb2")
 _RUNS = re.compile(r"[\u0e80-\u0eff]+|[^\u0e80-\u0eff]+")
 _WORDS = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
 _SUFFIXES = ("ing", "ed", "es", "s")
@@ -72,7 +76,7 @@ def words_and_tokens(text: str, *, keep_stopwords: bool = False) -> list[tuple[s
     """Like :func:`tokenize`, with each token's word as written (lower-cased, before stemming)."""
     from laonlp.tokenize import word_tokenize
 
-    text = normalize_text(text)
+    text = _LAO_AM.sub("\\1\u0eb3", normalize_text(text))
     lao_stop = lao_stopwords()
     out = []
     for run in _RUNS.finditer(text):

@@ -239,11 +239,12 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
     (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
     centered = centering["passages"].apply(vectors, langs)
     DenseIndex.from_vectors(centered, like=carried.clusters.get(DENSE), carried=carried.rows).save(folder / DENSE)  # centered: nothing is rebuilt at load
-    single = [i for i, p in enumerate(passages) if not p.sentences]
-    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[single]])
+    counts = np.fromiter((len(p.sentences) for p in passages), np.int64, len(passages))  # sentences a passage
+    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[counts == 0]])
+    unit_rows = carried.unit_rows(counts)
     DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS),
-                            carried=carried.unit_rows(passages)).save(folder / UNITS)
-    np.save(folder / NUMBERS, carried.numbers_of(passages), allow_pickle=False)
+                            carried=unit_rows).save(folder / UNITS)
+    np.save(folder / NUMBERS, carried.numbers_of(passages, counts, unit_rows), allow_pickle=False)
 
 
 @dataclass
@@ -274,17 +275,17 @@ class Carried:
         row = self.rows[i]
         return self.passages.line(int(row)) if row >= 0 and self.passages is not None else None
 
-    def unit_rows(self, passages: Sequence[Passage]) -> np.ndarray:
+    def unit_rows(self, counts: np.ndarray) -> np.ndarray:
         """Each new unit's row in the live generation's ``units.faiss`` (-1 for new): sentences in passage order,
-        then one-sentence passages, as :func:`save_vectors` lays them out."""
-        counts = np.fromiter((len(p.sentences) for p in passages), np.int64, len(passages))
+        then one-sentence passages, as :func:`save_vectors` lays them out. ``counts``: each new passage's
+        sentence spans (0 for one sentence)."""
         if self.sentences is None:
             return np.full(int(counts.sum()) + int((counts == 0).sum()), -1, np.int64)
         old = np.asarray(self.sentences, np.int64)
         old_start = np.concatenate([[0], np.cumsum(old)])[:-1]
         old_single = np.cumsum(old == 0) - 1 + old.sum()  # a one-sentence passage's unit row, after every sentence
         rows = self.rows
-        owner = np.repeat(np.arange(len(passages)), counts)
+        owner = np.repeat(np.arange(len(counts)), counts)
         offset = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
         of_owner = rows[owner]
         sentences = np.where(of_owner >= 0, old_start[np.maximum(of_owner, 0)] + offset, -1)
@@ -292,15 +293,15 @@ class Carried:
         singles = np.where(single >= 0, old_single[np.maximum(single, 0)], -1)
         return np.concatenate([sentences, singles]).astype(np.int64)
 
-    def numbers_of(self, passages: Sequence[Passage]) -> np.ndarray:
-        """``numbers.npy`` of the new generation: kept passages' and sentences' flags as they were, others found."""
+    def numbers_of(self, passages: Sequence[Passage], counts: np.ndarray, unit_rows: np.ndarray) -> np.ndarray:
+        """``numbers.npy`` of the new generation: kept passages' and sentences' flags as they were, others found.
+        ``counts`` and ``unit_rows`` as :meth:`unit_rows` takes and gives them."""
         n = len(passages)
-        counts = np.fromiter((len(p.sentences) for p in passages), np.int64, n)
         starts = n + np.cumsum(counts) - counts  # each passage's first sentence's place in the flags
         flags = np.zeros(n + int(counts.sum()), bool)
         rows = self.rows if self.numbers is not None else np.full(n, -1, np.int64)
         if self.numbers is not None:
-            kept, sentence_rows = rows >= 0, self.unit_rows(passages)[:int(counts.sum())]
+            kept, sentence_rows = rows >= 0, unit_rows[:int(counts.sum())]
             flags[:n][kept] = self.numbers[rows[kept]]
             known = sentence_rows >= 0
             flags[n:][known] = self.numbers[len(self.sentences) + sentence_rows[known]]

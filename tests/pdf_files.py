@@ -148,11 +148,12 @@ def lao_pdf(source: Path, out: Path, *, font: Path = LAO_FONT) -> Path:
 
 def _lao_lines(paragraph: str, word_tokenize) -> list[str]:
     """The paragraph cut into lines of about LAO_LINE characters, each break between two Lao words."""
+    from search.ingest.lang import has_lao
+
     lines, line = [], ""
     for word in word_tokenize(paragraph):
         fits = len(line) + len(word) <= LAO_LINE
-        if line and not fits and not line.endswith(" ") and not word.startswith(" ") \
-                and "\u0e80" <= line[-1] <= "\u0eff" and "\u0e80" <= word[0] <= "\u0eff":
+        if line and not fits and has_lao(line[-1]) and has_lao(word[0]):  # between two Lao words, no space
             lines.append(line)
             line = word
         else:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from search.errors import CorpusError, DocumentError
-from search.ingest.lang import is_lao_char
+from search.ingest.lang import has_lao
 from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
@@ -185,7 +185,7 @@ def check_unicode_lao(text: str, doc_id: str) -> None:
     if visible < 20:
         return
     latin1, thai = len(_LATIN1_GLYPHS.findall(text)), len(_THAI.findall(text))
-    legacy_thai = thai > LEGACY_SHARE * visible and not any(map(is_lao_char, text)) and thai_word_share(text) < THAI_WORDS
+    legacy_thai = thai > LEGACY_SHARE * visible and not has_lao(text) and thai_word_share(text) < THAI_WORDS
     if latin1 > LEGACY_SHARE * visible or legacy_thai:
         seen = "Latin-1 letters and signs" if latin1 >= thai else "Thai letters"
         raise DocumentError(f"{doc_id}: the text layer is not Unicode Lao (it reads as {seen}: a legacy Lao font?); "

@@ -72,11 +72,16 @@ def tokenize(text: str, *, keep_stopwords: bool = False) -> list[str]:
     return [token for _, token in words_and_tokens(text, keep_stopwords=keep_stopwords)]
 
 
+def fold_lao_am(text: str) -> str:
+    """The vowel AM in one form: ``ໍາ`` → ``ຳ``, ``ໍ່າ`` → ``່ຳ`` (see ``_LAO_AM``)."""
+    return _LAO_AM.sub("\\1\u0eb3", text)
+
+
 def words_and_tokens(text: str, *, keep_stopwords: bool = False) -> list[tuple[str, str]]:
     """Like :func:`tokenize`, with each token's word as written (lower-cased, before stemming)."""
     from laonlp.tokenize import word_tokenize
 
-    text = _LAO_AM.sub("\\1\u0eb3", normalize_text(text))
+    text = fold_lao_am(normalize_text(text))
     lao_stop = lao_stopwords()
     out = []
     for run in _RUNS.finditer(text):

@@ -34,8 +34,9 @@ from search.ingest.tokenize import words_and_tokens
 # citations (titles, sections): a build then reads every report again, and keeps the vectors of
 # passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
 # the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
-# 5: PDFs read by their layout (search/ingest/pdf_layout.py).
-READING = 5
+# 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
+# unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ.
+READING = 6
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]

@@ -28,6 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from search.ingest.lang import has_lao
+from search.ingest.pdf_fonts import font_advances
+from search.ingest.tokenize import fold_lao_am
 
 HEADING_SIZE = 1.15  # a line this many times the body's size, or more, is a heading
 SMALL_SIZE = 0.9  # below this many times the body's size: a footnote, kept apart
@@ -68,6 +70,8 @@ class Line:
 
 def visitor(pieces: list[Piece]):
     """A ``visitor_text`` for ``PageObject.extract_text`` that appends each piece drawn to ``pieces``."""
+    advances: dict[int, dict[str, float] | None] = {}  # per font dict: a character's advance, thousandths of an em
+
     def visit(text, cm, tm, font_dict, font_size):
         if not text or not text.strip():
             return
@@ -78,27 +82,25 @@ def visitor(pieces: list[Piece]):
         bold = bool(re.search(r"(?i)bold|black|heavy|semibold", name))
         size = float(font_size) * (scale or 1.0)
         text = text.replace("\n", " ")
-        pieces.append(Piece(x, y, round(size, 1), bold, text, _drawn_width(text, font_dict, size)))
+        key = id(font_dict)
+        if key not in advances:
+            advances[key] = font_advances(font_dict)
+        pieces.append(Piece(x, y, round(size, 1), bold, text, _drawn_width(text, advances[key], size)))
     return visit
 
 
-def _drawn_width(text: str, font_dict, size: float) -> float | None:
-    """How wide a simple font in a standard encoding draws ``text`` (its ``/Widths``, thousandths of an em), or
-    None (a composite font, or a subset with its own encoding, whose codes are not the characters')."""
-    try:
-        encoding = font_dict.get("/Encoding")
-        if str(encoding) not in ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding"):
-            return None  # a subset's own encoding: a character's code is not its Unicode value
-        widths, first = font_dict["/Widths"], int(font_dict["/FirstChar"])
-        widths = widths.get_object() if hasattr(widths, "get_object") else widths
-        descriptor = font_dict.get("/FontDescriptor")
-        descriptor = descriptor.get_object() if hasattr(descriptor, "get_object") else descriptor or {}
-        missing = float(descriptor.get("/MissingWidth", 500))
-        total = sum(0.0 if _mark(ch) else float(widths[ord(ch) - first]) if 0 <= ord(ch) - first < len(widths)
-                    else missing for ch in text)  # a mark sits on the letter before it: it advances nothing
-        return total / 1000 * size
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+def _drawn_width(text: str, advance: dict[str, float] | None, size: float) -> float | None:
+    """How wide ``text`` is drawn at ``size``, or None when a character's advance is not known."""
+    if advance is None:
         return None
+    total = 0.0
+    for ch in text:
+        if _mark(ch):
+            continue  # a mark sits on the letter before it: it advances nothing
+        if ch not in advance:
+            return None
+        total += advance[ch]
+    return total / 1000 * size
 
 
 def page_lines(pieces: list[Piece]) -> list[Line]:
@@ -161,17 +163,26 @@ def _mark(ch: str) -> bool:
 
 
 def _line(pieces: list[Piece]) -> Line:
-    text = ""
-    for before, piece in zip([None] + pieces, pieces):
-        if before is not None and not text.endswith(" ") and not piece.text.startswith(" ") and _spaced(before, piece):
+    text, base = "", None
+    for piece in pieces:
+        drawn = piece.text
+        marks = all(_mark(ch) for ch in drawn.strip())
+        if marks:
+            # pypdf's own space after a mark: measured from the mark, which advances nothing and is drawn left of
+            # where its letter ends, so the letter after looks far. Measured again below from the letter.
+            drawn = drawn.rstrip()
+        if base is not None and not text.endswith(" ") and not drawn.startswith(" ") and _spaced(base, piece):
             text += " "
-        text += piece.text
+        text += drawn
+        if not marks:
+            base = piece
     sizes = Counter()
     for piece in pieces:
         sizes[piece.size] += len(piece.text.strip())
     size = sizes.most_common(1)[0][0]
     bold = all(p.bold for p in pieces if p.text.strip())
-    return Line(pieces[0].y, size, bold, pieces[0].x, pieces[-1].x + _width(pieces[-1]), " ".join(text.split()))
+    text = fold_lao_am(" ".join(text.split()))  # ຳ drawn as ໍ + າ (fonts without its glyph): ຳ again, as typed
+    return Line(pieces[0].y, size, bold, pieces[0].x, pieces[-1].x + _width(pieces[-1]), text)
 
 
 def _spaced(before: Piece, piece: Piece) -> bool:

@@ -422,6 +422,30 @@ def test_page_a_shared_address_opens_the_search_with_its_answer_first(browser, l
     page.close()
 
 
+def test_page_a_charts_labels_stay_out_of_the_answer_and_show_in_the_source(browser, live_app):
+    """The bundled report has a chart's labels in the middle of a sentence (search/ingest/debris.py): the
+    answer is the sentence without them; the source view shows them where they stood, set apart."""
+    from urllib.parse import urlencode
+
+    question = "Where did provincial officials investigate labor trafficking allegations in early 2022?"
+    page = _open(browser, live_app["url"] + "?" + urlencode({"q": question, "k": 3, "lang": "all"}))
+    page.locator("#results .hit").first.wait_for(timeout=60_000)
+    answer = page.locator("#answer .answer .answer-text").inner_text()
+    assert "allegations in the Golden Triangle SEZ in Bokeo" in answer
+    assert "TIER RANKING" not in page.locator("#results").inner_text()
+    link = page.locator("#answer .answer a.source-link").get_attribute("href")
+    source = _open(browser, live_app["url"] + link)
+    source.locator("#source mark.passage").wait_for(timeout=60_000)
+    aside = source.locator("#cited .aside")
+    assert aside.count() == 1 and aside.inner_text().startswith("LAOS TIER RANKING BY YEAR 2015")
+    assert "allegations in the LAOS TIER RANKING" in source.locator("#cited").inner_text()
+    assert source.locator("#cited mark.sentence").count() == 2  # the answer, marked on both sides of the labels
+    assert aside.evaluate("e => getComputedStyle(e).color") != source.locator("#cited mark.sentence").first.evaluate(
+        "e => getComputedStyle(e).color")  # set apart from the text
+    source.close()
+    page.close()
+
+
 def test_page_the_address_follows_the_search_and_a_weak_answer_is_not_shown(page):
     from urllib.parse import parse_qs, urlparse
 

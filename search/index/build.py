@@ -28,6 +28,7 @@ from search.index.publish import Carried, index_lock, write_index
 from search.index.generations import current_generation, damaged_files, read_manifest
 from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Manifest, Passage
 from search.index.store import StoredIndex, load_index
+from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
 
 # How reports are read into passages and citations. Bump it when a change alters passages or
@@ -35,8 +36,9 @@ from search.ingest.tokenize import words_and_tokens
 # passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
 # the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
 # 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
-# unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ.
-READING = 6
+# unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ. 7: chart labels inside a paragraph
+# left out of its passages (search/ingest/debris.py), kept as the passage's asides.
+READING = 7
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]
@@ -87,21 +89,25 @@ def document_passages(doc: Document, embedder: Embedder | None, settings: ChunkS
     count = embedder.count_tokens if embedder is not None else None
     cut, seen = [], set()
     for para in doc.paragraphs:
-        body = doc.text[para.start:para.end]
-        for a, b in chunk_spans(body, settings, count):
-            text = body[a:b]
+        body = without_labels(doc.text[para.start:para.end])  # a chart's labels are no part of a sentence
+        spans = chunk_spans(body.text, settings, count)
+        for i, (a, b) in enumerate(spans):
+            text = body.text[a:b]
             if text not in seen:
                 seen.add(text)
-                cut.append((text, Citation(doc.doc_id, doc.title, para.section, para.number,
-                                           para.start + a, para.start + b, para.page)))
-    tag = document_tagger([text for text, _ in cut], languages=languages)
-    langs = [tag(text) for text, _ in cut]
-    titles = part_titles(doc.title, tag(doc.title), langs, [c.section for _, c in cut])
+                start, end = body.source_offset(a), body.source_offset(b, end=True)
+                asides = body.asides(a, spans[i - 1][1] if i else -1, b if i + 1 < len(spans) else len(body.text))
+                cut.append((text, asides, Citation(doc.doc_id, doc.title, para.section, para.number,
+                                                   para.start + start, para.start + end, para.page)))
+    tag = document_tagger([text for text, _, _ in cut], languages=languages)
+    langs = [tag(text) for text, _, _ in cut]
+    titles = part_titles(doc.title, tag(doc.title), langs, [c.section for _, _, c in cut])
     out = []
-    for (text, citation), lang, title in zip(cut, langs, titles):
+    for (text, asides, citation), lang, title in zip(cut, langs, titles):
         spans = sentence_spans(text)
         sentences = tuple(spans) if len(spans) > 1 else ()  # one sentence: nothing to single out
-        out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, lang, replace(citation, title=title), sentences))
+        out.append(Passage(f"{doc.doc_id}#{len(out) + 1}", text, lang, replace(citation, title=title), sentences,
+                           asides))
     return out
 
 

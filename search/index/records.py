@@ -76,16 +76,19 @@ class Passage:
     lang: str
     citation: Citation
     sentences: tuple[tuple[int, int], ...] = ()  # sentence spans in ``text`` when it has more than one
+    asides: tuple[tuple[int, str], ...] = ()  # chart labels cut out of ``text``: (where they stood in it, the labels)
 
     def to_record(self) -> dict:
         return {"id": self.passage_id, "lang": self.lang, "text": self.text, **self.citation.to_dict(),
-                "sentences": [list(span) for span in self.sentences]}
+                "sentences": [list(span) for span in self.sentences],
+                **({"asides": [list(aside) for aside in self.asides]} if self.asides else {})}
 
     @classmethod
     def from_record(cls, record: dict) -> "Passage":
         sentences = tuple((int(a), int(b)) for a, b in record.get("sentences", ()))
+        asides = tuple((int(at), str(labels)) for at, labels in record.get("asides", ()))
         citation = Citation(*(record[name] for name in _CITATION_FIELDS))
-        return cls(record["id"], record["text"], record["lang"], citation, sentences)
+        return cls(record["id"], record["text"], record["lang"], citation, sentences, asides)
 
 
 _CITATION_FIELDS = tuple(f.name for f in fields(Citation))  # read once: dataclasses.fields is slow per call

@@ -79,6 +79,7 @@ CSS = """
 .source-view .source-body {max-height: 65vh; overflow-y: auto; position: relative;}
 .source-view .src-p {line-height: 1.6; white-space: pre-wrap;}
 .source-view .para {color: #57606a; font-size: 0.85em;}
+.source-view .aside {color: #8c959f; font-size: 0.85em;}
 .source-view mark.passage {background: #fff8c5;} .source-view mark.sentence {background: #ffd33d;}
 @media (max-width: 600px) { .stack-narrow {flex-direction: column !important;}
                              .stack-narrow > * {width: 100% !important; min-width: 100% !important;} }
@@ -210,12 +211,31 @@ def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> s
             section = p.citation.section
             body.append(f"<h4>{html.escape(section)}</h4>")
         label = f'<span class="para">{html.escape(place(p.citation))}</span> '
+        inner = _source_text(p, [span] if span and i == here else [])
         if i == here:
-            inner = _marked(p.text, [span] if span else [], "mark", ' class="sentence"')
             body.append(f'<p class="src-p cited" id="cited">{label}<mark class="passage">{inner}</mark></p>')
         else:
-            body.append(f'<p class="src-p">{label}{html.escape(p.text)}</p>')
+            body.append(f'<p class="src-p">{label}{inner}</p>')
     return f'<div class="source-view">{head}<div class="source-body">{"".join(body)}</div></div>'
+
+
+
+def _source_text(passage, marks) -> str:
+    """A passage's text, HTML-escaped, ``marks`` (spans of it) in ``<mark class="sentence">``, and each run of
+    chart labels cut out of it (search/ingest/debris.py) shown where it stood, set apart: the report whole."""
+    out, at = [], 0
+    for offset, labels in (*passage.asides, (len(passage.text), None)):
+        clipped = [(max(a, at) - at, min(b, offset) - at) for a, b in marks if a < offset and b > at]
+        out.append(_marked(passage.text[at:offset], clipped, "mark", ' class="sentence"'))
+        if labels is not None:
+            before = " " if offset and not passage.text[offset - 1].isspace() else ""
+            after = " " if offset < len(passage.text) and not passage.text[offset].isspace() else ""
+            out.append(f'{before}<span class="aside" title="{_ASIDE_TITLE}">{html.escape(labels)}</span>{after}')
+        at = offset
+    return "".join(out)
+
+
+_ASIDE_TITLE = "Chart labels: not searched · ປ້າຍຂອງແຜນວາດ: ບໍ່ໄດ້ຄົ້ນຫາ"
 
 
 

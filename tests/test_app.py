@@ -230,6 +230,12 @@ def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app
     page.locator("#add-report").click()
     page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
     assert list(live_app["corpus"].glob("ferry*notes*.txt"))
+    assert "ferry" not in page.locator("#upload").inner_text()  # the box emptied: a second click adds nothing
+    page.locator("#upload input[type=file]").set_input_files(str(report))  # the same file chosen again
+    page.locator("#upload").get_by_text("ferry").first.wait_for(timeout=30_000)  # the box shows a chosen file
+    page.locator("#add-report").click()
+    page.get_by_text("is already in the library as ferry").first.wait_for(timeout=60_000)
+    assert len(list(live_app["corpus"].glob("ferry*notes*"))) == 1
     _ask(page, "How many passengers did the Pakse ferry carry?")
     first = page.locator("#results .hit").first
     assert "900 passengers" in first.inner_text()

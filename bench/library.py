@@ -1,6 +1,7 @@
 """Quality alone and in a library: the dev sets on the bundled report, then on it among thousands of other passages.
 
     python bench/library.py [--retrievers default|all|NAME,...] [--work DIR] [--json OUT] [--threads N] [--engine E]
+                            [--sentence-vectors separate|late]
 
 Users search a library, not one report. This bench indexes the bundled report twice: alone, and
 beside the dev library of ``eval/library/reports/`` (public English legal text on the same
@@ -161,10 +162,12 @@ def main() -> None:
     parser.add_argument("--no-latency", action="store_true", help="skip the per-question timing")
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE,
                         help="how the model runs (give each engine its own --work)")
+    parser.add_argument("--sentence-vectors", choices=("separate", "late"), default=IndexConfig.sentence_vectors,
+                        help="how sentences are embedded (give each its own --work)")
     args = parser.parse_args()
     retrievers = ([DEFAULT_RETRIEVER] if args.retrievers == "default" else list(RETRIEVERS) if args.retrievers == "all"
                   else args.retrievers.split(","))
-    config = IndexConfig(engine=args.engine)
+    config = IndexConfig(engine=args.engine, sentence_vectors=args.sentence_vectors)
     embedder = make_embedder(config, threads=args.threads)
     results = {"builds": {}, "retrievers": {}, "latency": {}}
     for name, library in (("alone", False), ("library", True)):

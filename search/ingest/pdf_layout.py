@@ -70,7 +70,8 @@ class Line:
 
 def visitor(pieces: list[Piece]):
     """A ``visitor_text`` for ``PageObject.extract_text`` that appends each piece drawn to ``pieces``."""
-    advances: dict[int, dict[str, float] | None] = {}  # per font dict: a character's advance, thousandths of an em
+    # per font dict: (the dict, kept so that its id is not reused; each character's advance, thousandths of an em)
+    advances: dict[int, tuple[object, dict[str, float] | None]] = {}
 
     def visit(text, cm, tm, font_dict, font_size):
         if not text or not text.strip():
@@ -84,8 +85,8 @@ def visitor(pieces: list[Piece]):
         text = text.replace("\n", " ")
         key = id(font_dict)
         if key not in advances:
-            advances[key] = font_advances(font_dict)
-        pieces.append(Piece(x, y, round(size, 1), bold, text, _drawn_width(text, advances[key], size)))
+            advances[key] = (font_dict, font_advances(font_dict))
+        pieces.append(Piece(x, y, round(size, 1), bold, text, _drawn_width(text, advances[key][1], size)))
     return visit
 
 

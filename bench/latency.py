@@ -12,7 +12,8 @@ for embedding its words, the worst case. With ``--cold N``, also times N one-sho
 ``python -m search query`` processes per engine (start-up, model load, one question).
 
 Prints medians, 90th percentiles and ratios; ``--json`` writes
-``{"engines": {ENGINE: {"raw_p50_ms", "dense_p50_ms", "default_p50_ms", ...}}, ...}`` (see bench/README.md).
+``{"engines": {ENGINE: {"raw_p50_ms", "dense_p50_ms", "default_p50_ms", ..., "quality"}}, ...}`` (see
+bench/README.md); ``quality`` is the default retriever's hit@5 and mrr@10 on the gold set, all and Lao questions.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from search import Searcher, build_index
 from search.index.build import make_embedder
 from search.model.embed import ENGINES
 from search.retrieve.engine import DEFAULT_RETRIEVER, check_question
+from search.evaluation.evaluate import evaluate
 from search.evaluation.gold import load_gold
 from search.index.records import IndexConfig
 
@@ -90,6 +92,12 @@ def main() -> None:
                     searcher.search(question, k=args.k, retriever=name)
                     timings[engine][name].append((time.perf_counter() - start) * 1000)
     report = {"questions": len(questions), "repeat": args.repeat, "k": args.k, "engines": {}}
+    gold, problems = load_gold(args.gold)
+    quality = {}
+    for engine, searcher in searchers.items():  # what each engine's vectors rank: the default retriever, hit@5 / mrr@10
+        run = evaluate(searcher, gold, retriever=DEFAULT_RETRIEVER, k=10, problems=problems)
+        quality[engine] = {"all": {m: round(run.overall[m], 3) for m in ("hit@5", "mrr@10")},
+                           "lo": {m: round(run.by_lang["lo"][m], 3) for m in ("hit@5", "mrr@10")}}
     print(f"{len(questions)} questions x {args.repeat} repeats, k={args.k}, one question at a time, one thread")
     width = max(map(len, retrievers)) + 2
     print(f"{'engine':<11}{'retriever':<{width}}{'p50 ms':>9}{'p90 ms':>9}{'/ raw':>8}{'/ torch':>9}")
@@ -102,7 +110,7 @@ def main() -> None:
             print(f"{engine:<11}{name:<{width}}{p50:>9.1f}{p90:>9.1f}{p50 / raw_p50:>8.2f}{p50 / torch_p50:>9.2f}")
             key = "default" if name == DEFAULT_RETRIEVER else name
             stats[f"{key}_p50_ms"], stats[f"{key}_p90_ms"] = round(p50, 2), round(p90, 2)
-        report["engines"][engine] = stats
+        report["engines"][engine] = {**stats, "quality": quality[engine]}
     if args.cold:
         for engine in ENGINES:
             values = _cold(work / engine, questions[0], args.cold)

@@ -255,11 +255,46 @@ def pdf_table() -> str:
     return "\n".join(lines)
 
 
+LATENCY_RUN = SCALE_RUNS / "latency.json"  # bench/latency.py --repeat 3 --cold 3 --json bench/results/latency.json
+ENGINE_ORDER = ("onnx-fp32", "onnx-int8", "torch")
+
+
+def engines_table() -> str:
+    """The README's table: each engine's ranking and speed on the dev set, from the recorded run."""
+    run = json.loads(LATENCY_RUN.read_text(encoding="utf-8"))["engines"]
+    lines = ["| engine | dev hit@5 / mrr@10 (all) | Lao questions | query encode + FAISS | default retriever (p90) "
+             "| vs torch | one-shot `query` |", "|---|---|---|---|---|---|---|"]
+    for engine in ENGINE_ORDER:
+        e, q = run[engine], run[engine]["quality"]
+        faster = f"{e['default_speedup_vs_torch']:.2f}× faster" if engine != "torch" else "1"
+        name = f"`{engine}`" + (" (default)" if engine == IndexConfig.engine else "")
+        lines.append(f"| {name} | {q['all']['hit@5']:.3f} / {q['all']['mrr@10']:.3f} | {q['lo']['hit@5']:.3f} / "
+                     f"{q['lo']['mrr@10']:.3f} | {e['raw_p50_ms']:.1f} ms | {e['default_p50_ms']:.1f} ms "
+                     f"({e['default_p90_ms']:.1f}) | {faster} | {e['cold_query_p50_ms'] / 1000:.1f} s |")
+    return "\n".join(lines)
+
+
+BUILD_RUNS = {"separate": SCALE_RUNS / "build-separate.json", "late": SCALE_RUNS / "build-late.json"}  # bench/build.py
+
+
+def build_table() -> str:
+    """The README's table: build throughput against a plain encode, per way of embedding sentences, recorded runs."""
+    lines = ["| `build --sentence-vectors` | texts given to the model per passage | model tokens per passage token "
+             "| build | plain encode | build / encode |", "|---|---|---|---|---|---|"]
+    for mode, path in BUILD_RUNS.items():
+        r = json.loads(path.read_text(encoding="utf-8"))
+        name = f"`{mode}`" + (" (default)" if mode == IndexConfig.sentence_vectors else "")
+        lines.append(f"| {name} | {r['texts_embedded_per_passage']:.2f} | {r['tokens_embedded_per_passage_token']:.2f} | "
+                     f"{r['build_passages_per_s']:.1f} passages/s | {r['raw_encode_passages_per_s']:.1f} passages/s | "
+                     f"{r['build_to_raw']:.2f} |")
+    return "\n".join(lines)
+
+
 BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
           "answer-threshold": answer_threshold_table, "ablation": ablation_table}
 PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
 RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table, "serve": serve_table, "update": update_table,
-                            "pdf": pdf_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
+                            "pdf": pdf_table, "engines": engines_table, "build": build_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
 
 
 def blocks_in(text: str) -> dict[str, str]:

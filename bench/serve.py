@@ -45,6 +45,7 @@ import httpx
 
 from search import Searcher
 from search.evaluation.gold import load_gold
+from search.retrieve.engine import one_blas_thread
 from search.serve.prepare import prepare_index
 from search.serve.render import LANG_FILTERS
 from search.serve.requestlog import LOGGER, RequestLog
@@ -212,6 +213,7 @@ def _bench(args, work: Path, embedder, url: str, log_file: Path, questions: list
     lines = _Lines(log_file)
     searcher = Searcher(work / "index", embedder=embedder)
     searcher.warm_up()
+    one_blas_thread()  # as the server does once its index is ready
     askers = {(path, n): _askers(path, n, url, searcher) for n in counts for path in PATHS}
     for path in ("engine", "api"):  # every question once in each process: all paths then meet warm caches alike
         for question in questions:

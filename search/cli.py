@@ -22,7 +22,7 @@ from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUT
 from search.index.build import build_index, make_embedder
 from search.cite import format_citation
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, DEVICES, ENGINES, Embedder
-from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher
+from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher, one_blas_thread
 from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
@@ -254,6 +254,7 @@ def eval_command(gold, index_dir, model_cache, k, retriever, docs, json_out, rep
     try:
         questions, problems = load_gold(gold)
         searcher = Searcher(index_dir, cache_dir=model_cache, threads=threads, progress=say)
+        one_blas_thread()  # questions one after another: a second BLAS thread only spins
         runs = [evaluate(searcher, questions, retriever=name, k=k, problems=problems, docs=docs or None) for name in names]
     except ScopeError as exc:
         raise click.BadParameter(str(exc), param_hint="--doc") from exc

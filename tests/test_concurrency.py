@@ -77,3 +77,19 @@ def test_every_search_event_shares_one_limit_and_writes_run_one_at_a_time(tip_in
     assert app._queue.default_concurrency_limit == 3
     for name in ("upload", "remove", "reindex"):
         assert by_name[name] == {("write", 1)}, name
+
+
+def test_a_process_that_serves_searches_runs_blas_on_one_thread():
+    """``one_blas_thread`` (called by ``serve`` once its index is ready, and by ``eval``): every BLAS library
+    loaded, numpy's and FAISS's, on one thread; a second one only spun beside a question's small products.
+    In a process of its own: the limit is the process's."""
+    import subprocess
+    import sys
+
+    code = ("import faiss, numpy\nfrom threadpoolctl import threadpool_info\n"
+            "from search.retrieve.engine import one_blas_thread\n"
+            "blas = lambda: [i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas']\n"
+            "before = blas(); one_blas_thread(); print(len(before), set(blas()))")
+    found, after = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout.split(maxsplit=1)
+    assert int(found) >= 1 and after.strip() == "{1}"

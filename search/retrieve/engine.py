@@ -138,6 +138,19 @@ class SearchResult:
 
 
 
+def one_blas_thread() -> None:
+    """Run the BLAS libraries (numpy's, FAISS's) on one thread for the rest of the process: for one that serves
+    or evaluates searches. A question's products are small; a second BLAS thread sped none of them up and spun
+    while waiting, so a search took 1.66 cores and 8 concurrent clients got 1.5× one client's throughput on 2
+    cores (measured: one thread, the same searches a second and 1.0 core each). Set once, like torch's count:
+    a per-call limit would be the process's, changed under other threads' feet. A build in the same process
+    (the app's uploads) then runs its numpy products on one thread too; the model's batches are ONNX Runtime's
+    or torch's threads, which this leaves alone."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def check_question(question: str) -> str:
     """Return the question stripped, or raise if it cannot be searched.
 

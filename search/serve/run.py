@@ -13,6 +13,7 @@ from search.errors import SearchError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.model.embed import DEFAULT_ENGINE
 from search.progress import TerminalProgress, say
+from search.retrieve.engine import one_blas_thread
 from search.serve.access import Users, allowed_hosts, is_loopback
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE
@@ -77,6 +78,7 @@ def serve(options: ServeOptions) -> None:
                                         say=page.say, progress=lambda *count: (terminal(*count), page.progress(*count)),
                                         limits=o.limits)
         page.say("Loading the index and the model")
+        one_blas_thread()  # after the first build, which keeps every core
         app = build_app(o.index_dir, corpus_dir=o.corpus_dir, embedder=embedder, refresh=stale,
                         max_upload_mb=o.max_upload_mb, users=users, read_only=o.read_only,
                         uploads_per_minute=o.uploads_per_minute, limits=o.limits,

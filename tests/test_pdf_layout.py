@@ -117,6 +117,8 @@ def test_the_error_rate_counts_edits_and_missing_paragraphs():
     assert character_error_rate(["ລາວ", "abcd"], ["ລາວ", "abxd"]) == 1 / 7
     assert character_error_rate(["ab"], ["abc"]) == 1 / 3
     assert character_error_rate(["abc"], ["abc", "de"]) == 2 / 5
+    assert character_error_rate(["ນຳ ຕ່ຳ"], ["ນໍາ ຕໍ່າ"]) == 0.0  # ຳ in either encoding is one letter
+    assert character_error_rate(["ນາ"], ["ນໍາ"]) == 1 / 2  # but a lost mark is an error
 
 
 def test_a_layout_the_reader_did_not_foresee_falls_back_to_the_plain_text(agency, monkeypatch, tmp_path):

@@ -145,3 +145,13 @@ def test_pieces_on_one_baseline_are_one_line_and_three_cells_a_table_row():
     lines = page_lines(pieces)
     assert [line.text for line in lines] == ["Salaries were paid late.", "Province | Workers | Fees"]
     assert lines[1].cells == ["Province", "Workers", "Fees"]
+
+
+def test_a_hostile_fonts_maps_are_cut_at_what_a_font_can_hold():
+    """A /W range or a ToUnicode map claiming billions of codes costs no more than a font's 65,536."""
+    from search.ingest.pdf_fonts import _code_widths, _to_unicode, font_advances
+
+    assert len(_code_widths({"/DescendantFonts": [{"/W": [0, 2**31, 500]}]})) == 65_536
+    cmap = "beginbfrange\n" + "<0000> <FFFF> <0041>\n" * 50 + "endbfrange"
+    assert len(_to_unicode(cmap)) <= 65_536
+    assert font_advances({"/ToUnicode": None}) is None  # a broken font: widths unknown, not an error

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+MAX_CODES = 65_536  # a font has at most this many codes (two bytes); a hostile map's ranges are cut there
+
 
 def font_advances(font_dict) -> dict[str, float] | None:
     """Each character's advance in a font, in thousandths of an em, or None when it cannot be known.
@@ -51,8 +53,10 @@ def _code_widths(font) -> dict[int, float]:
             out.update({first + k: float(w) for k, w in enumerate(nxt)})
             i += 2
         else:
-            out.update({code: float(spec[i + 2]) for code in range(first, int(nxt) + 1)})
+            out.update({code: float(spec[i + 2]) for code in range(max(first, 0), min(int(nxt) + 1, MAX_CODES))})
             i += 3
+        if len(out) > MAX_CODES:
+            raise ValueError("more widths than a font has codes")
     return out
 
 
@@ -64,9 +68,13 @@ def _to_unicode(cmap: str) -> dict[str, int]:
     out: dict[str, int] = {}
 
     def put(code: int, hex_text: str):
+        if len(hex_text) % 2:
+            return  # a range run past its digits' width: no character
         text = bytes.fromhex(hex_text).decode("utf-16-be", errors="ignore")
         if len(text) == 1:
             out.setdefault(text, code)
+        if len(out) > MAX_CODES:
+            raise ValueError("more characters than a font has codes")
 
     for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.DOTALL):
         pairs = _HEX.findall(block)
@@ -81,7 +89,7 @@ def _to_unicode(cmap: str) -> dict[str, int]:
             if "[" in line:
                 for code, dst in zip(range(low, high + 1), values[2:]):
                     put(code, dst)
-            elif high - low < 65536:
+            elif high - low < MAX_CODES:
                 base = int(values[2], 16)
                 for code in range(low, high + 1):
                     put(code, f"{base + code - low:0{len(values[2])}X}")

@@ -155,3 +155,17 @@ def test_a_hostile_fonts_maps_are_cut_at_what_a_font_can_hold():
     cmap = "beginbfrange\n" + "<0000> <FFFF> <0041>\n" * 50 + "endbfrange"
     assert len(_to_unicode(cmap)) <= 65_536
     assert font_advances({"/ToUnicode": None}) is None  # a broken font: widths unknown, not an error
+
+
+def test_a_fonts_widths_are_read_once_a_document_not_once_a_page(agency, monkeypatch, tmp_path):
+    """Every page of a report uses the same few fonts: their maps are read once (a 300-page report read them
+    300 times, each up to 65,536 codes)."""
+    import search.ingest.pdf_layout
+
+    read = []
+    real = search.ingest.pdf_layout.font_advances
+    monkeypatch.setattr(search.ingest.pdf_layout, "font_advances", lambda font: read.append(font) or real(font))
+    doc = read_document(pdf_files.agency_pdf(tmp_path / "twice.pdf"))
+    assert max(p.page for p in doc.paragraphs) == 2
+    names = [str(font.get("/BaseFont")) for font in read]
+    assert read and len(names) == len(set(names))  # each font once, though both pages draw with them

@@ -51,10 +51,10 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
             if reader.is_encrypted:
                 raise DocumentError(f"{doc_id}: the PDF is encrypted; save an unencrypted copy")
             limits.check(len(reader.pages), "max_pages", doc_id, "pages")
-            pages, pieces, heights, widths, chars = [], [], [], [], 0
+            pages, pieces, heights, widths, chars, fonts = [], [], [], [], 0, {}
             for page in reader.pages:
                 pieces.append([])
-                pages.append(page.extract_text(visitor_text=visitor(pieces[-1])) or "")
+                pages.append(page.extract_text(visitor_text=visitor(pieces[-1], fonts)) or "")
                 heights.append(float(page.mediabox.height))
                 widths.append(float(page.mediabox.width))
                 chars += len(pages[-1])

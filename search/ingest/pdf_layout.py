@@ -68,10 +68,14 @@ class Line:
     cells: list[str] = field(default_factory=list)
 
 
-def visitor(pieces: list[Piece]):
-    """A ``visitor_text`` for ``PageObject.extract_text`` that appends each piece drawn to ``pieces``."""
+def visitor(pieces: list[Piece], advances: dict | None = None):
+    """A ``visitor_text`` for ``PageObject.extract_text`` that appends each piece drawn to ``pieces``.
+
+    ``advances`` caches each font's character advances; pass one dict for every page of a document, so that a
+    font's maps are read once, not once a page (pypdf hands every page the same font object).
+    """
     # per font dict: (the dict, kept so that its id is not reused; each character's advance, thousandths of an em)
-    advances: dict[int, tuple[object, dict[str, float] | None]] = {}
+    advances = {} if advances is None else advances
 
     def visit(text, cm, tm, font_dict, font_size):
         if not text or not text.strip():

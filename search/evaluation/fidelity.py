@@ -20,7 +20,7 @@ def character_error_rate(got: Sequence[str], source: Sequence[str]) -> float:
     0.0
     """
     got, source = [fold_lao_am(t) for t in got], [fold_lao_am(t) for t in source]
-    errors = sum(len(extra) for extra in list(got)[len(source):]) + sum(len(lost) for lost in list(source)[len(got):])
+    errors = sum(len(extra) for extra in got[len(source):]) + sum(len(lost) for lost in source[len(got):])
     for a, b in zip(got, source):
         row = list(range(len(b) + 1))
         for i, ch in enumerate(a, 1):

@@ -11,6 +11,7 @@ import pytest
 from search import build_index
 from search.index import build as build_module
 from search.index.generations import current_generation
+from search.index.records import PASSAGES, Passage
 from search.index.sparse import COUNTS
 from search.index.store import load_index
 from search.index.terms import TermCounts
@@ -32,9 +33,28 @@ def tokenized(monkeypatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The id of every stored passage a build parses (a kept report's passages should not be)."""
+    seen: list[str] = []
+    inner = Passage.from_record.__func__
+
+    def counting(cls, record):
+        seen.append(record["id"])
+        return inner(cls, record)
+    monkeypatch.setattr(Passage, "from_record", classmethod(counting))
+    return seen
+
+
 def assert_same_index(updated, scratch) -> None:
     a, b = load_index(updated), load_index(scratch)
-    assert [p.to_record() for p in a.passages] == [p.to_record() for p in b.passages]
+    assert (a.path / PASSAGES).read_bytes() == (b.path / PASSAGES).read_bytes()  # kept lines copied as they were
+    for name in ("offsets", "lang", "langs", "doc", "docs", "paragraph", "sentences", "hashes"):
+        assert np.array_equal(getattr(a.table, name), getattr(b.table, name)), name  # kept columns taken over
+    for got, want in ((a.centering, b.centering), (a.sentence_centering, b.sentence_centering)):
+        assert got.means.keys() == want.means.keys()
+        for lang in got.means:
+            np.testing.assert_allclose(got.means[lang], want.means[lang], atol=1e-5)
     np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-4)  # reused against embedded again in other batches
     assert np.array_equal(a.numeric_passages, b.numeric_passages)
     assert np.array_equal(a.numeric_sentences, b.numeric_sentences)
@@ -51,7 +71,7 @@ def assert_same_index(updated, scratch) -> None:
 
 
 def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scratch_build(
-        mini_corpus, tmp_path, embedder, tokenized):
+        mini_corpus, tmp_path, embedder, tokenized, parsed):
     corpus, held = mini_corpus, tmp_path / "held"
     shutil.copy(CORPUS / "laos-tip-2022-voa.txt", corpus)
     held.mkdir()
@@ -63,7 +83,9 @@ def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scr
 
     shutil.move(held / new.name, corpus / new.name)
     tokenized.clear()
+    parsed.clear()
     added = build_index(corpus, index, embedder=embedder)
+    assert parsed == []  # the kept reports' passages are copied, not read
     rows = load_index(index).document_rows[new.name]
     assert added.embedded == len(rows) == len(tokenized)  # only the new report's passages
     assert set(tokenized) == {load_index(index).passages[r].text for r in rows}
@@ -72,9 +94,12 @@ def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scr
 
     gone = corpus / "laos-tip-2022-voa.txt"
     removed_texts = {load_index(index).passages[r].text for r in load_index(index).document_rows[gone.name]}
+    removed_ids = [load_index(index).passages[r].passage_id for r in load_index(index).document_rows[gone.name]]
     gone.unlink()
     tokenized.clear()
+    parsed.clear()
     after = build_index(corpus, index, embedder=embedder)
+    assert parsed == removed_ids  # only the removed report's, to take its terms out of the counts
     assert after.embedded == 0 and set(tokenized) == removed_texts  # taken back out of the term counts
     build_index(corpus, tmp_path / "scratch-2", embedder=embedder)
     assert_same_index(index, tmp_path / "scratch-2")
@@ -159,3 +184,17 @@ def test_an_inverted_file_of_a_grown_library_reuses_the_previous_clusters(tmp_pa
     assert [f[:5] for f in fast.search(queries, 10)] == [s[:5] for s in slow.search(queries, 10)]
     far = np.vstack([vectors] * 4)
     assert DenseIndex.from_vectors(far, ivf_from=1000, like=before).index.nlist == int(4 * np.sqrt(len(far)))
+
+
+def test_carried_runs_split_kept_rows_where_they_stop_following_each_other():
+    from search.index.publish import Carried
+    from search.index.records import Joined
+
+    carried = Carried(np.array([5, 6, 7, -1, -1, 2, 3, 9]), passages=["stand-in"])
+    assert carried.runs() == [(0, 3), (3, 5), (5, 7), (7, 8)]
+    assert Carried(np.array([4, 5]), passages=None).runs() == [(0, 2)]  # no lines to copy: all written anew
+    assert Carried.nothing(0).runs() == []
+    joined = Joined([[1, 2], [], [3]])
+    assert len(joined) == 3 and list(joined) == [1, 2, 3] and joined[2] == 3 and joined[-1] == 3 and joined[1:] == [2, 3]
+    with pytest.raises(IndexError):
+        joined[3]

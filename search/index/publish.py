@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -89,14 +90,11 @@ def write_index(
 def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras, carried: Carried) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
-        lengths = []
-        with open(staging / PASSAGES, "wb") as f:
-            for i, passage in enumerate(passages):
-                line = carried.line(i) or (json.dumps(passage.to_record(), ensure_ascii=False) + "\n").encode("utf-8")
-                f.write(line)
-                lengths.append(len(line))
-        PassageTable.of(passages, lengths).save(staging / TABLE)
-        save_vectors(passages, vectors, sentence_vectors, staging, carried=carried)
+        lengths = _write_lines(staging / PASSAGES, passages, carried)
+        old = carried.passages.table if carried.passages is not None else None
+        table = PassageTable.of(passages, lengths, rows=carried.rows, old=old)
+        table.save(staging / TABLE)
+        save_vectors(passages, table, vectors, sentence_vectors, staging, carried=carried)
         for write in extras:
             write(staging)
         files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
@@ -116,6 +114,24 @@ def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, 
     write_atomic(index_dir / CURRENT, json.dumps(pointer, indent=2).encode("utf-8"))  # the moment of publication
     remove_leftovers(index_dir, LEFTOVERS, keep=tuple(index_dir / n for n in (generation.name, previous) if n))
     return generation
+
+
+def _write_lines(path: Path, passages: Sequence[Passage], carried: Carried) -> np.ndarray:
+    """Write ``passages.jsonl``: a kept run of passages copied as stored, in one slice; a new passage as JSON.
+    Returns each line's length in bytes."""
+    lengths = np.zeros(len(passages), np.int64)
+    with open(path, "wb") as f:
+        for start, stop in carried.runs():
+            if carried.rows[start] >= 0:
+                first, last = int(carried.rows[start]), int(carried.rows[stop - 1]) + 1
+                f.write(carried.passages.lines(first, last))
+                lengths[start:stop] = np.diff(carried.passages.table.offsets[first:last + 1])
+            else:
+                for i in range(start, stop):
+                    line = (json.dumps(passages[i].to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+                    f.write(line)
+                    lengths[i] = len(line)
+    return lengths
 
 
 def _pointer(index_dir: Path) -> dict:
@@ -214,8 +230,8 @@ def _remove_legacy(index_dir: Path) -> None:
             (index_dir / name).unlink()
 
 
-def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray, folder: Path, *,
-                 carried: Carried | None = None) -> None:
+def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.ndarray, sentence_vectors: np.ndarray,
+                 folder: Path, *, carried: Carried | None = None) -> None:
     """Write every vector file of a generation.
 
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
@@ -232,15 +248,18 @@ def save_vectors(passages: Sequence[Passage], vectors: np.ndarray, sentence_vect
     sentence_vectors = np.ascontiguousarray(sentence_vectors, dtype=np.float32).reshape(-1, vectors.shape[1])
     np.save(folder / VECTORS, vectors, allow_pickle=False)
     np.save(folder / SENTENCES, sentence_vectors, allow_pickle=False)
-    langs = [p.lang for p in passages]
-    sentence_langs = [p.lang for p in passages for _ in p.sentences]
+    langs = table.lang_names()  # from the table: a kept passage is not read
+    counts = table.sentences.astype(np.int64)  # sentence spans a passage (0: one sentence)
+    sentence_langs = np.repeat(langs, counts)
     centering = {"passages": LanguageCentering.fit(vectors, langs),
                  "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
     (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
     centered = centering["passages"].apply(vectors, langs)
     DenseIndex.from_vectors(centered, like=carried.clusters.get(DENSE), carried=carried.rows).save(folder / DENSE)  # centered: nothing is rebuilt at load
-    counts = np.fromiter((len(p.sentences) for p in passages), np.int64, len(passages))  # sentences a passage
-    units = np.vstack([centering["sentences"].apply(sentence_vectors, sentence_langs), centered[counts == 0]])
+    single = counts == 0
+    units = np.empty((len(sentence_vectors) + int(single.sum()), vectors.shape[1]), np.float32)  # centered in place:
+    centering["sentences"].apply(sentence_vectors, sentence_langs, out=units[:len(sentence_vectors)])  # no stacked copy
+    units[len(sentence_vectors):] = centered[single]
     unit_rows = carried.unit_rows(counts)
     DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS),
                             carried=unit_rows).save(folder / UNITS)
@@ -270,10 +289,16 @@ class Carried:
         """A build that keeps nothing: every one of ``count`` passages is new."""
         return cls(np.full(count, -1, np.int64))
 
-    def line(self, i: int) -> bytes | None:
-        """New passage i's stored line, when it is kept, else None."""
-        row = self.rows[i]
-        return self.passages.line(int(row)) if row >= 0 and self.passages is not None else None
+    def runs(self) -> list[tuple[int, int]]:
+        """The new passages in runs ``(start, stop)``: each either kept rows that follow each other in the live
+        generation, or new passages (all of them new when nothing of the live generation's lines is carried)."""
+        rows = self.rows if self.passages is not None else np.full(len(self.rows), -1, np.int64)
+        if not len(rows):
+            return []
+        kept = rows >= 0
+        breaks = np.flatnonzero((kept[1:] != kept[:-1]) | (kept[1:] & (rows[1:] != rows[:-1] + 1))) + 1
+        edges = [0, *breaks.tolist(), len(rows)]
+        return list(itertools.pairwise(edges))
 
     def unit_rows(self, counts: np.ndarray) -> np.ndarray:
         """Each new unit's row in the live generation's ``units.faiss`` (-1 for new): sentences in passage order,

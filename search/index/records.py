@@ -124,20 +124,44 @@ class PassageTable:
     hashes: np.ndarray
 
     @classmethod
-    def of(cls, passages: Sequence[Passage], line_lengths: Sequence[int]) -> "PassageTable":
-        """The table of ``passages``, whose lines in ``passages.jsonl`` take ``line_lengths`` bytes."""
-        langs = tuple(sorted({p.lang for p in passages}))
-        docs = tuple(dict.fromkeys(p.citation.document for p in passages))
-        lang_of, doc_of = {x: i for i, x in enumerate(langs)}, {x: i for i, x in enumerate(docs)}
+    def of(cls, passages: Sequence[Passage], line_lengths: Sequence[int], *, rows: np.ndarray | None = None,
+           old: PassageTable | None = None) -> PassageTable:
+        """The table of ``passages``, whose lines in ``passages.jsonl`` take ``line_lengths`` bytes.
+
+        With ``rows`` (each passage's row in ``old``, -1 for a new one), a kept passage's columns are
+        taken from ``old`` and only new passages are read: a build that keeps most of a big library
+        parses none of its passages.
+        """
         n = len(passages)
+        rows = np.asarray(rows, np.int64) if rows is not None and old is not None else np.full(n, -1, np.int64)
+        kept, fresh = rows >= 0, np.flatnonzero(rows < 0)
+        new = [passages[int(i)] for i in fresh]
+        lang_names, doc_names = np.empty(n, object), np.empty(n, object)
+        paragraph, sentences, hashes = np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n, np.int64)
+        if kept.any():
+            taken = rows[kept]
+            lang_names[kept] = np.array(old.langs, object)[old.lang[taken]]
+            doc_names[kept] = np.array(old.docs, object)[old.doc[taken]]
+            paragraph[kept], sentences[kept], hashes[kept] = old.paragraph[taken], old.sentences[taken], old.hashes[taken]
+        if new:
+            lang_names[fresh] = [p.lang for p in new]
+            doc_names[fresh] = [p.citation.document for p in new]
+            paragraph[fresh] = [p.citation.paragraph for p in new]
+            sentences[fresh] = [len(p.sentences) for p in new]
+            hashes[fresh] = [text_hash(p.text) for p in new]
+        langs = tuple(sorted(set(lang_names.tolist())))
+        docs = tuple(dict.fromkeys(doc_names.tolist()))
+        lang_of, doc_of = {x: i for i, x in enumerate(langs)}, {x: i for i, x in enumerate(docs)}
         return cls(
             offsets=np.concatenate([[0], np.cumsum(np.asarray(line_lengths, np.int64))]).astype(np.int64),
-            lang=np.fromiter((lang_of[p.lang] for p in passages), np.int16, n), langs=langs,
-            doc=np.fromiter((doc_of[p.citation.document] for p in passages), np.int32, n), docs=docs,
-            paragraph=np.fromiter((p.citation.paragraph for p in passages), np.int32, n),
-            sentences=np.fromiter((len(p.sentences) for p in passages), np.int32, n),
-            hashes=np.fromiter((text_hash(p.text) for p in passages), np.int64, n),
+            lang=np.fromiter((lang_of[x] for x in lang_names), np.int16, n), langs=langs,
+            doc=np.fromiter((doc_of[x] for x in doc_names), np.int32, n), docs=docs,
+            paragraph=paragraph, sentences=sentences, hashes=hashes,
         )
+
+    def lang_names(self) -> np.ndarray:
+        """Each passage's language, as a string."""
+        return np.array(self.langs, dtype=str)[self.lang] if len(self.langs) else np.zeros(len(self.lang), str)
 
     def save(self, path: Path) -> None:
         arrays = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -284,6 +308,58 @@ class PassageList(Sequence):
     def line(self, row: int) -> bytes:
         """Passage ``row``'s line of ``passages.jsonl`` as stored (a build copies the lines it keeps)."""
         return bytes(self._data[int(self.table.offsets[row]):int(self.table.offsets[row + 1])])
+
+    def lines(self, start: int, stop: int) -> bytes:
+        """The stored lines of passages ``start`` to ``stop - 1``, in one slice (a build copies a kept report's so)."""
+        return bytes(self._data[int(self.table.offsets[start]):int(self.table.offsets[stop])])
+
+    def rows(self, rows: Sequence[int]) -> StoredRows:
+        """Passages ``rows``, read only when asked for."""
+        return StoredRows(self, rows)
+
+
+class StoredRows(Sequence):
+    """Some rows of a :class:`PassageList`, parsed only when asked for: a build keeps a report's passages
+    as they are without reading them (its table columns and stored lines are copied)."""
+
+    def __init__(self, stored: PassageList, rows: Sequence[int]):
+        self.stored, self.row_numbers = stored, list(rows)
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return self.stored.many(self.row_numbers[i])
+        return self.stored[self.row_numbers[i]]
+
+    def __iter__(self) -> Iterator[Passage]:
+        return iter(self.stored.many(self.row_numbers))
+
+
+class Joined(Sequence):
+    """Sequences one after another, as one (a new generation's passages: each report's, in order), without copying."""
+
+    def __init__(self, parts: Sequence[Sequence]):
+        self.parts = list(parts)
+        self.starts = np.concatenate([[0], np.cumsum([len(p) for p in self.parts])]).astype(np.int64)
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"row {i} out of range")
+        part = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.parts[part][i - int(self.starts[part])]
+
+    def __iter__(self) -> Iterator:
+        return itertools.chain.from_iterable(self.parts)
 
 
 @dataclass(frozen=True)

@@ -161,26 +161,26 @@ class TermCounts:
 
 
 def build_term_tables(
-    passages: Sequence, counts: TermCounts, passage_vectors: np.ndarray, embedder: Embedder,
+    langs: Sequence[str], counts: TermCounts, passage_vectors: np.ndarray, embedder: Embedder,
     *, previous: dict[str, TermTable] | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, TermTable]:
     """Embed the content terms of each language's passages (reusing vectors of a previous build).
 
     Args:
-        passages: the indexed passages (for their languages).
+        langs: each indexed passage's language.
         counts: the passages' terms, counted (:class:`TermCounts`).
         passage_vectors: the passages' dense vectors (for the hub discount).
         embedder: the index's model.
         previous: the tables of the previous index, whose vectors are reused by word.
         progress: called as ``progress(done, total)`` while embedding new terms.
     """
-    chosen = {lang: counts.chosen(lang) for lang in sorted({p.lang for p in passages}) if lang != "und"}
+    langs = np.asarray(langs, dtype=str)
+    chosen = {lang: counts.chosen(lang) for lang in sorted(set(langs.tolist())) if lang != "und"}
     known = {(t.lang, w): v for t in (previous or {}).values() for w, v in zip(t.words, t.vectors)}
     fresh = sorted({(lang, w) for lang, terms in chosen.items() for _, w in terms if (lang, w) not in known})
     if fresh:
         vectors = embedder.embed_queries([w for _, w in fresh], progress=progress)
         known.update(zip(fresh, vectors))
-    langs = np.array([p.lang for p in passages])
     tables = {}
     for lang, terms in chosen.items():
         vectors = np.array([known[(lang, w)] for _, w in terms], np.float32).reshape(-1, passage_vectors.shape[1])

@@ -9,7 +9,7 @@ measured too and lost recall on libraries with many repeated sentences.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +41,13 @@ class DenseIndex:
         self.index = index
 
     @classmethod
-    def from_vectors(cls, vectors: np.ndarray, *, ivf_from: int = IVF_FROM, half: bool = True,
+    def from_vectors(cls, vectors: np.ndarray | Sequence[np.ndarray], *, ivf_from: int = IVF_FROM, half: bool = True,
                      like: "DenseIndex | None" = None, carried: np.ndarray | None = None) -> "DenseIndex":
         """Build an index over rows of ``vectors`` (already L2-normalised); row i gets id i.
 
         Args:
-            vectors: the rows to index.
+            vectors: the rows to index: one array, or arrays whose rows follow each other (added in turn,
+                so that a caller need not stack them into a copy).
             ivf_from: from this many rows on, build an inverted file instead of an exact index.
             half: keep the vectors as 16-bit floats: half the memory, and faster to scan (less to
                 read). Scores move by about 1e-4; on the dev set every question's answer keeps its
@@ -60,8 +61,15 @@ class DenseIndex:
         """
         import faiss
 
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        n, d = vectors.shape
+        parts = [np.ascontiguousarray(v, dtype=np.float32) for v in ([vectors] if isinstance(vectors, np.ndarray)
+                                                                       else vectors)]
+        d = parts[0].shape[1]
+        n = sum(len(v) for v in parts)
+        starts = np.cumsum([0] + [len(v) for v in parts])
+
+        def rows(ids: np.ndarray) -> np.ndarray:  # rows ``ids`` (ascending) of the parts, as one array
+            return np.concatenate([v[ids[(ids >= a) & (ids < b)] - a] for v, a, b in zip(parts, starts, starts[1:])])
+
         ip, fp16 = faiss.METRIC_INNER_PRODUCT, faiss.ScalarQuantizer.QT_fp16
         if n < ivf_from:
             index = faiss.IndexScalarQuantizer(d, fp16, ip) if half else faiss.IndexFlatIP(d)
@@ -76,9 +84,9 @@ class DenseIndex:
                      else faiss.IndexIVFFlat(quantizer, d, lists, ip))
             if centroids is None:
                 sample = np.random.default_rng(0).choice(n, min(n, IVF_TRAIN_PER_LIST * lists), replace=False)
-                index.train(vectors[np.sort(sample)])
+                index.train(rows(np.sort(sample)))
             else:  # only the 16-bit coder is left to train, which needs no statistics: a few rows will do
-                index.train(vectors[:min(n, 256)])
+                index.train(rows(np.arange(min(n, 256))))
                 if carried is not None and len(carried) == n:
                     places = like.places()
                     carried = np.asarray(carried, np.int64)
@@ -87,10 +95,15 @@ class DenseIndex:
                     assign[known] = places[carried[known]]
                     fresh = np.flatnonzero(assign < 0)
                     if len(fresh):
-                        assign[fresh] = quantizer.search(vectors[fresh], 1)[1].ravel()
-                    index.add_core(n, faiss.swig_ptr(vectors), None, faiss.swig_ptr(assign))
+                        assign[fresh] = quantizer.search(rows(fresh), 1)[1].ravel()
+                    for v, a in zip(parts, starts):
+                        if len(v):
+                            part_assign = np.ascontiguousarray(assign[a:a + len(v)])
+                            index.add_core(len(v), faiss.swig_ptr(v), None, faiss.swig_ptr(part_assign))
                     return cls(index)
-        index.add(vectors)
+        for v in parts:
+            if len(v):
+                index.add(v)
         return cls(index)
 
     def places(self) -> np.ndarray:

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,34 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# A file changed this recently may change again without its timestamps moving (a filesystem's timestamps can
+# be as coarse as 2 s): its stamp is not recorded, and it is read again next time.
+SETTLED_SECONDS = 2.0
+
+
+def stamped_sha256(path: Path, known: dict | None = None) -> tuple[str, list[int] | None]:
+    """A file's SHA-256, read only when the file may have changed since ``known`` was taken, and its stamp.
+
+    ``known`` is an earlier result, ``{"sha256": ..., "stamp": ...}``: when its stamp (size, modification and
+    status-change times in nanoseconds, inode) is the file's now, its hash is returned and the file is not read,
+    as git and make trust a file's status. Rewriting a file changes its status-change time, which no tool can
+    set back, even when size and modification time are restored. The stamp returned is None (do not trust it
+    next time) when the file changed while it was read or in the ``SETTLED_SECONDS`` before.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    before = os.stat(path)
+    stamp = [before.st_size, before.st_mtime_ns, before.st_ctime_ns, before.st_ino]
+    if isinstance(known, dict) and known.get("stamp") == stamp and isinstance(known.get("sha256"), str):
+        return known["sha256"], stamp
+    digest = file_sha256(path)
+    after = os.stat(path)
+    unchanged = [after.st_size, after.st_mtime_ns, after.st_ctime_ns, after.st_ino] == stamp
+    settled = time.time_ns() - max(before.st_mtime_ns, before.st_ctime_ns) > SETTLED_SECONDS * 1e9
+    return digest, stamp if unchanged and settled else None
 
 
 @contextlib.contextmanager

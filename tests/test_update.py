@@ -3,12 +3,16 @@ from scratch gives (BM25 statistics, the bridge's term counts, quantities, passa
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from search import build_index
+from search import build_index, index_is_stale
 from search.index import build as build_module
 from search.index.generations import current_generation
 from search.index.records import PASSAGES, Passage
@@ -198,3 +202,67 @@ def test_carried_runs_split_kept_rows_where_they_stop_following_each_other():
     assert len(joined) == 3 and list(joined) == [1, 2, 3] and joined[2] == 3 and joined[-1] == 3 and joined[1:] == [2, 3]
     with pytest.raises(IndexError):
         joined[3]
+
+
+@pytest.fixture
+def corpus_reads(monkeypatch) -> list[str]:
+    """The name of every corpus file whose bytes are hashed (a file whose stamp is unchanged should not be)."""
+    import search.fileio as fileio
+
+    seen: list[str] = []
+    inner = fileio.file_sha256
+
+    def counting(path):
+        seen.append(Path(path).name)
+        return inner(path)
+    monkeypatch.setattr(fileio, "file_sha256", counting)
+    monkeypatch.setattr(fileio, "SETTLED_SECONDS", 0.0)  # the test's files were written a moment ago
+    return seen
+
+
+def test_a_file_is_hashed_again_only_when_its_stamp_moves(tmp_path, corpus_reads):
+    from search.fileio import stamped_sha256
+
+    report = tmp_path / "report.txt"
+    report.write_bytes(b"first text")
+    digest, stamp = stamped_sha256(report)
+    assert digest == hashlib.sha256(b"first text").hexdigest() and stamp and corpus_reads == ["report.txt"]
+    assert stamped_sha256(report, {"sha256": digest, "stamp": stamp}) == (digest, stamp)
+    assert corpus_reads == ["report.txt"]  # taken from the stamp, not read
+    before = report.stat()
+    time.sleep(0.05)
+    report.write_bytes(b"other text")  # the same size, and its modification time put back, as a careless copy does
+    os.utime(report, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert stamped_sha256(report, {"sha256": digest, "stamp": stamp})[0] == hashlib.sha256(b"other text").hexdigest()
+    assert corpus_reads == ["report.txt", "report.txt"]  # its status-change time moved: read again
+    assert stamped_sha256(report, {"sha256": digest, "stamp": "not a stamp"})[0] != digest
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_not_stamped(tmp_path):
+    from search.fileio import stamped_sha256
+
+    report = tmp_path / "report.txt"
+    report.write_bytes(b"just written")
+    digest, stamp = stamped_sha256(report)  # within the 2 s a coarse clock could hide a second change in
+    assert stamp is None and digest == hashlib.sha256(b"just written").hexdigest()
+
+
+def test_an_unchanged_corpus_is_not_read_again_by_a_build_or_at_start_up(mini_corpus, tmp_path, embedder, corpus_reads):
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    files = sorted(p.name for p in mini_corpus.iterdir())
+    assert sorted(corpus_reads) == files
+    corpus_reads.clear()
+    assert not index_is_stale(mini_corpus, index)
+    again = build_index(mini_corpus, index, embedder=embedder)
+    assert corpus_reads == [] and again.embedded == 0
+    changed = mini_corpus / "health-report.txt"
+    text, before = changed.read_bytes(), changed.stat()
+    time.sleep(0.05)
+    changed.write_bytes(text.replace(b"2023", b"2031"))  # same size, modification time put back
+    os.utime(changed, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert index_is_stale(mini_corpus, index) and corpus_reads == ["health-report.txt"]
+    corpus_reads.clear()
+    report = build_index(mini_corpus, index, embedder=embedder)
+    assert corpus_reads == ["health-report.txt"] and report.embedded > 0
+    assert b"2031" in (current_generation(index)[0] / PASSAGES).read_bytes()

@@ -15,7 +15,7 @@ from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 from search.cite import Citation
 from search.model.embed import Embedder
 from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
-from search.fileio import file_sha256
+from search.fileio import stamped_sha256
 from search.ingest.bounded import BoundedReader
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, list_corpus
@@ -340,17 +340,19 @@ class _Reading:
 
 def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages, read: _Reading) -> _Entry | None:
     """The document's entry, with the previous index's vectors if its bytes are unchanged; None if unreadable."""
-    try:
-        digest = file_sha256(path)  # streamed: any size; read_document refuses files over the limit
+    old = previous.index if previous is not None else None
+    known = old.manifest.documents.get(doc_id, {}) if old is not None else {}
+    try:  # an unchanged file is not read again; a changed one is hashed streamed (any size)
+        digest, stamp = stamped_sha256(path, known)
     except OSError as exc:
         report.skipped.append((doc_id, f"cannot read file: {exc.strerror}"))
         return None
-    old = previous.index if previous is not None else None
-    known = old.manifest.documents.get(doc_id, {}) if old is not None else {}
+    stamped = {"stamp": stamp} if stamp else {}
     same_bytes = known.get("sha256") == digest
     if same_bytes and known.get("reading") == READING:
         rows = old.document_rows.get(doc_id, [])
-        return _Entry(old.passages.rows(rows), {"doc_id": doc_id, **known}, *_old_vectors(previous, rows), rows=rows)
+        info = {"doc_id": doc_id, **{k: v for k, v in known.items() if k != "stamp"}, **stamped}
+        return _Entry(old.passages.rows(rows), info, *_old_vectors(previous, rows), rows=rows)
     refused = old.manifest.skipped.get(doc_id) if old is not None else None
     if isinstance(refused, dict) and {**refused, "reason": None} == {**read.refusal(digest), "reason": None}:
         report.skipped.append((doc_id, refused["reason"]))  # the same bytes, refused by the same rules
@@ -366,7 +368,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         report.unreadable[doc_id] = {**read.refusal(digest), "reason": str(exc), **again}
         return None
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
-            "parts": list(dict.fromkeys(p.citation.title for p in passages))}
+            "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped}
     done = read.embedded.get(doc_id)
     if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
         return _Entry(passages, info, done.vectors, done.sentence_vectors)  # embedded on the cluster
@@ -464,21 +466,26 @@ def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     """True when the index is missing, the corpus's files differ from those it was built from, or
     a report was read by older rules (``READING``).
 
-    Only file hashes are compared, so this is cheap enough to run at start-up.
+    Only file hashes are compared, and a file whose stamp (size, times, inode) is the one the build
+    recorded is not read again (:func:`search.fileio.stamped_sha256`): cheap at start-up, whatever the
+    library's size.
     """
     try:
         manifest = read_manifest(index_dir)
     except (IndexNotFoundError, IndexFormatError):
         return True
     files, _ = list_corpus(corpus_dir)
-    current = {p.relative_to(corpus_dir).as_posix(): _digest(p) for p in files}
-    known = {doc: info["sha256"] for doc, info in {**manifest.documents, **manifest.skipped}.items()}
+    recorded = {**manifest.skipped, **manifest.documents}
+    names = [p.relative_to(corpus_dir).as_posix() for p in files]
+    current = {name: _digest(p, recorded.get(name)) for name, p in zip(names, files)}
+    known = {doc: info["sha256"] for doc, info in recorded.items()}
     return current != known or any(info.get("reading") != READING for info in manifest.documents.values())
 
 
-def _digest(path: Path) -> str | None:
-    """SHA-256 of a file's bytes; None when it cannot be read (it then counts as changed)."""
+def _digest(path: Path, known: dict | None) -> str | None:
+    """SHA-256 of a file's bytes (not read when its stamp is ``known``'s); None when it cannot be read (it then
+    counts as changed)."""
     try:
-        return file_sha256(path)
+        return stamped_sha256(path, known)[0]
     except OSError:
         return None

@@ -207,7 +207,7 @@ def test_carried_runs_split_kept_rows_where_they_stop_following_each_other():
 @pytest.fixture
 def corpus_reads(monkeypatch) -> list[str]:
     """The name of every corpus file whose bytes are hashed (a file whose stamp is unchanged should not be)."""
-    import search.fileio as fileio
+    from search import fileio
 
     seen: list[str] = []
     inner = fileio.file_sha256

@@ -122,7 +122,7 @@ def _write_lines(path: Path, passages: Sequence[Passage], carried: Carried) -> n
     lengths = np.zeros(len(passages), np.int64)
     with open(path, "wb") as f:
         for start, stop in carried.runs():
-            if carried.rows[start] >= 0:
+            if carried.passages is not None and carried.rows[start] >= 0:
                 first, last = int(carried.rows[start]), int(carried.rows[stop - 1]) + 1
                 f.write(carried.passages.lines(first, last))
                 lengths[start:stop] = np.diff(carried.passages.table.offsets[first:last + 1])

@@ -305,10 +305,6 @@ class PassageList(Sequence):
             raise IndexFormatError(f"{self.path} is damaged among passages {rows[0]}–{rows[-1]} ({exc}); "
                                    f"{REBUILD_HINT}") from exc
 
-    def line(self, row: int) -> bytes:
-        """Passage ``row``'s line of ``passages.jsonl`` as stored (a build copies the lines it keeps)."""
-        return bytes(self._data[int(self.table.offsets[row]):int(self.table.offsets[row + 1])])
-
     def lines(self, start: int, stop: int) -> bytes:
         """The stored lines of passages ``start`` to ``stop - 1``, in one slice (a build copies a kept report's so)."""
         return bytes(self._data[int(self.table.offsets[start]):int(self.table.offsets[stop])])

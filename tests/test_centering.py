@@ -60,6 +60,41 @@ def test_centering_brings_a_lao_question_to_its_english_answer(searcher):
 
     raw = rank(index.vectors @ vector[0])
     centered = rank(index.dense.vectors() @ index.centering.apply(vector, ["lo"])[0])  # FAISS holds centered vectors
-    # measured: 7th, then 2nd. (With the plain model, the shelter question was 6th, then 1st; with the Lao
-    # adapter it starts 3rd and centering brings it to 2nd: the adapter does part of centering's work.)
-    assert raw >= 5 and centered <= 2
+    # measured: 7th, then 6th with the reference's means (2nd with the report's own means, which move with the
+    # library and lost in it: docs/library.md). (With the plain model, the shelter question was 6th, then 1st.)
+    assert raw >= 5 and centered < raw
+
+
+def test_fixed_means_are_taken_for_their_languages_and_the_library_gives_the_rest():
+    vectors = _unit(np.random.default_rng(1).normal(size=(30, 4)))
+    langs = ["lo"] * 10 + ["en"] * 10 + ["th"] * 10
+    fixed = {"lo": np.array([1, 0, 0, 0], np.float32), "en": np.array([0, 1, 0, 0], np.float32),
+             "fr": np.array([0, 0, 1, 0], np.float32)}
+    centering = LanguageCentering.fit(vectors, langs, fixed=fixed)
+    assert set(centering.means) == {"lo", "en", "th"}  # French is in no passage: nothing to center
+    assert np.array_equal(centering.means["lo"], fixed["lo"]) and np.array_equal(centering.means["en"], fixed["en"])
+    assert np.allclose(centering.means["th"], vectors[20:].mean(axis=0), atol=1e-6)
+
+
+def test_an_index_takes_its_lao_and_english_means_from_the_reference_whatever_it_holds(
+        searcher, embedder, mini_corpus, tmp_path, monkeypatch):
+    """The bundled report alone and three other reports: other passages, the same Lao and English means,
+    those of the shipped reference, embedded once per model (a second build reads no reference file)."""
+    from search import build_index
+    from search.index import reference
+    from search.index.store import load_index
+
+    build_index(mini_corpus, tmp_path / "index", embedder=embedder)
+    reads = []
+    inner = reference.read_document
+    monkeypatch.setattr(reference, "read_document", lambda *a, **k: reads.append(a) or inner(*a, **k))
+    build_index(mini_corpus, tmp_path / "again", embedder=embedder)
+    assert reads == []  # the means are cached with the model
+    mine, tip = load_index(tmp_path / "index"), searcher.index
+    for part in ("centering", "sentence_centering"):
+        a, b = getattr(mine, part), getattr(tip, part)
+        assert {"lo", "en"} <= a.means.keys() and a.strength == b.strength == 0.4
+        for lang in ("lo", "en"):
+            assert np.array_equal(a.means[lang], b.means[lang]), (part, lang)
+    assert not np.allclose(mine.vectors[mine.table.lang_names() == "en"].mean(axis=0), mine.centering.means["en"],
+                           atol=1e-3)  # not this library's own mean

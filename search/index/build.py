@@ -25,6 +25,7 @@ from search.index.dense import DenseIndex
 from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
 from search.index.publish import Carried, index_lock, write_index
+from search.index.reference import reference_means
 from search.index.generations import current_generation, damaged_files, read_manifest
 from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Joined, Manifest, Passage
 from search.index.store import StoredIndex, load_index
@@ -199,9 +200,11 @@ def build_index(
             _langs(kept, previous), counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
+        reference = reference_means(embedder, lambda doc: document_passages(doc, embedder, settings, languages=config.languages),
+                                    key=repr(settings))
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
                     extras=(sparse.save, counts.save, lambda folder: save_term_tables(tables, folder)),
-                    carried=_carried(kept, previous))
+                    carried=_carried(kept, previous), reference=reference)
     report.documents, report.passages = list(documents), len(passages)
     return report
 

@@ -53,6 +53,7 @@ LEGACY_FILES = (MANIFEST, PASSAGES, DENSE, SENTENCES, "bm25.npz", "bm25-vocab.js
 def write_index(
     index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
     extras: Sequence[Callable[[Path], None]] = (), *, carried: Carried | None = None,
+    reference: Mapping[str, Mapping[str, np.ndarray]] | None = None,
 ) -> Path:
     """Write a new generation of the index and publish it atomically.
 
@@ -69,6 +70,8 @@ def write_index(
         sentence_vectors: their sentences' raw vectors, in passage order (the same).
         extras: writers of further files (BM25, term tables), each called with the staging folder.
         carried: what the new generation takes over from the live one, when a build kept reports of it.
+        reference: the languages' means known beforehand, ``{"passages": {lang: mean}, "sentences": ...}``
+            (:mod:`search.index.reference`); the others are the library's own.
 
     Returns:
         The new generation's folder.
@@ -79,7 +82,7 @@ def write_index(
     index_dir = Path(index_dir).absolute()
     try:
         return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras,
-                                 carried or Carried.nothing(len(passages)))
+                                 carried or Carried.nothing(len(passages)), reference or {})
     except OSError as exc:
         raise IndexWriteError(
             f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
@@ -87,14 +90,15 @@ def write_index(
         ) from exc
 
 
-def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras, carried: Carried) -> Path:
+def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras, carried: Carried,
+                      reference) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
         lengths = _write_lines(staging / PASSAGES, passages, carried)
         old = carried.passages.table if carried.passages is not None else None
         table = PassageTable.of(passages, lengths, rows=carried.rows, old=old)
         table.save(staging / TABLE)
-        save_vectors(passages, table, vectors, sentence_vectors, staging, carried=carried)
+        save_vectors(passages, table, vectors, sentence_vectors, staging, carried=carried, reference=reference)
         for write in extras:
             write(staging)
         files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
@@ -231,12 +235,13 @@ def _remove_legacy(index_dir: Path) -> None:
 
 
 def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.ndarray, sentence_vectors: np.ndarray,
-                 folder: Path, *, carried: Carried | None = None) -> None:
+                 folder: Path, *, carried: Carried | None = None,
+                 reference: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
     """Write every vector file of a generation.
 
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
-    ``centering.json`` the language means of passages and of sentences; ``dense.faiss`` the
-    centered passage vectors and ``units.faiss`` the centered sentences, then the
+    ``centering.json`` the language means of passages and of sentences (``reference``'s where it has them);
+    ``dense.faiss`` the centered passage vectors and ``units.faiss`` the centered sentences, then the
     one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
     which passages, then which sentences, state a quantity. What ``carried`` holds of the live
     generation is taken over: the quantities of kept passages, and an inverted file's clusters and
@@ -252,8 +257,9 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     langs = table.lang_names()  # from the table: a kept passage is not read
     counts = table.sentences.astype(np.int64)  # sentence spans a passage (0: one sentence)
     sentence_langs = np.repeat(langs, counts)
-    centering = {"passages": LanguageCentering.fit(vectors, langs),
-                 "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs)}
+    reference = reference or {}
+    centering = {"passages": LanguageCentering.fit(vectors, langs, fixed=reference.get("passages")),
+                 "sentences": LanguageCentering.fit(sentence_vectors, sentence_langs, fixed=reference.get("sentences"))}
     (folder / CENTERING).write_text(json.dumps({k: c.to_dict() for k, c in centering.items()}), encoding="utf-8")
     # The raw vectors are saved: from here they are centered where they lie, and the units are indexed as two
     # parts, not stacked. Fresh arrays of their size (0.7 GB at 128,000 passages) cost more to allocate than

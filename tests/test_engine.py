@@ -99,15 +99,15 @@ def test_how_many_questions_rank_passages_that_state_a_number_first(searcher):
 
 
 def test_answer_type_lifts_the_english_answer_to_a_lao_how_many_question(searcher):
-    """Which foreign workers were sent home from the Golden Triangle SEZ, and how many (measured 8th -> 4th;
-    5th -> 1st with the plain model)."""
+    """Which foreign workers were sent home from the Golden Triangle SEZ, and how many (measured 4th -> 3rd with the
+    reference's centering; 8th -> 4th with the report's own means, 5th -> 1st with the plain model)."""
     question = "ມີແຮງງານຕ່າງຊາດຈັກຄົນຖືກສົ່ງກັບຈາກເຂດເສດຖະກິດພິເສດສາມຫຼ່ຽມຄຳ?"
 
     def rank(retriever):
         hits = searcher.search(question, k=30, retriever=retriever).hits
         return next(h.rank for h in hits if "37 Thai, 12 Vietnamese, and six Russian" in h.text)
 
-    assert rank("hybrid+bridge+sentences+answer-type") <= 4 < 6 < rank("hybrid+bridge+sentences")
+    assert rank("hybrid+bridge+sentences+answer-type") < rank("hybrid+bridge+sentences") <= 5
 
 
 def test_hits_are_ranked_and_deterministic(searcher):

@@ -2,13 +2,18 @@
 
 import math
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import search.retrieve.engine as engine
+from search.evaluation.evaluate import evaluate
+from search.evaluation.gold import load_gold
 from search.index.terms import TermTable
 from search.retrieve.bridge import (
-    dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai, word_neighbours,
+    dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai, thai_readings,
+    with_thai_readings, word_neighbours,
 )
 from search.errors import IndexFormatError
 from search.retrieve.hybrid import reciprocal_rank_fusion
@@ -212,6 +217,28 @@ def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(plain_searc
     adapted_lao, adapted_thai = embedder.embed_queries(["ດ່ານຊາຍແດນ", read_as_thai("ດ່ານຊາຍແດນ")])
     terms = searcher.index.terms["en"]
     assert "border" in word_neighbours([adapted_lao], terms, n=3) and "border" in word_neighbours([adapted_thai], terms, n=3)
+
+
+def test_only_lao_questions_are_averaged_with_their_thai_reading():
+    assert thai_readings(["ຊາຍແດນ", "border", "ມາດຕາ 215"], ["lo", "en", "lo"]) == {0: "ชายแดน", 2: "มาดตา 215"}
+    vectors = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
+    out = with_thai_readings(vectors, {1: np.array([1.0, 0.0], np.float32)})
+    np.testing.assert_allclose(out, [[1.0, 0.0], [0.5 ** 0.5, 0.5 ** 0.5]], rtol=1e-6)
+    np.testing.assert_array_equal(vectors, [[1.0, 0.0], [0.0, 1.0]])  # the question's own vector is kept
+
+
+def test_the_question_read_as_thai_lifts_lao_questions_answered_in_english(searcher, monkeypatch):
+    """The model's lists search with a Lao question's vector averaged with its Thai reading's. Measured on the
+    dev set's 24 lo->en questions, `dense`: hit@5 16 -> 19, mrr@10 0.432 -> 0.583 (in the dev library the
+    default retriever's dev hit@5 goes 0.788 -> 0.818: docs/library.md). English questions are untouched."""
+    questions, _ = load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold" / "laos-tip-2022.jsonl")
+    read = evaluate(searcher, questions, retriever="dense")
+    monkeypatch.setattr(engine, "thai_readings", lambda questions, langs: {})
+    unread = evaluate(searcher, questions, retriever="dense")
+    assert read.by_pair["lo->en"]["hit@5"] > unread.by_pair["lo->en"]["hit@5"] + 0.08  # two questions or more
+    assert read.by_pair["lo->en"]["mrr@10"] > unread.by_pair["lo->en"]["mrr@10"] + 0.08
+    english = [(a["id"], a["top"]) for a in read.questions if a["lang"] == "en"]
+    assert english and english == [(a["id"], a["top"]) for a in unread.questions if a["lang"] == "en"]
 
 
 def test_reciprocal_rank_fusion_by_hand():

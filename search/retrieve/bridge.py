@@ -160,6 +160,24 @@ def read_as_thai(text: str) -> str:
     return "".join(out)
 
 
+def thai_readings(questions: Sequence[str], langs: Sequence[str]) -> dict[int, str]:
+    """The Lao questions read as Thai (``read_as_thai``), by their position in ``questions``."""
+    return {i: read_as_thai(q) for i, (q, lang) in enumerate(zip(questions, langs)) if lang == LAO}
+
+
+def with_thai_readings(vectors: np.ndarray, thai_vectors: dict[int, np.ndarray]) -> np.ndarray:
+    """Each Lao question's vector averaged with its Thai reading's, at unit length; the others as they are.
+
+    The model saw far more Thai than Lao: the question spelt in Thai lands nearer the English passages
+    that answer it, the Lao spelling nearer the Lao ones; their mean searches both (docs/library.md).
+    """
+    out = np.array(vectors, np.float32, copy=True)
+    for i, thai in thai_vectors.items():
+        mean = out[i] + thai
+        out[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+    return out
+
+
 def lao_content_words(question_tokens: Sequence[str]) -> list[str]:
     """The Lao content words of a tokenised question, once each, in order."""
     return list(dict.fromkeys(t for t in question_tokens if _is_lao_content_word(t)))

@@ -15,7 +15,8 @@ import numpy as np
 
 from search.retrieve.answer import Answer, answer_candidate, shown
 from search.ingest.numbers import asks_for_number
-from search.retrieve.bridge import expand_question, lao_content_words, lao_english_dictionary, read_as_thai
+from search.retrieve.bridge import (expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
+                                    thai_readings, with_thai_readings)
 from search.index.build import make_embedder
 from search.cite import Citation
 from search.model.embed import Embedder
@@ -337,9 +338,14 @@ class Searcher:
         allowed, selector = index.selector(lang, docs) if lang or docs else (None, None)  # rows in the filters
         clock = _Clock(timings)
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
-        vectors = self.embedder.embed_queries(questions)
+        # The model's lists search with each Lao question's vector averaged with its Thai reading's; the bridge
+        # and the answer box keep the question's own (docs/library.md, "the question read as Thai").
+        readings = thai_readings(questions, question_langs) if pipeline.centered and (pipeline.dense or pipeline.sentences) else {}
+        encoded = self.embedder.embed_queries([*questions, *readings.values()])
+        vectors = encoded[:len(questions)]
+        model_vectors = with_thai_readings(vectors, dict(zip(readings, encoded[len(questions):])))
         clock.lap("encode")
-        centered = index.centering.apply(vectors, question_langs)
+        centered = index.centering.apply(model_vectors, question_langs)
         fused = pipeline.dense + pipeline.sentences + pipeline.lexical > 1
         depth = max(10 * k, 100) if fused else k  # more candidates for fusion
         dense_rows = None

@@ -340,7 +340,8 @@ class Searcher:
         question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         # The model's lists search with each Lao question's vector averaged with its Thai reading's; the bridge
         # and the answer box keep the question's own (docs/library.md, "the question read as Thai").
-        readings = thai_readings(questions, question_langs) if pipeline.centered and (pipeline.dense or pipeline.sentences) else {}
+        model_lists_centered = pipeline.centered and (pipeline.dense or pipeline.sentences)
+        readings = thai_readings(questions, question_langs) if model_lists_centered else {}
         encoded = self.embedder.embed_queries([*questions, *readings.values()])
         vectors = encoded[:len(questions)]
         model_vectors = with_thai_readings(vectors, dict(zip(readings, encoded[len(questions):])))

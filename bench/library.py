@@ -34,7 +34,7 @@ from search.evaluation.gold import load_gold
 from search.index.build import build_index, make_embedder
 from search.index.records import IndexConfig
 from search.model.embed import DEFAULT_ENGINE, ENGINES
-from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS
+from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS, one_blas_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = "laos-tip-2022-voa.txt"
@@ -172,6 +172,7 @@ def main() -> None:
     results = {"builds": {}, "retrievers": {}, "latency": {}}
     for name, library in (("alone", False), ("library", True)):
         results["builds"][name] = build(args.work, name, library=library, embedder=embedder, config=config)
+    one_blas_thread()  # as the app and the CLI do once the index is built: a search's products are small
     searchers = {name: Searcher(args.work / f"index-{name}", embedder=embedder, threads=1) for name in results["builds"]}
     for retriever in retrievers:
         results["retrievers"][retriever] = {name: measure(s, retriever) for name, s in searchers.items()}

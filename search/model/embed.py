@@ -218,12 +218,18 @@ class Embedder:
 
         With the 8-bit engine each question is encoded alone: dynamic quantisation scales
         activations per batch, and a question's vector must not depend on the others
-        (a question in a batched eval must get the vector a user's question gets).
+        (a question in a batched eval must get the vector a user's question gets). With an ONNX engine,
+        two texts (a Lao question and its Thai reading) run each alone, at the same time.
 
         Returns:
             A float32 array of shape (len(questions), dimension), rows of length 1.
         """
         texts = [self.query_prefix + normalize_text(q) for q in questions]
+        if self._onnx and 1 < len(texts) <= self.model.batch_threads:  # a question and its Thai reading
+            vectors = self.model.encode_each(texts)
+            if progress:
+                progress(len(texts), len(texts))
+            return vectors
         return self._encode_batched(texts, progress, batch_size=1 if self.engine == "onnx-int8" else self.batch_size)
 
     def embed_passages(self, passages: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:

@@ -99,7 +99,7 @@ def test_how_many_questions_rank_passages_that_state_a_number_first(searcher):
 
 
 def test_answer_type_lifts_the_english_answer_to_a_lao_how_many_question(searcher):
-    """How many recruitment agencies the labour ministry oversees (dev lo-10; measured 5th -> 2nd. The README's
+    """How many recruitment agencies the labour ministry oversees (dev lo-10; measured 6th -> 2nd. The README's
     earlier example, the foreign workers sent home from the Golden Triangle SEZ, is 2nd either way since Lao
     questions are also read as Thai)."""
     question = "ກະຊວງແຮງງານ ແລະ ສະຫວັດດີການສັງຄົມ ຄຸ້ມຄອງບໍລິສັດຈັດຫາງານໄປຕ່າງປະເທດຈັກແຫ່ງ?"
@@ -108,7 +108,7 @@ def test_answer_type_lifts_the_english_answer_to_a_lao_how_many_question(searche
         hits = searcher.search(question, k=30, retriever=retriever).hits
         return next(h.rank for h in hits if "MLSW continued to oversee 34 recruitment agencies" in h.text)
 
-    assert rank("hybrid+bridge+sentences+answer-type") < rank("hybrid+bridge+sentences") <= 5
+    assert rank("hybrid+bridge+sentences+answer-type") <= 3 < rank("hybrid+bridge+sentences") <= 10
 
 
 def test_hits_are_ranked_and_deterministic(searcher):

@@ -221,6 +221,7 @@ def test_thai_reading_finds_the_english_word_the_lao_spelling_misses(plain_searc
 
 def test_only_lao_questions_are_averaged_with_their_thai_reading():
     assert thai_readings(["ຊາຍແດນ", "border", "ມາດຕາ 215"], ["lo", "en", "lo"]) == {0: "ชายแดน", 2: "มาดตา 215"}
+    assert thai_readings(["ມາດຕາ ໒໑໕"], ["lo"]) == {0: "มาดตา 215"}  # Lao digits as the model reads the question's
     vectors = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32)
     out = with_thai_readings(vectors, {1: np.array([1.0, 0.0], np.float32)})
     np.testing.assert_allclose(out, [[1.0, 0.0], [0.5 ** 0.5, 0.5 ** 0.5]], rtol=1e-6)

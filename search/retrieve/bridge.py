@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from search.index.terms import TermTable
-from search.ingest.lang import LAO, is_lao_char, normalize_text
+from search.ingest.lang import LAO, fold_digits, is_lao_char, normalize_text
 from search.ingest.tokenize import lao_stopwords, tokenize
 
 _GLOSSES_PER_WORD = 4
@@ -161,8 +161,9 @@ def read_as_thai(text: str) -> str:
 
 
 def thai_readings(questions: Sequence[str], langs: Sequence[str]) -> dict[int, str]:
-    """The Lao questions read as Thai (``read_as_thai``), by their position in ``questions``."""
-    return {i: read_as_thai(q) for i, (q, lang) in enumerate(zip(questions, langs)) if lang == LAO}
+    """The Lao questions read as Thai (``read_as_thai``), by their position in ``questions``; Lao digits as
+    ASCII first, as the model sees them in the question itself (read as Thai they would be Thai digits)."""
+    return {i: read_as_thai(fold_digits(q)) for i, (q, lang) in enumerate(zip(questions, langs)) if lang == LAO}
 
 
 def with_thai_readings(vectors: np.ndarray, thai_vectors: dict[int, np.ndarray]) -> np.ndarray:

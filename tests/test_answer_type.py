@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from search.ingest.numbers import asks_for_number, holds_number
-from search.retrieve.engine import _numbers_first
+from search.retrieve.lists import numeric_first
 from search.retrieve.highlight import best_sentence_spans
 from search.index.records import Passage
 
@@ -60,7 +60,7 @@ def test_text_that_does_not(text):
 def test_numbers_first_keeps_each_part_in_order():
     ranking = [(4, 0.9), (1, 0.8), (3, 0.7), (0, 0.6), (2, 0.5)]
     numeric = np.array([True, False, True, False, True])
-    assert _numbers_first(ranking, numeric) == [(4, 0.9), (0, 0.6), (2, 0.5), (1, 0.8), (3, 0.7)]
+    assert numeric_first(ranking, numeric) == [(4, 0.9), (0, 0.6), (2, 0.5), (1, 0.8), (3, 0.7)]
 
 
 def test_highlight_prefers_a_sentence_with_a_number():

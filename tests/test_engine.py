@@ -169,7 +169,7 @@ def test_context_is_the_whole_paragraph(searcher):
 def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
     """The best-sentence list (units in FAISS) ranks as scoring every unit in numpy does: all, filtered, numbers first."""
     from search.retrieve.answer_type import put_first
-    from search.retrieve.engine import _sentence_ranking
+    from search.retrieve.lists import sentence_ranking
 
     index = searcher.index
     units = index.units.vectors()
@@ -187,7 +187,7 @@ def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
                 np.maximum.at(best, index.unit_owner, scores)
                 rows = np.arange(len(best)) if lang is None else np.array(index.rows_by_lang[lang])
                 expected = rows[np.lexsort((rows, -best[rows]))][:20].tolist()
-                got = [row for row, _ in _sentence_ranking(index, query, 20, lang, numbers_first=numbers_first)]
+                got = [row for row, _ in sentence_ranking(index, query, 20, lang, numbers_first=numbers_first)]
                 assert got == expected, (lang, numbers_first)
 
 

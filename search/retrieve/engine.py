@@ -8,22 +8,22 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from search.retrieve.answer import Answer, answer_candidate, shown
+from search.retrieve.answer import answer_candidate
 from search.ingest.numbers import asks_for_number
 from search.retrieve.bridge import (expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
                                     thai_readings, with_thai_readings)
 from search.index.build import make_embedder
-from search.cite import Citation
 from search.model.embed import Embedder
 from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError, SearchError
-from search.retrieve.explain import Why, explain
-from search.retrieve.highlight import best_sentence_spans
+from search.retrieve.explain import explain
 from search.retrieve.hybrid import reciprocal_rank_fusion
+from search.retrieve.lists import best_sentences, numeric_first, one_of_each_text, sentence_ranking
+from search.retrieve.pipelines import DEFAULT_RETRIEVER, PIPELINES, RETRIEVERS
+from search.retrieve.results import Hit, SearchResult
 from search.ingest.lang import LAO, detect_lang
 from search.index.generations import live_generation
 from search.index.store import StoredIndex, load_index
@@ -41,106 +41,6 @@ KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those
 # the same top 5s (3 questions in, 1 out; alone none out); 0.5 lost one alone (docs/library.md).
 BRIDGED_LEXICAL_WEIGHT = 0.7
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters, read as spaces
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """The parts a retriever combines; each can be switched off for comparison.
-
-    Attributes:
-        dense: rank passages by cosine with the question (FAISS).
-        centered: take the language component out of the vectors first (search/index/centering.py).
-        sentences: also rank passages by their best sentence, a list of its own in the fusion.
-        lexical: rank passages by BM25 over Lao-aware tokens (search/index/sparse.py).
-        bridge: add the question's translations to the BM25 query (search/retrieve/bridge.py).
-        answer_type: when the question asks for a number, every list ranks the passages
-            (and sentences) that state one first (search/retrieve/answer_type.py).
-    """
-
-    dense: bool = False
-    centered: bool = True
-    sentences: bool = False
-    lexical: bool = False
-    bridge: bool = False
-    answer_type: bool = False
-
-
-# Several lists are fused by reciprocal rank (search/retrieve/hybrid.py).
-PIPELINES = {
-    "dense-raw": Pipeline(dense=True, centered=False),
-    "dense": Pipeline(dense=True),
-    "dense+sentences": Pipeline(dense=True, sentences=True),
-    "lexical": Pipeline(lexical=True),
-    "lexical+bridge": Pipeline(lexical=True, bridge=True),
-    "hybrid": Pipeline(dense=True, lexical=True),
-    "hybrid+bridge": Pipeline(dense=True, lexical=True, bridge=True),
-    "hybrid+bridge+sentences": Pipeline(dense=True, lexical=True, bridge=True, sentences=True),
-    "hybrid+bridge+sentences+answer-type": Pipeline(dense=True, lexical=True, bridge=True, sentences=True, answer_type=True),
-}
-RETRIEVERS = tuple(PIPELINES)
-DEFAULT_RETRIEVER = "hybrid+bridge+sentences+answer-type"
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One ranked passage.
-
-    Attributes:
-        rank: 1 for the best.
-        score: the retriever's score (cosine for dense search).
-        passage_id: ``"{document}#{n}"``.
-        text: the passage, exactly as in the source text at the citation's span.
-        lang: the passage's language.
-        citation: where it comes from.
-        highlight: the span in ``text`` of the sentence closest to the question, when asked
-            for and the passage has more than one sentence.
-        also_in: citations of the same text elsewhere (the same report under other file
-            names, a paragraph repeated); it is shown once, here.
-        why: its rank in each list, the words that matched, the answer type (with ``highlight``).
-    """
-
-    rank: int
-    score: float
-    passage_id: str
-    text: str
-    lang: str
-    citation: Citation
-    highlight: tuple[int, int] | None = None
-    also_in: tuple[Citation, ...] = ()
-    why: Why | None = None
-
-    def to_dict(self) -> dict:
-        """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
-        return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
-                "lang": self.lang, "citation": self.citation.to_dict(),
-                "highlight": list(self.highlight) if self.highlight else None,
-                "also_in": [c.to_dict() for c in self.also_in], "why": self.why.to_dict() if self.why else None}
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """The answer to one question: its detected language, the ranked hits, and the answer sentence.
-
-    Attributes:
-        candidate: the top hit's answering sentence, however weak (searches with ``highlight`` only);
-            :attr:`answer` is it when it is confident enough to show.
-    """
-
-    question: str
-    question_lang: str
-    hits: list[Hit] = field(default_factory=list)
-    candidate: Answer | None = None
-
-    @property
-    def answer(self) -> Answer | None:
-        """The sentence that answers the question, or None when none answers well enough."""
-        return shown(self.candidate)
-
-    def to_dict(self) -> dict:
-        """JSON-ready: the CLI's ``--json`` and the app's API."""
-        return {"question": self.question, "question_lang": self.question_lang,
-                "answer": self.answer.to_dict() if self.answer else None, "hits": [h.to_dict() for h in self.hits]}
-
 
 
 def one_blas_thread() -> None:
@@ -368,7 +268,7 @@ class Searcher:
                 model_lists.append(dense_rows[i])
                 names.append("dense")
             if pipeline.sentences:
-                model_lists.append(_sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric, docs=docs))
+                model_lists.append(sentence_ranking(index, centered[i], depth, lang, numbers_first=numeric, docs=docs))
                 names.append("sentences")
             clock.lap("sentences")
             rankings, weights = model_lists, [1 / len(model_lists) for _ in model_lists]
@@ -378,11 +278,11 @@ class Searcher:
                 rankings, weights = [*rankings, lexical], [*weights, BRIDGED_LEXICAL_WEIGHT if bridged else 1.0]
                 names.append("bm25")
             if numeric:
-                rankings = [_numbers_first(ranking, index.numeric_passages) for ranking in rankings]
-            ranked = _one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0], k)
+                rankings = [numeric_first(ranking, index.numeric_passages) for ranking in rankings]
+            ranked = one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0], k)
             rows = [row for row, _ in ranked]
             clock.lap("fusion")
-            spans = _best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
+            spans = best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
             candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
                          if highlight and rows else None)
@@ -478,75 +378,3 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str 
                      if (not lang or o.lang == lang) and (not docs or o.citation.document in docs))
         hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why))
     return hits
-
-
-def _one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-    """The first ``k`` of the ranking with each text once: a passage whose text ranked higher elsewhere
-    (another file) is dropped."""
-    if not index.same_text:
-        return ranked[:k]
-    groups = index.same_text.groups_of(np.fromiter((row for row, _ in ranked), np.int64, len(ranked)))
-    seen: set[int] = set()  # groups of repeated texts already ranked
-    out = []
-    for (row, score), group in zip(ranked, groups.tolist()):
-        if group >= 0:
-            if group in seen:
-                continue
-            seen.add(group)
-        out.append((row, score))
-        if len(out) == k:
-            break
-    return out
-
-
-def _sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str | None, *,
-                      numbers_first: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
-    """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
-
-    The units (sentences, and passages of one sentence) have their own FAISS index; a
-    passage's place is that of its best unit. With ``numbers_first``, the passages with a
-    unit that states a quantity come first, by their best such unit, then the others.
-    """
-    query = centered_query[None, :]
-    if not numbers_first:
-        return _best_units(index, query, depth, lang, docs=docs)
-    numeric = _best_units(index, query, depth, lang, numeric=True, docs=docs)
-    listed = {row for row, _ in numeric}
-    rest = [pair for pair in _best_units(index, query, depth + len(numeric), lang, docs=docs) if pair[0] not in listed]
-    return (numeric + rest)[:depth]
-
-
-def _best_units(index: StoredIndex, query: np.ndarray, depth: int, lang: str | None, *,
-                numeric: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
-    """The ``depth`` passages whose best unit (among numeric ones, if asked) is closest, best first.
-
-    Asks the index for 3 × ``depth`` units (passages have 2.3 on average), and four times
-    more while they name fewer than ``depth`` passages and more units remain: with an
-    exact index the result is exact.
-    """
-    rows, selector = index.unit_selector(lang, numeric=numeric, docs=docs)
-    total = len(index.units) if rows is None else len(rows)
-    wanted = min(total, 3 * depth)
-    while True:
-        ids, scores = index.units.search_arrays(query, wanted, allowed=rows, selector=selector)[0]
-        if not len(ids):
-            return []
-        owners = index.unit_owner[ids]
-        order = np.lexsort((owners, -scores))  # ties by passage row, as a full ranking gives
-        _, first = np.unique(owners[order], return_index=True)  # each passage at its best unit
-        best = order[np.sort(first)]
-        if len(best) >= depth or wanted >= total:
-            return [(int(owners[j]), float(scores[j])) for j in best[:depth]]
-        wanted = min(total, wanted * 4)
-
-
-def _numbers_first(ranking: list[tuple[int, float]], numeric: np.ndarray) -> list[tuple[int, float]]:
-    """The ranking with the passages that state a quantity first, each part in its own order."""
-    return sorted(ranking, key=lambda pair: not numeric[pair[0]])
-
-
-def _best_sentences(index: StoredIndex, vector, rows: list[int], *, numbers_first: bool) -> list[tuple[int, int] | None]:
-    passages = [index.passages[r] for r in rows]
-    preferred = index.numeric_sentences if numbers_first else None
-    return best_sentence_spans(vector, passages, [index.sentence_rows[r] for r in rows], index.sentence_vectors,
-                               preferred=preferred)

@@ -11,7 +11,8 @@ Build an index from a folder of reports, then ask questions::
 
 __version__ = "0.1.0"
 
-from search.index.build import BuildReport, build_index, index_is_stale  # noqa: E402
+from search.index.build import BuildReport, build_index  # noqa: E402
+from search.index.freshness import index_is_stale  # noqa: E402
 from search.cite import Citation, format_citation  # noqa: E402
 from search.model.embed import DEFAULT_MODEL, Embedder  # noqa: E402
 from search.retrieve.engine import Hit, Searcher, SearchResult  # noqa: E402

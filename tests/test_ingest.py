@@ -135,18 +135,18 @@ def test_the_english_chapter_is_not_cited_under_the_lao_headline(searcher):
 
 
 def test_a_newer_way_of_reading_reads_reports_again_but_keeps_their_vectors(mini_corpus, tmp_path, embedder, monkeypatch):
-    import search.index.build
+    import search.index.freshness
     from search import build_index, index_is_stale, load_index
 
     index = tmp_path / "index"
     build_index(mini_corpus, index, embedder=embedder)
     before = load_index(index)
-    monkeypatch.setattr(search.index.build, "READING", search.index.build.READING + 1)
+    monkeypatch.setattr(search.index.freshness, "READING", search.index.freshness.READING + 1)
     assert index_is_stale(mini_corpus, index)  # the app brings it up to date in the background
     report = build_index(mini_corpus, index, embedder=embedder)
     assert not index_is_stale(mini_corpus, index)
     after = load_index(index)
-    assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.index.build.READING}
+    assert report.embedded == 0 and {d["reading"] for d in after.manifest.documents.values()} == {search.index.freshness.READING}
     assert [p.text for p in after.passages] == [p.text for p in before.passages]
     assert (after.vectors == before.vectors).all()
 

@@ -146,7 +146,7 @@ def test_counts_made_by_other_tokenizing_rules_are_counted_again(mini_corpus, tm
 def test_what_a_ray_build_need_not_send_is_what_the_build_keeps(mini_corpus, tmp_path, embedder):
     """The reports a build keeps as they are (their bytes, config, model and reading rules the same): a Ray build
     sends only the others. Another model (an adapter changed, another engine) keeps none."""
-    from search.index.build import kept_as_they_are
+    from search.index.freshness import kept_as_they_are
     from search.index.records import IndexConfig
 
     index = tmp_path / "index"

@@ -26,20 +26,12 @@ from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
 from search.index.publish import Carried, index_lock, write_index
 from search.index.reference import reference_means
-from search.index.generations import current_generation, damaged_files, read_manifest
+from search.index import freshness
+from search.index.generations import current_generation, damaged_files
 from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Joined, Manifest, Passage
 from search.index.store import StoredIndex, load_index
 from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
-
-# How reports are read into passages and citations. Bump it when a change alters passages or
-# citations (titles, sections): a build then reads every report again, and keeps the vectors of
-# passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
-# the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
-# 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
-# unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ. 7: chart labels inside a paragraph
-# left out of its passages (search/ingest/debris.py), kept as the passage's asides.
-READING = 7
 
 # progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
 BuildProgress = Callable[[str, int, int], None]
@@ -338,7 +330,7 @@ class _Reading:
 
     def refusal(self, digest: str) -> dict:
         """What the manifest keeps of a refused report, so the same bytes under the same rules are not read again."""
-        return {"sha256": digest, "reading": READING, "limits": self.limits.to_dict()}
+        return {"sha256": digest, "reading": freshness.READING, "limits": self.limits.to_dict()}
 
 
 def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages, read: _Reading) -> _Entry | None:
@@ -352,7 +344,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         return None
     stamped = {"stamp": stamp} if stamp else {}
     same_bytes = known.get("sha256") == digest
-    if same_bytes and known.get("reading") == READING:
+    if same_bytes and known.get("reading") == freshness.READING:
         rows = old.document_rows.get(doc_id, [])
         info = {"doc_id": doc_id, **{k: v for k, v in known.items() if k != "stamp"}, **stamped}
         return _Entry(old.passages.rows(rows), info, *_old_vectors(previous, rows), rows=rows)
@@ -370,7 +362,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         again = {"again": True} if getattr(exc, "transient", False) else {}  # a timeout: read it again next time
         report.unreadable[doc_id] = {**read.refusal(digest), "reason": str(exc), **again}
         return None
-    info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": READING,
+    info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": freshness.READING,
             "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped}
     done = read.embedded.get(doc_id)
     if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
@@ -450,45 +442,3 @@ def _passages_of(e: _Entry) -> int:
 
 def _sentences_of(e: _Entry) -> int:
     return sum(len(p.sentences) for p in e.passages)
-
-
-def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:
-    """The reports of the index at ``index_dir`` that a build with ``config`` and ``model_id`` keeps as they are,
-    not read or embedded again while their bytes are the same: their SHA-256, by name. (The build checks their
-    files too; this is what a Ray build asks before sending reports out.)"""
-    try:
-        manifest = read_manifest(index_dir)
-    except (IndexNotFoundError, IndexFormatError):
-        return {}
-    if manifest.config != config or manifest.model_id != model_id:
-        return {}
-    return {doc: info["sha256"] for doc, info in manifest.documents.items() if info.get("reading") == READING}
-
-
-def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
-    """True when the index is missing, the corpus's files differ from those it was built from, or
-    a report was read by older rules (``READING``).
-
-    Only file hashes are compared, and a file whose stamp (size, times, inode) is the one the build
-    recorded is not read again (:func:`search.fileio.stamped_sha256`): cheap at start-up, whatever the
-    library's size.
-    """
-    try:
-        manifest = read_manifest(index_dir)
-    except (IndexNotFoundError, IndexFormatError):
-        return True
-    files, _ = list_corpus(corpus_dir)
-    recorded = {**manifest.skipped, **manifest.documents}
-    names = [p.relative_to(corpus_dir).as_posix() for p in files]
-    current = {name: _digest(p, recorded.get(name)) for name, p in zip(names, files)}
-    known = {doc: info["sha256"] for doc, info in recorded.items()}
-    return current != known or any(info.get("reading") != READING for info in manifest.documents.values())
-
-
-def _digest(path: Path, known: dict | None) -> str | None:
-    """SHA-256 of a file's bytes (not read when its stamp is ``known``'s); None when it cannot be read (it then
-    counts as changed)."""
-    try:
-        return stamped_sha256(path, known)[0]
-    except OSError:
-        return None

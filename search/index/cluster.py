@@ -46,7 +46,7 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, mode
                  progress: Callable[[int, int], None] | None = None) -> dict[str, Embedded]:
     """Read and embed on Ray, one task a report, the reports of ``corpus_dir`` that the index at ``index_dir``
     does not hold already as the build will keep them (new or changed bytes, another config or model:
-    :func:`search.index.build.kept_as_they_are`). Returns what the tasks made, by report (not those
+    :func:`search.index.freshness.kept_as_they_are`). Returns what the tasks made, by report (not those
     they could not read).
 
     Raises:
@@ -58,7 +58,7 @@ def embed_on_ray(corpus_dir: Path, index_dir: Path, config: IndexConfig, *, mode
         raise SearchError("building on Ray needs the cluster extra: pip install 'report-search[cluster]'") from exc
     from search.fileio import file_sha256
 
-    from search.index.build import kept_as_they_are
+    from search.index.freshness import kept_as_they_are
 
     held = kept_as_they_are(index_dir, config, model_id)
     files, _ = list_corpus(corpus_dir)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from search.errors import IndexFormatError, IndexNotFoundError
-from search.index.build import build_index, index_is_stale, make_embedder
+from search.index.build import build_index, make_embedder
+from search.index.freshness import index_is_stale
 from search.index.generations import check_files, current_generation
 from search.index.records import IndexConfig
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits

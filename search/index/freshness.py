@@ -1,0 +1,62 @@
+"""Whether an index is up to date with its corpus, and which of its reports a build keeps as they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search.errors import IndexFormatError, IndexNotFoundError
+from search.fileio import stamped_sha256
+from search.index.generations import read_manifest
+from search.index.records import IndexConfig
+from search.ingest.read import list_corpus
+
+# How reports are read into passages and citations. Bump it when a change alters passages or
+# citations (titles, sections): a build then reads every report again, and keeps the vectors of
+# passages whose text is unchanged. 2: each part of a report has its own title. 3: tags only in
+# the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
+# 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
+# unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ. 7: chart labels inside a paragraph
+# left out of its passages (search/ingest/debris.py), kept as the passage's asides.
+READING = 7
+
+
+def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:
+    """The reports of the index at ``index_dir`` that a build with ``config`` and ``model_id`` keeps as they are,
+    not read or embedded again while their bytes are the same: their SHA-256, by name. (The build checks their
+    files too; this is what a Ray build asks before sending reports out.)"""
+    try:
+        manifest = read_manifest(index_dir)
+    except (IndexNotFoundError, IndexFormatError):
+        return {}
+    if manifest.config != config or manifest.model_id != model_id:
+        return {}
+    return {doc: info["sha256"] for doc, info in manifest.documents.items() if info.get("reading") == READING}
+
+
+def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
+    """True when the index is missing, the corpus's files differ from those it was built from, or
+    a report was read by older rules (``READING``).
+
+    Only file hashes are compared, and a file whose stamp (size, times, inode) is the one the build
+    recorded is not read again (:func:`search.fileio.stamped_sha256`): cheap at start-up, whatever the
+    library's size.
+    """
+    try:
+        manifest = read_manifest(index_dir)
+    except (IndexNotFoundError, IndexFormatError):
+        return True
+    files, _ = list_corpus(corpus_dir)
+    recorded = {**manifest.skipped, **manifest.documents}
+    names = [p.relative_to(corpus_dir).as_posix() for p in files]
+    current = {name: _digest(p, recorded.get(name)) for name, p in zip(names, files)}
+    known = {doc: info["sha256"] for doc, info in recorded.items()}
+    return current != known or any(info.get("reading") != READING for info in manifest.documents.values())
+
+
+def _digest(path: Path, known: dict | None) -> str | None:
+    """SHA-256 of a file's bytes (not read when its stamp is ``known``'s); None when it cannot be read (it then
+    counts as changed)."""
+    try:
+        return stamped_sha256(path, known)[0]
+    except OSError:
+        return None

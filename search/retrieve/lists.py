@@ -32,7 +32,7 @@ def one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: int
 
 
 def sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str | None, *,
-                      numbers_first: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
+                     numbers_first: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
     """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
 
     The units (sentences, and passages of one sentence) have their own FAISS index; a
@@ -49,7 +49,7 @@ def sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str |
 
 
 def best_units(index: StoredIndex, query: np.ndarray, depth: int, lang: str | None, *,
-                numeric: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
+               numeric: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
     """The ``depth`` passages whose best unit (among numeric ones, if asked) is closest, best first.
 
     Asks the index for 3 × ``depth`` units (passages have 2.3 on average), and four times
@@ -78,6 +78,8 @@ def numeric_first(ranking: list[tuple[int, float]], numeric: np.ndarray) -> list
 
 
 def best_sentences(index: StoredIndex, vector, rows: list[int], *, numbers_first: bool) -> list[tuple[int, int] | None]:
+    """Each passage's sentence closest to the question (its span in the passage; None for one sentence),
+    preferring one that states a quantity when the question asks for a number."""
     passages = [index.passages[r] for r in rows]
     preferred = index.numeric_sentences if numbers_first else None
     return best_sentence_spans(vector, passages, [index.sentence_rows[r] for r in rows], index.sentence_vectors,

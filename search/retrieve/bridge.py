@@ -35,6 +35,7 @@ import numpy as np
 from search.index.terms import TermTable
 from search.ingest.lang import LAO, fold_digits, is_lao_char, normalize_text
 from search.ingest.tokenize import lao_stopwords, tokenize
+from search.retrieve.places import place_names
 
 _GLOSSES_PER_WORD = 4
 _WORDS_PER_PHRASE = 4
@@ -66,6 +67,13 @@ def lao_english_dictionary() -> dict[str, tuple[str, ...]]:
     return {word: tuple(glosses) for word, glosses in entries.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def lao_translations() -> dict[str, tuple[str, ...]]:
+    """The dictionary, with place names read as places (search/retrieve/places.py) rather than as the words
+    they are spelt like (ລາວ "he, him", ບໍ່ແກ້ວ "gem mine")."""
+    return {**lao_english_dictionary(), **place_names()}
+
+
 def dictionary_expansion(question_words: Sequence[str]) -> Counter:
     """English tokens for the Lao content words of a question, from the dictionary.
 
@@ -74,12 +82,12 @@ def dictionary_expansion(question_words: Sequence[str]) -> Counter:
             with function words kept (``keep_stopwords=True``), phrases that contain
             one are found too.
 
-    Consecutive words that together are a dictionary entry (up to four) are looked
+    Consecutive words that together are a dictionary entry or a place (up to four) are looked
     up as one, the longest first. A word missing from the dictionary is looked up
     as its longest known pieces (``ການຝຶກ`` → ``ຝຶກ``). Each word or phrase
     contributes a total weight of 1, shared among the tokens of its first glosses.
     """
-    dictionary = lao_english_dictionary()
+    dictionary = lao_translations()
     weights: Counter = Counter()
     for token in _dictionary_phrases(question_words, dictionary):
         if not _is_lao_content_word(token):

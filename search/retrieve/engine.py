@@ -14,7 +14,7 @@ import numpy as np
 
 from search.retrieve.answer import answer_candidate
 from search.ingest.numbers import asks_for_number
-from search.retrieve.bridge import (expand_question, lao_content_words, lao_english_dictionary, read_as_thai,
+from search.retrieve.bridge import (expand_question, lao_content_words, lao_translations, read_as_thai,
                                     thai_readings, with_thai_readings)
 from search.index.build import make_embedder
 from search.model.embed import Embedder
@@ -328,7 +328,7 @@ class Searcher:
         index.numeric_units, index.same_text, index.sentence_rows  # noqa: B018
         index.sparse.warm_up()
         tokenize("ລາວ")
-        lao_english_dictionary()
+        lao_translations()  # the dictionary and the place names
 
     def source(self, passage_id: str, *, around: int = 40) -> tuple[list, int, int]:
         """A passage in its report: up to ``around`` passages either side, in reading order.

@@ -145,12 +145,13 @@ def _strip_notes(gloss: str) -> str:
 
 
 def read_as_thai(text: str) -> str:
-    """Lao text spelt letter for letter in Thai script (other characters unchanged).
+    """Lao text spelt letter for letter in Thai script (other characters unchanged); Lao digits as ASCII, as
+    the model reads them in Lao text (``normalize_text``; spelt in Thai they would be Thai digits).
 
-    >>> read_as_thai("ຊາຍແດນ")
-    'ชายแดน'
+    >>> read_as_thai("ຊາຍແດນ ໒໑໕")
+    'ชายแดน 215'
     """
-    out, i = [], 0
+    text, out, i = fold_digits(text), [], 0
     while i < len(text):
         pair = text[i:i + 2]
         if pair in _LAO_TO_THAI:
@@ -169,9 +170,8 @@ def read_as_thai(text: str) -> str:
 
 
 def thai_readings(questions: Sequence[str], langs: Sequence[str]) -> dict[int, str]:
-    """The Lao questions read as Thai (``read_as_thai``), by their position in ``questions``; Lao digits as
-    ASCII first, as the model sees them in the question itself (read as Thai they would be Thai digits)."""
-    return {i: read_as_thai(fold_digits(q)) for i, (q, lang) in enumerate(zip(questions, langs)) if lang == LAO}
+    """The Lao questions read as Thai (``read_as_thai``), by their position in ``questions``."""
+    return {i: read_as_thai(q) for i, (q, lang) in enumerate(zip(questions, langs)) if lang == LAO}
 
 
 def with_thai_readings(vectors: np.ndarray, thai_vectors: dict[int, np.ndarray]) -> np.ndarray:

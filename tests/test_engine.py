@@ -83,7 +83,7 @@ def test_best_sentence_list_finds_the_sentence_inside_a_long_passage(searcher):
     question = "ໜ່ວຍງານໃດທີ່ມີສິດລະບຸຕົວຜູ້ເຄາະຮ້າຍຢ່າງເປັນທາງການແຕ່ພຽງຜູ້ດຽວ?"  # who alone may identify victims?
 
     def rank(retriever):
-        hits = searcher.search(question, k=30, retriever=retriever).hits
+        hits = searcher.search(question, k=100, retriever=retriever).hits
         return next(h.rank for h in hits if "sole authority able to formally identify" in h.text)
 
     assert rank("dense+sentences") <= 10 < 20 < rank("dense")
@@ -166,13 +166,15 @@ def test_context_is_the_whole_paragraph(searcher):
     assert {p.citation.paragraph for p in paragraph} == {hit.citation.paragraph}
 
 
-def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher):
+def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher, monkeypatch):
     """The best-sentence list (units in FAISS) ranks as scoring every unit in numpy does: all, filtered, numbers first."""
+    from search.retrieve import lists
     from search.retrieve.answer_type import put_first
     from search.retrieve.lists import sentence_ranking
 
     index = searcher.index
     units = index.units.vectors()
+    monkeypatch.setattr(lists, "HUB_WEIGHT", 0.0)  # the cosine itself (the discount's re-ranking: test_hubness.py)
     questions = ["How many traffickers were convicted in 2021?", "ມາດຕາ 215 ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
                  "What did the government do to protect victims?"]
     langs = [searcher.search(q, k=1).question_lang for q in questions]

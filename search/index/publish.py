@@ -33,9 +33,10 @@ from search.errors import IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.centering import LanguageCentering
 from search.index.dense import UNITS_IVF_FROM, DenseIndex
+from search.index.hubness import neighbour_similarity
 from search.index.generations import CURRENT, GENERATION_PREFIX, LOCK, STAGING_PREFIX, generation_name
 from search.index.records import (
-    CENTERING, DENSE, FORMAT_VERSION, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest, Passage,
+    CENTERING, DENSE, FORMAT_VERSION, HUBNESS, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest, Passage,
     PassageTable,
 )
 from search.ingest.numbers import holds_number
@@ -242,7 +243,8 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
     ``centering.json`` the language means of passages and of sentences (``reference``'s where it has them);
     ``dense.faiss`` the centered passage vectors and ``units.faiss`` the centered sentences, then the
-    one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``numbers.npy``
+    one-sentence passages (the best-sentence list), each exact or an inverted file by size; ``hubness.npy``
+    each passage's, then each unit's, mean cosine with its nearest neighbours in its index; ``numbers.npy``
     which passages, then which sentences, state a quantity. What ``carried`` holds of the live
     generation is taken over: the quantities of kept passages, and an inverted file's clusters and
     the kept vectors' places in them (adding a report to a big library runs no k-means again).
@@ -265,11 +267,16 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     # parts, not stacked. Fresh arrays of their size (0.7 GB at 128,000 passages) cost more to allocate than
     # centering does, and at a million passages they would be 6 GB more.
     centered = centering["passages"].apply(vectors, langs, out=_writable(vectors))
-    DenseIndex.from_vectors(centered, like=carried.clusters.get(DENSE), carried=carried.rows).save(folder / DENSE)  # centered: nothing is rebuilt at load
+    dense = DenseIndex.from_vectors(centered, like=carried.clusters.get(DENSE), carried=carried.rows)
+    dense.save(folder / DENSE)  # centered: nothing is rebuilt at load
     sentences = centering["sentences"].apply(sentence_vectors, sentence_langs, out=_writable(sentence_vectors))
     unit_rows = carried.unit_rows(counts)
-    DenseIndex.from_vectors([sentences, centered[counts == 0]], ivf_from=UNITS_IVF_FROM,
-                            like=carried.clusters.get(UNITS), carried=unit_rows).save(folder / UNITS)
+    units = [sentences, centered[counts == 0]]
+    unit_index = DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS), carried=unit_rows)
+    unit_index.save(folder / UNITS)
+    # every vector's, again: a report added or removed changes its neighbours' neighbourhoods
+    np.save(folder / HUBNESS, np.concatenate([neighbour_similarity(dense, centered), neighbour_similarity(unit_index, units)]),
+            allow_pickle=False)
     np.save(folder / NUMBERS, carried.numbers_of(passages, counts, unit_rows), allow_pickle=False)
 
 

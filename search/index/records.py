@@ -28,6 +28,7 @@ FORMAT_VERSION = 5
 MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense.faiss", "sentences.npy"
 TABLE = "passage-table.npz"
 VECTORS, UNITS, CENTERING, NUMBERS = "vectors.npy", "units.faiss", "centering.json", "numbers.npy"
+HUBNESS = "hubness.npy"  # each passage's, then each unit's mean cosine with its nearest neighbours (index/hubness.py)
 
 @dataclass(frozen=True)
 class IndexConfig:

@@ -37,7 +37,7 @@ from search.errors import REBUILD_HINT, IndexFormatError
 from search.index.centering import LanguageCentering
 from search.index.dense import DenseIndex
 from search.index.generations import check_files, current_generation
-from search.index.records import (CENTERING, DENSE, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest,
+from search.index.records import (CENTERING, DENSE, HUBNESS, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest,
                                   Passage, PassageList, PassageTable, SameText)
 from search.index.sparse import SparseIndex
 from search.index.terms import TermTable, load_term_tables
@@ -129,7 +129,22 @@ class StoredIndex:
         if len(units) != len(self.unit_owner):
             raise IndexFormatError(f"{self.path / UNITS} holds {len(units)} vectors, the passages need "
                                    f"{len(self.unit_owner)}; {REBUILD_HINT}")
+        if self.hubness is not None:
+            units.hubness = self.hubness[len(self.passages):]
         return units
+
+    @functools.cached_property
+    def hubness(self) -> np.ndarray | None:
+        """Each passage's, then each unit's, mean cosine with its nearest neighbours (search/index/hubness.py);
+        None for a generation written before there was one (searched without the discount; the app's start-up
+        and ``build`` bring it up to date without embedding anything again).
+
+        Raises:
+            IndexFormatError: the file is damaged or does not match the passages.
+        """
+        if HUBNESS not in self.manifest.files:
+            return None
+        return _load_array(self.path / HUBNESS, (len(self.passages) + len(self.unit_owner),), np.float32, mmap=True)
 
     @functools.cached_property
     def unit_owner(self) -> np.ndarray:
@@ -278,7 +293,11 @@ def load_index(index_dir: Path, *, verify: str = "auto", dense: bool = True) -> 
             f"dimension {manifest.dimension}, found {len(passages)} passages and {len(dense)} vectors of "
             f"dimension {dense.dimension}; {REBUILD_HINT}"
         )
-    return StoredIndex(generation, manifest, passages, dense, table)
+    index = StoredIndex(generation, manifest, passages, dense, table)
+    hubness = index.hubness
+    if hubness is not None:
+        dense.hubness = hubness[:len(passages)]
+    return index
 
 
 def check_index(index_dir: Path) -> dict:

@@ -21,7 +21,7 @@ from search.model.embed import Embedder
 from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError, SearchError
 from search.retrieve.explain import explain
 from search.retrieve.hybrid import reciprocal_rank_fusion
-from search.retrieve.lists import best_sentences, numeric_first, one_of_each_text, sentence_ranking
+from search.retrieve.lists import HUB_WEIGHT, best_sentences, numeric_first, one_of_each_text, sentence_ranking
 from search.retrieve.pipelines import DEFAULT_RETRIEVER, PIPELINES, RETRIEVERS
 from search.retrieve.results import Hit, SearchResult
 from search.ingest.lang import LAO, detect_lang
@@ -255,7 +255,7 @@ class Searcher:
         depth = max(10 * k, 100) if fused else k  # more candidates for fusion
         dense_rows = None
         if pipeline.dense and pipeline.centered:
-            dense_rows = index.dense.search(centered, depth, allowed=allowed, selector=selector)
+            dense_rows = index.dense.search(centered, depth, allowed=allowed, selector=selector, hub_weight=HUB_WEIGHT)
         elif pipeline.dense:
             dense_rows = index.raw_dense.search(vectors, depth, allowed=allowed)
         clock.lap("dense")

@@ -11,6 +11,11 @@ import numpy as np
 from search.index.store import StoredIndex
 from search.retrieve.highlight import best_sentence_spans
 
+# The model's lists rank by cosine less this share of each passage's or sentence's hubness, its mean cosine
+# with its nearest neighbours (search/index/hubness.py). In the dev library 0.15 to 0.25 gave the same top 5s
+# but one (3 questions in, none out; alone none in or out): docs/library.md, "the hub discount".
+HUB_WEIGHT = 0.2
+
 
 def one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
     """The first ``k`` of the ranking with each text once: a passage whose text ranked higher elsewhere
@@ -33,7 +38,7 @@ def one_of_each_text(index: StoredIndex, ranked: list[tuple[int, float]], k: int
 
 def sentence_ranking(index: StoredIndex, centered_query, depth: int, lang: str | None, *,
                      numbers_first: bool = False, docs: tuple[str, ...] = ()) -> list[tuple[int, float]]:
-    """Passages ranked by their best sentence's (centered) cosine; a passage of one sentence by its own.
+    """Passages ranked by their best sentence's (centered) cosine, hubs discounted; a passage of one sentence by its own.
 
     The units (sentences, and passages of one sentence) have their own FAISS index; a
     passage's place is that of its best unit. With ``numbers_first``, the passages with a
@@ -60,7 +65,7 @@ def best_units(index: StoredIndex, query: np.ndarray, depth: int, lang: str | No
     total = len(index.units) if rows is None else len(rows)
     wanted = min(total, 3 * depth)
     while True:
-        ids, scores = index.units.search_arrays(query, wanted, allowed=rows, selector=selector)[0]
+        ids, scores = index.units.search_arrays(query, wanted, allowed=rows, selector=selector, hub_weight=HUB_WEIGHT)[0]
         if not len(ids):
             return []
         owners = index.unit_owner[ids]

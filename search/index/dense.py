@@ -211,24 +211,24 @@ class DenseIndex:
         return out
 
     def search_arrays(self, queries: np.ndarray, k: int, *, allowed: Iterable[int] | None = None,
-                      selector=None, hub_weight: float = 0.0) -> list[tuple[np.ndarray, np.ndarray]]:
+                      selector=None, hub_weight: float = 0.0, nprobe: int = IVF_NPROBE) -> list[tuple[np.ndarray, np.ndarray]]:
         """As :meth:`search`, but per query an array of ids and one of scores, best first (FAISS's order).
 
         With ``hub_weight``, the ``HUB_FETCH`` × ``k`` ids closest by cosine are ranked by the discounted score
         and the first ``k`` kept: a re-ranking of the cosine's head, as cheap as the plain search. (Discounting
         every vector instead gave the same fused top 10 for every dev question in the dev library; the
-        lists' tails differ.)"""
+        lists' tails differ.) ``nprobe``: an inverted file's clusters scanned per query."""
         if not hub_weight or self.hubness is None:
-            return self._search_arrays(queries, k, allowed=allowed, selector=selector)
+            return self._search_arrays(queries, k, allowed=allowed, selector=selector, nprobe=nprobe)
         out = []
-        for ids, scores in self._search_arrays(queries, HUB_FETCH * k, allowed=allowed, selector=selector):
+        for ids, scores in self._search_arrays(queries, HUB_FETCH * k, allowed=allowed, selector=selector, nprobe=nprobe):
             scores = scores - np.float32(hub_weight) * self.hubness[ids]
             order = np.argsort(-scores, kind="stable")[:k]
             out.append((ids[order], scores[order]))
         return out
 
     def _search_arrays(self, queries: np.ndarray, k: int, *, allowed: Iterable[int] | None = None,
-                       selector=None) -> list[tuple[np.ndarray, np.ndarray]]:
+                       selector=None, nprobe: int = IVF_NPROBE) -> list[tuple[np.ndarray, np.ndarray]]:
         import faiss
 
         empty = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in range(len(queries))]
@@ -245,7 +245,7 @@ class DenseIndex:
         if self.exact:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         else:
-            params = faiss.SearchParametersIVF(nprobe=IVF_NPROBE)
+            params = faiss.SearchParametersIVF(nprobe=nprobe)
             if selector is not None:
                 params.sel = selector
         threads = faiss.omp_get_max_threads()

@@ -8,23 +8,24 @@ translation without parallel data"): a candidate's score is its cosine with the 
 share of its mean cosine with its own ``HUB_NEIGHBOURS`` nearest neighbours. The statistic is the
 library's by design (a passage is a hub *among these passages*), so a build computes it again for
 every vector, from the index it has just written: an exact index compares every pair, an inverted
-file scans its usual clusters (docs/library.md, "the hub discount").
+file scans the ``HUB_NPROBE`` clusters nearest each vector (docs/library.md, "the hub discount").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from search.index.dense import DenseIndex
 
 HUB_NEIGHBOURS = 10  # 5, 20 and 50 gave the same top 5s in the dev library (docs/library.md)
+HUB_NPROBE = 16  # clusters scanned per row of an inverted file: a row's 10 nearest lie in the clusters nearest it
 BATCH = 2048  # vectors searched at once: 2048 × 10,000 scores of float32 are 80 MB
 
 
 def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.ndarray], *,
-                         neighbours: int = HUB_NEIGHBOURS, progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                         neighbours: int = HUB_NEIGHBOURS, nprobe: int = HUB_NPROBE) -> np.ndarray:
     """For each row of ``vectors`` (the rows ``index`` holds, in its id order), the mean inner product with its
     ``neighbours`` nearest other rows of ``index``; 0 for a row alone in the index.
 
@@ -32,7 +33,7 @@ def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.nd
         index: the index of ``vectors``.
         vectors: its rows: one array, or arrays whose rows follow each other (as :meth:`DenseIndex.from_vectors`).
         neighbours: how many neighbours are averaged (fewer when the index holds fewer other rows).
-        progress: told (rows done, rows in all) after each batch.
+        nprobe: an inverted file's clusters scanned per row (a search scans ``IVF_NPROBE``).
     """
     parts = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
     total = sum(len(v) for v in parts)
@@ -44,13 +45,11 @@ def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.nd
     for part in parts:
         for start in range(0, len(part), BATCH):
             queries = np.ascontiguousarray(part[start:start + BATCH], dtype=np.float32)
-            found = index.search_arrays(queries, wanted + 1)
+            found = index.search_arrays(queries, wanted + 1, nprobe=nprobe)
             for i, (ids, scores) in enumerate(found):
                 # itself left out, wherever it ranks (or if not found); a copy of its text elsewhere counts, as
                 # boilerplate repeated in many places is the strongest hub of all
                 others = scores[ids != done + i][:wanted]
                 out[done + i] = others.mean() if len(others) else 0.0
             done += len(queries)
-            if progress is not None:
-                progress(done, total)
     return out

@@ -36,8 +36,8 @@ from search.index.dense import UNITS_IVF_FROM, DenseIndex
 from search.index.hubness import neighbour_similarity
 from search.index.generations import CURRENT, GENERATION_PREFIX, LOCK, STAGING_PREFIX, generation_name
 from search.index.records import (
-    CENTERING, DENSE, FORMAT_VERSION, HUBNESS, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest, Passage,
-    PassageTable,
+    CENTERING, DENSE, FORMAT_VERSION, HUBNESS, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest,
+    Passage, PassageTable,
 )
 from search.ingest.numbers import holds_number
 
@@ -275,8 +275,8 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     unit_index = DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS), carried=unit_rows)
     unit_index.save(folder / UNITS)
     # every vector's, again: a report added or removed changes its neighbours' neighbourhoods
-    np.save(folder / HUBNESS, np.concatenate([neighbour_similarity(dense, centered), neighbour_similarity(unit_index, units)]),
-            allow_pickle=False)
+    hubness = np.concatenate([neighbour_similarity(dense, centered), neighbour_similarity(unit_index, units)])
+    np.save(folder / HUBNESS, hubness, allow_pickle=False)
     np.save(folder / NUMBERS, carried.numbers_of(passages, counts, unit_rows), allow_pickle=False)
 
 

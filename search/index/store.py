@@ -37,8 +37,8 @@ from search.errors import REBUILD_HINT, IndexFormatError
 from search.index.centering import LanguageCentering
 from search.index.dense import DenseIndex
 from search.index.generations import check_files, current_generation
-from search.index.records import (CENTERING, DENSE, HUBNESS, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest,
-                                  Passage, PassageList, PassageTable, SameText)
+from search.index.records import (CENTERING, DENSE, HUBNESS, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS,
+                                  Manifest, Passage, PassageList, PassageTable, SameText)
 from search.index.sparse import SparseIndex
 from search.index.terms import TermTable, load_term_tables
 

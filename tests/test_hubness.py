@@ -1,8 +1,6 @@
 """The hub discount: each vector's mean cosine with its nearest neighbours, written at build time, and the
 model's lists ranked by cosine less a share of it."""
 
-import hashlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +13,10 @@ from search.index.generations import current_generation
 from search.index.hubness import neighbour_similarity
 from search.index.records import HUBNESS
 from search.index.store import load_index
+from search.ingest.lang import detect_lang
 from search.retrieve.lists import HUB_WEIGHT
+
+from index_files import rewrite_manifest
 
 GOLD = Path(__file__).parents[1] / "eval" / "gold" / "laos-tip-2022.jsonl"
 
@@ -101,7 +102,7 @@ def test_the_passage_list_reranks_the_cosines_head(searcher):
     passages = index.dense.vectors()
     questions = [q.question for q in load_gold(GOLD)[0]][:20]
     vectors = searcher.embedder.embed_queries(questions)
-    langs = ["lo" if any("\u0e80" <= c <= "\u0eff" for c in q) else "en" for q in questions]
+    langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
     centered = index.centering.apply(vectors, langs)
     moved = 0
     for query, hits in zip(centered, index.dense.search(centered, 10, hub_weight=HUB_WEIGHT)):
@@ -113,14 +114,7 @@ def test_the_passage_list_reranks_the_cosines_head(searcher):
 def test_an_index_written_before_hubness_is_searched_and_brought_up_to_date(mini_corpus, tmp_path, embedder, monkeypatch):
     index_dir = tmp_path / "index"
     build_index(mini_corpus, index_dir, embedder=embedder)
-    generation, manifest = current_generation(index_dir)
-    values = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
-    del values["files"][HUBNESS]
-    data = json.dumps(values).encode("utf-8")
-    (generation / "manifest.json").write_bytes(data)
-    pointer = json.loads((index_dir / "CURRENT").read_text(encoding="utf-8"))
-    (index_dir / "CURRENT").write_text(json.dumps({**pointer, "manifest_sha256": hashlib.sha256(data).hexdigest()}),
-                                       encoding="utf-8")
+    generation = rewrite_manifest(index_dir, lambda values: values["files"].pop(HUBNESS))
     (generation / HUBNESS).unlink()
     old = load_index(index_dir)
     assert old.hubness is None and old.dense.hubness is None

@@ -1,6 +1,5 @@
 """The index on disk: incremental rebuilds, atomic writes, damaged indexes, model mismatch."""
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +12,8 @@ from search.index.dense import DenseIndex
 from search.errors import CorpusError, IndexFormatError, IndexNotFoundError, IndexWriteError
 from search.index.generations import current_generation
 from search.index.store import load_index
+
+from index_files import rewrite_manifest
 
 
 def record_texts(monkeypatch, embedder, method: str) -> list:
@@ -254,13 +255,7 @@ def test_a_passage_table_of_another_size_is_refused(built, embedder):
 
 
 def test_other_format_version(built, embedder):
-    generation = current_generation(built)[0]
-    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
-    manifest["format_version"] = 99
-    data = json.dumps(manifest).encode("utf-8")
-    (generation / "manifest.json").write_bytes(data)
-    pointer = json.loads((built / "CURRENT").read_text(encoding="utf-8"))
-    (built / "CURRENT").write_text(json.dumps({**pointer, "manifest_sha256": hashlib.sha256(data).hexdigest()}))
+    rewrite_manifest(built, lambda values: values.update(format_version=99))
     with pytest.raises(IndexFormatError, match="format version 99"):
         Searcher(built, embedder=embedder).search("rice")
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-STAGE_LABELS = {"read": "reading reports", "embed": "embedding passages", "terms": "embedding terms"}
+STAGE_LABELS = {"read": "reading reports", "embed": "embedding passages", "terms": "embedding terms",
+                "neighbours": "measuring neighbourhoods"}
 
 
 class TerminalProgress:

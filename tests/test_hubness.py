@@ -37,7 +37,10 @@ def test_hubness_is_the_mean_cosine_with_the_nearest_others():
     index = DenseIndex.from_vectors(v, half=False)
     assert np.allclose(neighbour_similarity(index, v, neighbours=10), brute_hubness(v, 10), atol=1e-5)
     # the rows given in parts, as the units are (sentences, then one-sentence passages)
-    assert np.allclose(neighbour_similarity(index, [v[:120], v[120:]], neighbours=10), brute_hubness(v, 10), atol=1e-5)
+    told = []
+    parts = neighbour_similarity(index, [v[:120], v[120:]], neighbours=10, progress=lambda *p: told.append(p))
+    assert np.allclose(parts, brute_hubness(v, 10), atol=1e-5)
+    assert told == [(120, 300), (300, 300)]  # after each batch: here one per part
 
 
 def test_a_row_is_not_its_own_neighbour_but_its_copy_is_and_a_lone_row_has_none():
@@ -123,9 +126,15 @@ def test_an_index_written_before_hubness_is_searched_and_brought_up_to_date(mini
     embedded = []
     real = embedder.embed_passages
     monkeypatch.setattr(embedder, "embed_passages", lambda texts, *a, **kw: embedded.extend(texts) or real(texts, *a, **kw))
-    build_index(mini_corpus, index_dir, embedder=embedder)
+    told = []
+    build_index(mini_corpus, index_dir, embedder=embedder, progress=lambda *step: told.append(step))
     assert embedded == [] and not index_is_stale(mini_corpus, index_dir)  # nothing embedded again
-    assert load_index(index_dir).hubness is not None
+    rebuilt = load_index(index_dir)
+    assert rebuilt.hubness is not None
+    # the step shows progress too (minutes at a million passages): passages, then units, to the last one
+    measured = [(done, total) for stage, done, total in told if stage == "neighbours"]
+    assert measured and measured[-1] == (len(rebuilt.hubness), len(rebuilt.hubness))
+    assert [done for done, _ in measured] == sorted(done for done, _ in measured)
 
 
 def test_a_damaged_hubness_file_says_how_to_rebuild(mini_corpus, tmp_path, embedder):

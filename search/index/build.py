@@ -33,7 +33,8 @@ from search.index.store import StoredIndex, load_index
 from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
 
-# progress(stage, done, total): stage is "read", "embed" (passages) or "terms" (the bridge's vocabulary).
+# progress(stage, done, total): stage is "read", "embed" (passages), "terms" (the bridge's vocabulary) or
+# "neighbours" (each vector's nearest neighbours, for the hub discount).
 BuildProgress = Callable[[str, int, int], None]
 
 
@@ -196,7 +197,7 @@ def build_index(
                                     key=repr(settings))
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
                     extras=(sparse.save, counts.save, lambda folder: save_term_tables(tables, folder)),
-                    carried=_carried(kept, previous), reference=reference)
+                    carried=_carried(kept, previous), reference=reference, progress=progress)
     report.documents, report.passages = list(documents), len(passages)
     return report
 

@@ -229,9 +229,16 @@ class DenseIndex:
 
     def _search_arrays(self, queries: np.ndarray, k: int, *, allowed: Iterable[int] | None = None,
                        selector=None, nprobe: int = IVF_NPROBE) -> list[tuple[np.ndarray, np.ndarray]]:
+        scores, ids = self.search_matrix(queries, k, allowed=allowed, selector=selector, nprobe=nprobe)
+        return [(row_ids[row_ids >= 0], row_scores[row_ids >= 0]) for row_ids, row_scores in zip(ids, scores)]
+
+    def search_matrix(self, queries: np.ndarray, k: int, *, allowed: Iterable[int] | None = None,
+                      selector=None, nprobe: int = IVF_NPROBE) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS's own answer: scores and ids, one row per query, at most ``k`` columns, -1 where no id was
+        found (fewer than ``k`` allowed, or an inverted file's scanned clusters hold fewer)."""
         import faiss
 
-        empty = [(np.zeros(0, np.int64), np.zeros(0, np.float32)) for _ in range(len(queries))]
+        empty = np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
         if allowed is not None:
             ids = np.fromiter(allowed, dtype=np.int64) if selector is None else None
             size = len(ids) if ids is not None else len(allowed)
@@ -252,7 +259,6 @@ class DenseIndex:
         if len(queries) == 1:
             faiss.omp_set_num_threads(1)  # one question: a second thread costs more than it brings (measured)
         try:
-            scores, ids = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+            return self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
         finally:
             faiss.omp_set_num_threads(threads)
-        return [(row_ids[row_ids >= 0], row_scores[row_ids >= 0]) for row_ids, row_scores in zip(ids, scores)]

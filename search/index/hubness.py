@@ -13,7 +13,7 @@ file scans the ``HUB_NPROBE`` clusters nearest each vector (docs/library.md, "th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,8 @@ BATCH = 2048  # vectors searched at once: 2048 × 10,000 scores of float32 are 8
 
 
 def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.ndarray], *,
-                         neighbours: int = HUB_NEIGHBOURS, nprobe: int = HUB_NPROBE) -> np.ndarray:
+                         neighbours: int = HUB_NEIGHBOURS, nprobe: int = HUB_NPROBE,
+                         progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """For each row of ``vectors`` (the rows ``index`` holds, in its id order), the mean inner product with its
     ``neighbours`` nearest other rows of ``index``; 0 for a row alone in the index.
 
@@ -34,6 +35,7 @@ def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.nd
         vectors: its rows: one array, or arrays whose rows follow each other (as :meth:`DenseIndex.from_vectors`).
         neighbours: how many neighbours are averaged (fewer when the index holds fewer other rows).
         nprobe: an inverted file's clusters scanned per row (a search scans ``IVF_NPROBE``).
+        progress: called as ``progress(done, total)`` after each batch of rows.
     """
     parts = [vectors] if isinstance(vectors, np.ndarray) else list(vectors)
     total = sum(len(v) for v in parts)
@@ -45,11 +47,16 @@ def neighbour_similarity(index: DenseIndex, vectors: np.ndarray | Sequence[np.nd
     for part in parts:
         for start in range(0, len(part), BATCH):
             queries = np.ascontiguousarray(part[start:start + BATCH], dtype=np.float32)
-            found = index.search_arrays(queries, wanted + 1, nprobe=nprobe)
-            for i, (ids, scores) in enumerate(found):
-                # itself left out, wherever it ranks (or if not found); a copy of its text elsewhere counts, as
-                # boilerplate repeated in many places is the strongest hub of all
-                others = scores[ids != done + i][:wanted]
-                out[done + i] = others.mean() if len(others) else 0.0
+            scores, ids = index.search_matrix(queries, wanted + 1, nprobe=nprobe)
+            # itself left out, wherever it ranks (or if not found); a copy of its text elsewhere counts, as
+            # boilerplate repeated in many places is the strongest hub of all
+            own = np.arange(done, done + len(queries))[:, None]
+            other = (ids >= 0) & (ids != own)
+            kept = other & (np.cumsum(other, axis=1) <= wanted)  # the first ``wanted`` others, best first
+            found = kept.sum(axis=1)
+            sums = np.where(kept, scores, 0).sum(axis=1)
+            out[done:done + len(queries)] = np.divide(sums, found, out=np.zeros_like(sums), where=found > 0)
             done += len(queries)
+            if progress:
+                progress(done, total)
     return out

@@ -55,6 +55,7 @@ def write_index(
     index_dir: Path, manifest: Manifest, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
     extras: Sequence[Callable[[Path], None]] = (), *, carried: Carried | None = None,
     reference: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Path:
     """Write a new generation of the index and publish it atomically.
 
@@ -73,6 +74,7 @@ def write_index(
         carried: what the new generation takes over from the live one, when a build kept reports of it.
         reference: the languages' means known beforehand, ``{"passages": {lang: mean}, "sentences": ...}``
             (:mod:`search.index.reference`); the others are the library's own.
+        progress: called as ``progress("neighbours", done, total)`` while the hubness is measured.
 
     Returns:
         The new generation's folder.
@@ -83,7 +85,7 @@ def write_index(
     index_dir = Path(index_dir).absolute()
     try:
         return _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras,
-                                 carried or Carried.nothing(len(passages)), reference or {})
+                                 carried or Carried.nothing(len(passages)), reference or {}, progress)
     except OSError as exc:
         raise IndexWriteError(
             f"cannot write the index at {index_dir} ({exc.strerror or exc}); the previous index is unchanged. "
@@ -92,14 +94,15 @@ def write_index(
 
 
 def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, extras, carried: Carried,
-                      reference) -> Path:
+                      reference, progress) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=index_dir))
     try:
         lengths = _write_lines(staging / PASSAGES, passages, carried)
         old = carried.passages.table if carried.passages is not None else None
         table = PassageTable.of(passages, lengths, rows=carried.rows, old=old)
         table.save(staging / TABLE)
-        save_vectors(passages, table, vectors, sentence_vectors, staging, carried=carried, reference=reference)
+        save_vectors(passages, table, vectors, sentence_vectors, staging, carried=carried, reference=reference,
+                     progress=progress)
         for write in extras:
             write(staging)
         files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in sorted(staging.iterdir())}
@@ -237,7 +240,8 @@ def _remove_legacy(index_dir: Path) -> None:
 
 def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.ndarray, sentence_vectors: np.ndarray,
                  folder: Path, *, carried: Carried | None = None,
-                 reference: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> None:
+                 reference: Mapping[str, Mapping[str, np.ndarray]] | None = None,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
     """Write every vector file of a generation.
 
     ``vectors.npy`` and ``sentences.npy`` hold the raw vectors (plain numpy, no pickle);
@@ -248,7 +252,8 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     which passages, then which sentences, state a quantity. What ``carried`` holds of the live
     generation is taken over: the quantities of kept passages, and an inverted file's clusters and
     the kept vectors' places in them (adding a report to a big library runs no k-means again).
-    ``vectors`` and ``sentence_vectors`` are centered in place once saved, unless read-only.
+    ``vectors`` and ``sentence_vectors`` are centered in place once saved, unless read-only. ``progress`` is
+    called as ``progress("neighbours", done, total)`` while the hubness is measured (passages and units).
     """
     carried = carried or Carried.nothing(len(passages))
     folder = Path(folder)
@@ -275,7 +280,11 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     unit_index = DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS), carried=unit_rows)
     unit_index.save(folder / UNITS)
     # every vector's, again: a report added or removed changes its neighbours' neighbourhoods
-    hubness = np.concatenate([neighbour_similarity(dense, centered), neighbour_similarity(unit_index, units)])
+    total = len(centered) + sum(len(u) for u in units)
+    passed = (lambda done, _: progress("neighbours", done, total)) if progress else None
+    then = (lambda done, _: progress("neighbours", len(centered) + done, total)) if progress else None
+    hubness = np.concatenate([neighbour_similarity(dense, centered, progress=passed),
+                              neighbour_similarity(unit_index, units, progress=then)])
     np.save(folder / HUBNESS, hubness, allow_pickle=False)
     np.save(folder / NUMBERS, carried.numbers_of(passages, counts, unit_rows), allow_pickle=False)
 

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATUS_PATH = "/__startup__.json"
 _STAGES = {"read": ("ອ່ານບົດລາຍງານ", "reading reports"), "embed": ("ຝັງຂໍ້ຄວາມ", "embedding passages"),
-           "terms": ("ຝັງຄຳສັບ", "embedding terms")}
+           "terms": ("ຝັງຄຳສັບ", "embedding terms"), "neighbours": ("ວັດແທກຄວາມໃກ້ຄຽງ", "measuring neighbourhoods")}
 
 _PAGE = """<!doctype html>
 <html lang="lo"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -248,10 +248,11 @@ def main() -> None:
 
 
 def _thai_words(question: str) -> list[str]:
-    """The texts the bridge embeds for a question's Lao words (read as Thai), so they can be precomputed."""
+    """The texts a search embeds besides the question, so they can be precomputed: the question read as
+    Thai (the model's lists search with it too) and its Lao words read as Thai (the bridge)."""
     from search.retrieve.bridge import lao_content_words, read_as_thai
 
-    return [read_as_thai(w) for w in lao_content_words(tokenize(question))]
+    return [read_as_thai(question)] + [read_as_thai(w) for w in lao_content_words(tokenize(question))]
 
 
 def _ann_recall(searcher: Searcher, questions: list[str], which: str) -> float:

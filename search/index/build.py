@@ -193,13 +193,20 @@ def build_index(
             _langs(kept, previous), counts, vectors, embedder, previous=previous.index.terms if previous and previous.trusted_terms else None,
             progress=(lambda done, total: progress("terms", done, total)) if progress else None,
         )
-        reference = reference_means(embedder, lambda doc: document_passages(doc, embedder, settings, languages=config.languages),
-                                    key=repr(settings))
+        reference = language_reference(embedder, config)
         write_index(index_dir, manifest, passages, vectors, sentence_vectors,
                     extras=(sparse.save, counts.save, lambda folder: save_term_tables(tables, folder)),
                     carried=_carried(kept, previous), reference=reference, progress=progress)
     report.documents, report.passages = list(documents), len(passages)
     return report
+
+
+def language_reference(embedder: Embedder, config: IndexConfig) -> dict[str, dict[str, np.ndarray]]:
+    """The centering's reference means for ``embedder``, its text cut as this ``config`` cuts reports
+    (:func:`search.index.reference.reference_means`; cached beside the model)."""
+    settings = ChunkSettings(config.max_chars, config.max_words, config.max_tokens)
+    return reference_means(embedder, lambda doc: document_passages(doc, embedder, settings, languages=config.languages),
+                           key=repr(settings))
 
 
 def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig) -> tuple[SparseIndex, TermCounts]:

@@ -7,12 +7,12 @@ and their Lao translation). Each sentence is encoded as a question (``query:``) 
 is looked for among the other language's sentences, encoded as passages, as a search does, both
 centered by the build's reference means. Printed per direction: the translation's hit@1 and mrr
 among all 1,997 sentences, among the sentences of its own story only (about 16, on one subject: the
-library's same-subject passages in small), and among all sentences for the pairs with no Latin
-letter or digit to match on; then the mean cosine of a sentence with its translation.
+library's same-subject passages in small), and among the pairs with no Latin letter or digit to
+match on (664 of them); then the mean cosine of a sentence with its translation.
 
 Measured (docs/library.md, "a Lao–English sentence corpus"): the model finds the translation first
-for 98–99 % of sentences, even within a story, so what a library costs Lao questions is not
-translation but question-to-answer relevance among many passages on the same subject.
+for 97–98 % of sentences among all, 98–99 % within a story, so what a library costs Lao questions is
+not translation but question-to-answer relevance among many passages on the same subject.
 """
 
 from __future__ import annotations

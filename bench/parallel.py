@@ -16,8 +16,9 @@ around the answer are on its subject. The Lao question is searched as a search d
 Thai reading (search/retrieve/bridge.py); the same for English sentences shows the monolingual bar.
 
 Measured (docs/library.md, "a Lao–English sentence corpus"): the model finds the translation first
-for 97–98 % of sentences among all, 98–99 % within a story, so what a library costs Lao questions is
-not translation but question-to-answer relevance among many passages on the same subject.
+for 97–98 % of sentences among all, 98–99 % within a story; the gap is a short Lao text against longer
+English passages (the passage holding the translation first for 0.61 of Lao sentences, 0.83 of English
+ones), which is what a library costs Lao questions.
 """
 
 from __future__ import annotations

@@ -17,9 +17,11 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from search.progress import STAGE_LABELS
+
 STATUS_PATH = "/__startup__.json"
-_STAGES = {"read": ("ອ່ານບົດລາຍງານ", "reading reports"), "embed": ("ຝັງຂໍ້ຄວາມ", "embedding passages"),
-           "terms": ("ຝັງຄຳສັບ", "embedding terms"), "neighbours": ("ວັດແທກຄວາມໃກ້ຄຽງ", "measuring neighbourhoods")}
+# each build stage in Lao; its English is the terminal's label (search/progress.py)
+_LAO_STAGES = {"read": "ອ່ານບົດລາຍງານ", "embed": "ຝັງຂໍ້ຄວາມ", "terms": "ຝັງຄຳສັບ", "neighbours": "ວັດແທກຄວາມໃກ້ຄຽງ"}
 
 _PAGE = """<!doctype html>
 <html lang="lo"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -115,7 +117,7 @@ class StartupPage:
 
     def progress(self, stage: str, done: int, total: int) -> None:
         """A build stage's count (``build_index``'s progress), shown as the current step."""
-        lao, english = _STAGES.get(stage, (stage, stage))
+        lao, english = _LAO_STAGES.get(stage, stage), STAGE_LABELS.get(stage, stage)
         line = f"{lao} · {english}: {done} / {total}"
         with self._lock:
             if stage not in self._stages:  # a new stage: the step before it is done

@@ -42,14 +42,16 @@ DATA = Path(__file__).resolve().parents[1] / "eval" / "parallel"
 PASSAGE_SENTENCES = 4  # sentences of a story joined into one passage
 
 
-def ranks(questions: np.ndarray, targets: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """Each question's rank (0 = first) of its own row among ``targets`` (within its group when given)."""
-    out = np.zeros(len(questions), np.int64)
-    for group in np.unique(groups) if groups is not None else [None]:
-        rows = np.flatnonzero(groups == group) if group is not None else np.arange(len(questions))
-        scores = questions[rows] @ targets[rows].T
-        out[rows] = (scores > np.diag(scores)[:, None]).sum(axis=1)
-    return out
+def ranks(scores: np.ndarray, own: np.ndarray, groups: np.ndarray | None = None,
+          target_groups: np.ndarray | None = None) -> np.ndarray:
+    """Each question's rank (0 = first) of its own target (column ``own[i]`` of row ``i`` of ``scores``): how many
+    targets score higher, only those of its own group when ``groups`` (the questions') and ``target_groups``
+    are given."""
+    mine = scores[np.arange(len(scores)), own]
+    above = scores > mine[:, None]
+    if groups is not None:
+        above &= groups[:, None] == target_groups[None, :]
+    return above.sum(axis=1)
 
 
 def main() -> None:
@@ -77,8 +79,9 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for source, target in (("lo", "en"), ("en", "lo")):
         questions, passages = encoded(source, True), encoded(target, False)
-        everywhere, within = ranks(questions, passages), ranks(questions, passages, stories)
-        plain_ranks = ranks(questions[plain], passages[plain])
+        scores, pairs = questions @ passages.T, np.arange(len(questions))
+        everywhere, within = ranks(scores, pairs), ranks(scores, pairs, stories, stories)
+        plain_ranks = ranks(scores[np.ix_(plain, plain)], np.arange(int(plain.sum())))
         row = {"hit1": float((everywhere == 0).mean()), "mrr": float((1 / (everywhere + 1)).mean()),
                "hit1_story": float((within == 0).mean()), "mrr_story": float((1 / (within + 1)).mean()),
                "hit1_plain": float((plain_ranks == 0).mean()), "plain_pairs": int(plain.sum()),
@@ -109,9 +112,7 @@ def main() -> None:
         questions = centering.apply(vectors, [source] * len(vectors))
         passages = centering.apply(embedder.embed_passages(joined[target]), [target] * len(passage_story))
         scores = questions @ passages.T
-        own = scores[np.arange(len(questions)), passage_of]
-        everywhere = (scores > own[:, None]).sum(axis=1)
-        within = np.array([(scores[i][passage_story == stories[i]] > own[i]).sum() for i in range(len(questions))])
+        everywhere, within = ranks(scores, passage_of), ranks(scores, passage_of, stories, passage_story)
         row = {"hit1": float((everywhere == 0).mean()), "mrr": float((1 / (everywhere + 1)).mean()),
                "hit1_story": float((within == 0).mean()), "mrr_story": float((1 / (within + 1)).mean())}
         rows[f"{source}->{target} passage"] = row

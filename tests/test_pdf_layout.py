@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from search.evaluation.fidelity import character_error_rate
@@ -169,3 +171,72 @@ def test_a_fonts_widths_are_read_once_a_document_not_once_a_page(agency, monkeyp
     assert max(p.page for p in doc.paragraphs) == 2
     names = [str(font.get("/BaseFont")) for font in read]
     assert read and len(names) == len(set(names))  # each font once, though both pages draw with them
+
+
+def _sentences(paragraphs) -> list[str]:
+    return [s for p in paragraphs for s in re.split(r"(?<=[.])\s+(?=[A-Z])", p)]
+
+
+def _first_x(path, page: int, text: str) -> float:
+    """Where pypdf says the line holding ``text`` starts on ``page`` (0-based)."""
+    import pypdf
+
+    found = []
+    pypdf.PdfReader(path).pages[page].extract_text(
+        visitor_text=lambda t, cm, tm, font, size: found.append(tm[4]) if text in " ".join(t.split()) else None)
+    assert found, f"{text!r} not drawn on page {page + 1}"
+    return found[0]
+
+
+@pytest.fixture(scope="module", params=["J", "L"])
+def columns(request, tmp_path_factory):
+    """The two-column review, justified (``J``, where the gutter is narrower than two ems and every line of the
+    left column ends at it) and ragged right (``L``)."""
+    pytest.importorskip("fpdf")
+    path = pdf_files.columns_pdf(tmp_path_factory.mktemp("columns") / f"review-{request.param}.pdf", align=request.param)
+    return path, read_document(path)
+
+
+def _under(doc, section: str) -> list[str]:
+    return [doc.text[p.start:p.end] for p in doc.paragraphs if p.section == section]
+
+
+def test_two_justified_columns_are_read_one_after_the_other(columns):
+    """Nothing of one column stitched into the other: each paragraph read is a piece of one paragraph of the
+    source, in the source's order. The gutter is found as the edge where the right column's lines start,
+    shared down the page, not as one line's gap (justified lines end at the gutter, which is narrower than the
+    two ems a gap must be)."""
+    _, doc = columns
+    got = _under(doc, pdf_files.COLUMNS_HEADINGS[0])
+    where = [next((i for i, source in enumerate(pdf_files.COLUMNS_TEXT) if text in source), None) for text in got]
+    assert None not in where and where == sorted(where), got
+
+
+def test_running_header_and_footer_of_the_columns_stay_out(columns):
+    _, doc = columns
+    assert not any("Annual Review 2024" in text for text in _paragraphs(doc))
+
+
+def test_a_justified_lines_wide_word_space_is_not_a_gutter():
+    """Words drawn one by one (as some writers draw justified text): a line of three words spread over the
+    column, between two lines that run across its wide gaps, is one line; the same gaps with nothing above
+    and below are a table row's."""
+    full = [Piece(50, 700, 10, False, "Members who sold cherries to the stations", 240.0),
+            Piece(50, 688, 10, False, "were paid on the day of their delivery and", 240.0)]
+    sparse = [Piece(50, 676, 10, False, "Transport", 45.0), Piece(140, 676, 10, False, "remained", 40.0),
+              Piece(250, 676, 10, False, "costly", 40.0)]
+    below = [Piece(50, 664, 10, False, "the road from Paksong to the port was repaired", 240.0)]
+    lines = page_lines(full + sparse + below)
+    assert [line.text for line in lines][2] == "Transport remained costly" and not lines[2].cells
+    assert page_lines(sparse)[0].cells == ["Transport", "remained", "costly"]
+
+
+def test_the_standard_fonts_have_their_widths():
+    """The 14 standard fonts (fpdf2's core fonts, older exports) are drawn without widths of their own: every
+    reader knows them, and so does this one, so that where a line ends is known."""
+    from search.ingest.pdf_fonts import font_advances
+
+    helvetica = font_advances({"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica",
+                                "/Encoding": "/WinAnsiEncoding"})
+    assert helvetica["W"] == 944 and helvetica["i"] == 222 and helvetica[" "] == 278
+    assert font_advances({"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/NoSuchFont"}) is None

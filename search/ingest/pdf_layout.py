@@ -1,7 +1,10 @@
 """A PDF page's text by its layout: lines joined into paragraphs, headings found, page furniture dropped.
 
 pypdf hands over each piece of text with its position and font (``extract_text``'s visitor). Pieces on
-one baseline make a line; a wide gap splits a line into segments (columns, table cells). Then, per page:
+one baseline make a line, split into segments (columns, table cells) where a column of the page starts (an
+edge that many lines start at after a gutter of whitespace, found once a page: justified lines reach the
+gutter, so a line's own gap says little) and at a wide gap that the lines above and below do not run across
+(a justified line's wide word space is not a gutter). Then, per page:
 
 - running headers and footers (a line at the top or bottom of the page whose text, digits aside, stands
   on at least half of the pages) and page numbers there (``7``, ``Page 7``, ``- 7 -``, ``7 of 40``) are
@@ -21,6 +24,8 @@ is joined with it; it is cited at the page where it starts.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 import unicodedata
@@ -35,11 +40,15 @@ HEADING_SIZE = 1.15  # a line this many times the body's size, or more, is a hea
 SMALL_SIZE = 0.9  # below this many times the body's size: a footnote, kept apart
 SEGMENT_GAP = 2.0  # a gap this many times the font size splits a line into segments
 PARAGRAPH_GAP = 1.45  # a vertical step this many times the body's usual line step starts a new paragraph
+EDGE_ROWS = 3  # a left edge that text starts at, after other text on its line, on this many lines: a column's
+EDGE_TOLERANCE = 1.0  # points: starts this close are at one edge
+GUTTER = 0.75  # ems of whitespace, at least, between two columns (or a table's cells) on a line
 FURNITURE_SHARE = 0.5  # a top or bottom line repeated on this share of the pages is a running header or footer
 FURNITURE_BAND = 0.1  # ... when it lies within this share of the page's height from its top or bottom
 _PAGE_NUMBER = re.compile(r"(?i)^(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$")
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
+_GAPS = re.compile(" {2,}")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 
 
@@ -99,7 +108,7 @@ def _drawn_width(text: str, advance: dict[str, float] | None, size: float) -> fl
     if advance is None:
         return None
     total = 0.0
-    for ch in text:
+    for ch in _GAPS.sub(" ", text):  # pypdf writes a gap it saw between two words as two spaces
         if _mark(ch):
             continue  # a mark sits on the letter before it: it advances nothing
         if ch not in advance:
@@ -109,7 +118,8 @@ def _drawn_width(text: str, advance: dict[str, float] | None, size: float) -> fl
 
 
 def page_lines(pieces: list[Piece]) -> list[Line]:
-    """The page's lines, top to bottom, each split into segments at wide gaps; table rows as one line with cells.
+    """The page's lines, top to bottom, each split into segments at column edges and wide gaps; table rows as
+    one line with cells.
 
     Pieces keep the order they were drawn in within a line: a Lao vowel or tone mark is drawn as a piece
     of its own just left of where the letter before it ends, so ordering by position would move it.
@@ -122,9 +132,16 @@ def page_lines(pieces: list[Piece]) -> list[Line]:
         else:
             row.append(piece)
     rows.sort(key=lambda r: -r[0].y)
+    spans = [_Spans(row) for row in rows]
+    edges = _column_edges(rows, spans)
     lines = []
-    for row in rows:
-        made = [_line(segment) for segment in _segments(row)]
+    for index, row in enumerate(rows):
+        size = max(row[0].size, 1.0)
+        around = [spans[i] for i in (index - 1, index + 1)
+                  if 0 <= i < len(rows) and abs(rows[i][0].y - row[0].y) <= 2 * size]
+        made = [_line(segment) for segment in _segments(row, edges, around)]
+        for left, right in zip(made, made[1:]):
+            left.x1 = min(left.x1, right.x0)  # a justified line measured past where the next column starts
         if len(made) >= 3:  # a table row: one line, its cells kept
             first = made[0]
             lines.append(Line(first.y, first.size, first.bold, first.x0, made[-1].x1,
@@ -134,21 +151,95 @@ def page_lines(pieces: list[Piece]) -> list[Line]:
     return lines
 
 
-def _segments(row: list[Piece]) -> list[list[Piece]]:
-    """A line's pieces cut where a wide gap lies between them (columns, table cells), segments left to right."""
+def _column_edges(rows: list[list[Piece]], spans: list[_Spans]) -> list[float]:
+    """Where a column (or a table's column) starts on this page: a left edge that text starts at, after a gutter
+    of ``GUTTER`` ems or more from other text on its line, on at least ``EDGE_ROWS`` lines; and that the lines
+    between the first and the last of them do not run across (no more than half as many).
+
+    The whitespace of a gutter is shared by the lines down the page; a wide word gap of justified text is not.
+    The edge is where the next column's lines start (an exact position), not a gap measured after the line
+    before it: a justified line's end is known only as well as its words' widths.
+    """
+    starts = []  # (x, row) of each piece with a gutter's width of whitespace before it on its line
+    for index, row in enumerate(rows):
+        for piece in row:
+            gap = spans[index].gap_at(piece.x)
+            if gap is not None and gap >= GUTTER * max(piece.size, 1.0):
+                starts.append((piece.x, index))
+    starts.sort()
+    edges, group = [], []
+    for x, index in starts + [(math.inf, -1)]:
+        if group and x - group[-1][0] > EDGE_TOLERANCE:
+            edge = _edge(group, rows, spans)
+            if edge is not None:
+                edges.append(edge)
+            group = []
+        group.append((x, index))
+    return edges
+
+
+class _Spans:
+    """A line's pieces by where they start, to ask how much whitespace lies before a point (log time)."""
+
+    def __init__(self, row: list[Piece]):
+        ordered = sorted(row, key=lambda piece: piece.x)
+        self.starts = [piece.x for piece in ordered]
+        self.ends = list(itertools.accumulate((piece.x + _width(piece) for piece in ordered), max))
+
+    def gap_at(self, x: float) -> float | None:
+        """The whitespace just before ``x`` (0 when a piece runs across it), or None when the line has no text
+        on one side of ``x``."""
+        before = bisect.bisect_left(self.starts, x - EDGE_TOLERANCE)
+        if before == 0 or before == len(self.starts):
+            return None
+        return max(0.0, self.starts[before] - self.ends[before - 1])
+
+    def covers(self, x: float) -> bool:
+        """Whether a piece of the line runs across ``x``."""
+        before = bisect.bisect_right(self.starts, x)
+        return before > 0 and self.ends[before - 1] > x
+
+
+def _edge(group: list[tuple[float, int]], rows: list[list[Piece]], spans: list[_Spans]) -> float | None:
+    """The x of a group of aligned starts if it is a column's edge, else None."""
+    at = {index for _, index in group}
+    if len(at) < EDGE_ROWS:
+        return None
+    x = sorted(x for x, _ in group)[len(group) // 2]
+    crossing = 0
+    for index in range(min(at), max(at) + 1):
+        gap = None if index in at else spans[index].gap_at(x)
+        crossing += gap is not None and gap < GUTTER * max(rows[index][0].size, 1.0)
+        if 2 * crossing > len(at):
+            return None
+    return x
+
+
+def _segments(row: list[Piece], edges: list[float] = (), around: list[_Spans] = ()) -> list[list[Piece]]:
+    """A line's pieces cut at the page's column edges and where a wide gap lies between them (table cells),
+    segments left to right. A wide gap that the line above and the line below both run across is a justified line's
+    word space, not a gutter: it does not cut."""
+    def at_edge(piece: Piece, start: float) -> bool:
+        return piece.x > start + EDGE_TOLERANCE and any(abs(piece.x - edge) <= EDGE_TOLERANCE for edge in edges)
+
+    def cuts(after: Piece, piece: Piece) -> bool:
+        end = after.x + _width(after)
+        if piece.x - end <= SEGMENT_GAP * max(piece.size, 1.0):
+            return False
+        return not (len(around) == 2 and all(spans.covers((end + piece.x) / 2) for spans in around))
+
     segments: list[list[Piece]] = [[row[0]]]
     for piece in row[1:]:
         current = segments[-1]
-        gap = SEGMENT_GAP * max(piece.size, 1.0)
-        if piece.x - (current[-1].x + _width(current[-1])) > gap or piece.x < current[0].x - gap:
-            segments.append([piece])  # far ahead, or back before this segment began (another column drawn later)
+        if cuts(current[-1], piece) or piece.x < current[0].x - SEGMENT_GAP * max(piece.size, 1.0) \
+                or at_edge(piece, current[0].x):
+            segments.append([piece])  # far ahead, at a column's edge, or back before this segment began
         else:
             current.append(piece)
     segments.sort(key=lambda segment: segment[0].x)
     merged = [segments[0]]
     for segment in segments[1:]:  # drawn apart but side by side: one segment
-        last = merged[-1][-1]
-        if segment[0].x - (last.x + _width(last)) <= SEGMENT_GAP * max(segment[0].size, 1.0):
+        if not cuts(merged[-1][-1], segment[0]) and not at_edge(segment[0], merged[-1][0].x):
             merged[-1].extend(segment)
         else:
             merged.append(segment)

@@ -240,3 +240,16 @@ def test_the_standard_fonts_have_their_widths():
                                 "/Encoding": "/WinAnsiEncoding"})
     assert helvetica["W"] == 944 and helvetica["i"] == 222 and helvetica[" "] == 278
     assert font_advances({"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/NoSuchFont"}) is None
+
+
+def test_a_paragraph_broken_by_a_column_or_a_page_is_one_paragraph(columns):
+    """The sixth paragraph runs on from the foot of the left column to the top of the right one, the last from
+    the foot of page 1 to page 2: each is read as one paragraph, cited at page 1, and every sentence is whole."""
+    path, doc = columns
+    middle = 105 * 72 / 25.4  # the middle of an A4 page, in points
+    assert _first_x(path, 0, "loan from the previous") < middle < _first_x(path, 0, "time. Repayments")
+    assert _first_x(path, 1, "without travelling to the plateau.") < middle
+    assert _under(doc, pdf_files.COLUMNS_HEADINGS[0]) == list(pdf_files.COLUMNS_TEXT)
+    got = _paragraphs(doc)
+    assert all(any(sentence in text for text in got) for sentence in _sentences(pdf_files.COLUMNS_TEXT))
+    assert {p.page for p in doc.paragraphs if p.section == pdf_files.COLUMNS_HEADINGS[0]} == {1}

@@ -18,8 +18,8 @@ gutter, so a line's own gap says little) and at a wide gap that the lines above 
 - text smaller than the body (footnotes) stays in paragraphs of its own, and a line of three or more
   segments is a table row, its cells joined by `` | ``.
 
-A paragraph that runs on to the next page (no full stop at the end, a lower-case letter after the break)
-is joined with it; it is cited at the page where it starts.
+A paragraph that runs on to the next column or the next page (no full stop at the end, a lower-case letter
+after the break) is joined with it; it is cited at the page where it starts.
 """
 
 from __future__ import annotations
@@ -398,13 +398,25 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
             continue
         kind = "table" if line.cells else "small" if line.size < SMALL_SIZE * body else "body"
         joins = (out and out[-1][0] == kind and kind != "table" and abs(previous.size - line.size) < 0.05 * max(body, 1.0)
-                 and 0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size))
+                 and (0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size)
+                      or _next_column(previous, line) and _runs_on(out[-1][1], line.text)))
         if joins:
             out[-1][1] = _join(out[-1][1], line.text)
         else:
             out.append([kind, line.text])
         previous = line
     return [(kind, text) for kind, text in out]
+
+
+def _next_column(previous: Line, line: Line) -> bool:
+    """Whether ``line`` starts the next column after ``previous`` ended one: higher up the page, further right."""
+    return line.y > previous.y and line.x0 > previous.x0 + max(line.size, 1.0)
+
+
+def _runs_on(text: str, more: str) -> bool:
+    """Whether a paragraph broken off at a column's or a page's end goes on in ``more``: no sentence ends
+    it, and ``more`` starts with a lower-case letter."""
+    return not _SENTENCE_END.search(text) and more[:1].islower()
 
 
 def _join(text: str, more: str) -> str:
@@ -424,8 +436,7 @@ def _join_across_pages(pages: list[list[tuple[str, str]]]) -> list[list[str]]:
     for here, there in zip(pages, pages[1:]):
         last = next((p for p in reversed(here) if p[0] != "small"), None)
         first = next((p for p in there if p[0] != "small"), None)
-        if last and first and last[0] == first[0] == "body" and not _SENTENCE_END.search(last[1]) \
-                and first[1][:1].islower():
+        if last and first and last[0] == first[0] == "body" and _runs_on(last[1], first[1]):
             last[1] = _join(last[1], first[1])
             there.remove(first)
     return [[("# " + text) if kind == "heading" else text for kind, text in page] for page in pages]

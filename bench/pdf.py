@@ -62,7 +62,7 @@ def main() -> None:
         {"language": "lo", **measure(pdf_files.LAO_PDF, lao_body, [pdf_files.LAO_HEADING], [], args.repeat)},
         {"language": "en + lo", **measure(
             pdf_files.OFFICE_PDF,
-            [*pdf_files.OFFICE_EN, *pdf_files.office_lao(), *(" | ".join(row) for row in pdf_files.TABLE),
+            [*pdf_files.OFFICE_EN, *pdf_files.office_lao(), *pdf_files.TABLE_ROWS,
              *pdf_files.OFFICE_COLUMNS],
             list(pdf_files.OFFICE_SECTIONS), [pdf_files.OFFICE_HEADER, "Page 1", "Page 2"], args.repeat)},
     ]

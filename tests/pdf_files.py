@@ -3,7 +3,7 @@
 Running header and footer with page numbers, a title and headings set larger and bold, paragraphs
 wrapped over lines, a word hyphenated at a line's end, a paragraph running on to the next page, a
 footnote in small type, a table, and a page in two columns. ``SOURCE`` holds what a reader should
-give back: each body paragraph as one line of text, each heading, each table row.
+give back: each body paragraph as one line of text, each heading, each table row with its columns' names.
 """
 
 from __future__ import annotations
@@ -33,8 +33,17 @@ LEFT = ("In Kaysone Phomvihane district the inspectors found written contracts f
         "on site.")
 RIGHT = ("In Xeno district half of the workers had no written contract and the nearest clinic was an hour "
          "away.")
-SOURCE = (TITLE, *HEADINGS, FOOTNOTE, WRAPPED, HYPHENATED, RUN_ON, LEFT, RIGHT, *(" | ".join(row) for row in TABLE))
-BODY = (WRAPPED, HYPHENATED, RUN_ON, FOOTNOTE, *(" | ".join(row) for row in TABLE), LEFT, RIGHT)  # in reading order
+
+
+def labelled(table) -> list[str]:
+    """A table's rows after its header row as a reader should give them: each value after its column's name."""
+    names = table[0]
+    return [", ".join(f"{name}: {value}" for name, value in zip(names, row)) for row in table[1:]]
+
+
+TABLE_ROWS = labelled(TABLE)  # "Factory: Kaysone Garments, Workers: 38, Fees repaid (kip): 12,000,000", ...
+SOURCE = (TITLE, *HEADINGS, FOOTNOTE, WRAPPED, HYPHENATED, RUN_ON, LEFT, RIGHT, *TABLE_ROWS)
+BODY = (WRAPPED, HYPHENATED, RUN_ON, FOOTNOTE, *TABLE_ROWS, LEFT, RIGHT)  # in reading order
 
 
 def agency_pdf(path: Path) -> Path:

@@ -160,7 +160,8 @@ def test_a_word_report_reads_as_paragraphs_sections_and_table_rows(tmp_path):
     assert texts[0] == "\n".join(CONDITIONS)  # the line break kept inside one paragraph
     assert [p.section for p in doc.paragraphs][:3] == ["Labour conditions", "ການຈ່າຍເງິນຄືນ", "Remediation"]
     assert texts[1] == LAO and texts[2] == REMEDY  # Lao as Lao, its digits as written
-    assert texts[3:] == ["Fees repaid by province"] + [" | ".join(row) for row in ROWS]  # the merged cell once
+    assert texts[3:] == ["Fees repaid by province"] + [  # the merged cell once, then each row with its columns' names
+        ", ".join(f"{name}: {value}" for name, value in zip(ROWS[0], row)) for row in ROWS[1:]]
     assert not any(HEADER in t or FOOTER in t for t in texts) and HEADER not in doc.text  # no running header
 
 

@@ -26,7 +26,7 @@ def _paragraphs(doc) -> list[str]:
 
 def test_every_paragraph_of_the_source_comes_back_whole(agency):
     """Lines joined into paragraphs, the hyphenated word whole, the run-on across the page break joined,
-    the footnote apart from the body, table rows as cells, the two columns one after the other."""
+    the footnote apart from the body, table rows with their columns' names, the two columns one after the other."""
     got = _paragraphs(agency)
     body = [t for t in pdf_files.SOURCE if t != pdf_files.TITLE and t not in pdf_files.HEADINGS]
     assert [t for t in got if t in body] == [t for t in got]  # no fragment, nothing merged
@@ -40,7 +40,7 @@ def test_headings_are_sections_and_pages_are_cited(agency):
     page = {agency.text[p.start:p.end]: p.page for p in agency.paragraphs}
     assert section[pdf_files.HYPHENATED] == "LABOUR CONDITIONS" and page[pdf_files.HYPHENATED] == 1
     assert section[pdf_files.RUN_ON] == "LABOUR CONDITIONS" and page[pdf_files.RUN_ON] == 1  # cited where it starts
-    assert section[" | ".join(pdf_files.TABLE[1])] == "REMEDIATION" and page[" | ".join(pdf_files.TABLE[1])] == 2
+    assert section[pdf_files.TABLE_ROWS[0]] == "REMEDIATION" and page[pdf_files.TABLE_ROWS[0]] == 2
     assert section[pdf_files.RIGHT] == "TWO DISTRICTS COMPARED"
 
 
@@ -72,7 +72,7 @@ def test_a_libreoffice_pdf_gives_back_its_text():
     english, lao, table, columns = (under(section) for section in pdf_files.OFFICE_SECTIONS)
     assert doc.title == "Garment Factory Inspections in Savannakhet"
     assert english == list(pdf_files.OFFICE_EN) and columns == list(pdf_files.OFFICE_COLUMNS)
-    assert table == [" | ".join(row) for row in pdf_files.TABLE]
+    assert table == pdf_files.TABLE_ROWS
     source = pdf_files.office_lao()
     assert [t.replace(" ", "") for t in lao] == [fold_lao_am(t).replace(" ", "") for t in source]
     assert "\u0ecd\u0eb2" not in "".join(lao) and "\u0eb3" in "".join(lao)
@@ -253,3 +253,33 @@ def test_a_paragraph_broken_by_a_column_or_a_page_is_one_paragraph(columns):
     got = _paragraphs(doc)
     assert all(any(sentence in text for text in got) for sentence in _sentences(pdf_files.COLUMNS_TEXT))
     assert {p.page for p in doc.paragraphs if p.section == pdf_files.COLUMNS_HEADINGS[0]} == {1}
+
+
+def test_a_table_row_is_read_with_its_columns_names_alike_from_pdf_and_word(columns, tmp_path):
+    """'Ban Thakho | 210 | 2 | 6' alone answers nothing; each row stands alone with the header row's names, and
+    a Word file of the same table reads the same."""
+    import docx
+
+    _, doc = columns
+    rows = _under(doc, pdf_files.COLUMNS_HEADINGS[1])
+    assert rows == ["Village: Ban Thakho, Households: 210, Washing stations: 2, Buyers: 6",
+                    "Village: Ban Nong Luang, Households: 145, Washing stations: 1, Buyers: 4",
+                    "Village: Ban Lak Sip, Households: 98, Washing stations: 1, Buyers: 3"]
+    word = docx.Document()
+    word.add_heading(pdf_files.COLUMNS_HEADINGS[1], level=1)
+    table = word.add_table(rows=len(pdf_files.COLUMNS_TABLE), cols=len(pdf_files.COLUMNS_TABLE[0]))
+    for i, values in enumerate(pdf_files.COLUMNS_TABLE):
+        for j, value in enumerate(values):
+            table.cell(i, j).text = value
+    word.save(tmp_path / "villages.docx")
+    assert _under(read_document(tmp_path / "villages.docx"), pdf_files.COLUMNS_HEADINGS[1]) == rows
+
+
+def test_a_table_without_a_header_row_keeps_its_cells_and_a_header_carries_over_a_page():
+    from search.ingest.tables import header_of, row_texts
+
+    figures = [["Ban Thakho", "210", "2", "6"], ["Ban Lak Sip", "98", "1", "3"]]
+    assert row_texts(figures) == ["Ban Thakho | 210 | 2 | 6", "Ban Lak Sip | 98 | 1 | 3"]  # no names to give
+    names = header_of([list(pdf_files.COLUMNS_TABLE[0]), figures[0]])
+    assert row_texts(figures[1:], names) == ["Village: Ban Lak Sip, Households: 98, Washing stations: 1, Buyers: 3"]
+    assert row_texts([["Province", "2022", "2023"], ["Salavan", "12", "15"]]) == ["Province: Salavan, 2022: 12, 2023: 15"]

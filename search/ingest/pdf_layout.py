@@ -16,7 +16,8 @@ gutter, so a line's own gap says little) and at a wide gap that the lines above 
 - a line set larger than the body, or a short bold line, is a heading, written ``# heading`` (the shape
   the paragraph splitter knows from Markdown and Word files), so that it becomes the section of what follows;
 - text smaller than the body (footnotes) stays in paragraphs of its own, and a line of three or more
-  segments is a table row, its cells joined by `` | ``.
+  segments is a table row: the rows one after the other are a table, each row read with its columns'
+  names (:mod:`search.ingest.tables`).
 
 A paragraph that runs on to the next column or the next page (no full stop at the end, a lower-case letter
 after the break) is joined with it; it is cited at the page where it starts.
@@ -34,6 +35,7 @@ from dataclasses import dataclass, field
 
 from search.ingest.lang import has_lao
 from search.ingest.pdf_fonts import font_advances
+from search.ingest.tables import header_of, row_texts
 from search.ingest.tokenize import fold_lao_am
 
 HEADING_SIZE = 1.15  # a line this many times the body's size, or more, is a heading
@@ -306,11 +308,12 @@ def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[fl
     furniture = _furniture(lines, heights)
     body = _body_size(lines)
     step = _line_step(lines, body)
-    out = []
+    out, names = [], None
     for page_lines_, width, height in zip(lines, widths, heights):
         kept = [line for line in page_lines_ if _key(line.text) not in furniture
                 and not (_PAGE_NUMBER.match(line.text) and _at_edge(line, height))]
-        out.append(_paragraphs(_reading_order(kept, width), body, step))
+        paragraphs, names = _tables(_paragraphs(_reading_order(kept, width), body, step), names)
+        out.append(paragraphs)
     return _join_across_pages(out)
 
 
@@ -385,7 +388,7 @@ def _is_heading(line: Line, body: float) -> bool:
 
 def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, str]]:
     """The page's paragraphs as (kind, text): kind ``heading``, ``body``, ``small`` (footnotes) or ``table``."""
-    out: list[list[str]] = []
+    out: list[list] = []
     previous: Line | None = None
     for line in lines:
         if _is_heading(line, body):
@@ -393,7 +396,7 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
                     and 0 < previous.y - line.y <= 1.6 * line.size:
                 out[-1][1] += " " + line.text  # a heading wrapped over two lines
             else:
-                out.append(["heading", line.text])
+                out.append(["heading", line.text, []])
             previous = line
             continue
         kind = "table" if line.cells else "small" if line.size < SMALL_SIZE * body else "body"
@@ -403,9 +406,27 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
         if joins:
             out[-1][1] = _join(out[-1][1], line.text)
         else:
-            out.append([kind, line.text])
+            out.append([kind, line.text, line.cells])
         previous = line
-    return [(kind, text) for kind, text in out]
+    return out
+
+
+def _tables(out: list[list], names: list[str] | None) -> tuple[list[tuple[str, str]], list[str] | None]:
+    """The page's paragraphs as (kind, text), the rows of each table (table rows one after the other) read with
+    the names of their columns; and those names when the page ends in a table, for its rows on the next page
+    (``names``: the names the page before ended with)."""
+    done: list[tuple[str, str]] = []
+    for kind, group in itertools.groupby(out, key=lambda paragraph: paragraph[0]):
+        group = list(group)
+        if kind == "table":
+            rows = [cells for _, _, cells in group]
+            done += [("table", text) for text in row_texts(rows, names)]
+            names = header_of(rows, names)
+        else:
+            done += [(kind, text) for kind, text, _ in group]
+            if kind != "small":  # a footnote may stand between a table's parts; anything else ends it
+                names = None
+    return done, names
 
 
 def _next_column(previous: Line, line: Line) -> bool:

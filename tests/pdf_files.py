@@ -351,3 +351,28 @@ def columns_pdf(path: Path, *, align: str = "J", font: Path = COLUMNS_FONT) -> P
                 row.cell(value)
     pdf.output(str(path))
     return path
+
+
+def shaped_lao() -> list[str]:
+    """The Lao paragraphs of the shaped report: the Lao report's, and the bundled report's that speaks of women
+    (ແມ່ຍິງ, a word a shaped tone mark was seen to split)."""
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "laos-tip-2022-voa.txt"
+    women = next(" ".join(p.split()) for p in corpus.read_text(encoding="utf-8").split("\n\n") if "ແມ່ຍິງ" in p)
+    return LAO_SOURCE.read_text(encoding="utf-8").splitlines() + [women]
+
+
+def lao_shaped_pdf(path: Path, *, font: Path = LAO_FONT) -> Path:
+    """The Lao paragraphs of ``shaped_lao`` set in Phetsarath OT with HarfBuzz shaping (fpdf2's
+    ``set_text_shaping``, which needs uharfbuzz): each glyph placed by itself, a tone mark by its own offset."""
+    import fpdf
+
+    pdf = fpdf.FPDF(format="A4")
+    pdf.add_font("lao", "", str(font))
+    pdf.set_text_shaping(True)
+    pdf.add_page()
+    pdf.set_font("lao", size=11)
+    for paragraph in shaped_lao():
+        pdf.multi_cell(0, 7, paragraph)
+        pdf.ln(8)
+    pdf.output(str(path))
+    return path

@@ -304,6 +304,7 @@ def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[fl
         pages: the pieces drawn on each page.
         heights, widths: each page's size (points).
     """
+    _unspace_marks(pages)
     lines = [page_lines(pieces) for pieces in pages]
     furniture = _furniture(lines, heights)
     body = _body_size(lines)
@@ -315,6 +316,39 @@ def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[fl
         paragraphs, names = _tables(_paragraphs(_reading_order(kept, width), body, step), names)
         out.append(paragraphs)
     return _join_across_pages(out)
+
+
+_LAO_MARK = "\u0eb1\u0eb4-\u0ebc\u0ec8-\u0ecd"  # vowels above or below their letter, tone marks
+_LAO_FOLLOWING = "\u0eb0-\u0ebd\u0ec8-\u0ecd"  # ... and the vowels that follow a letter: no syllable starts with one
+_SPACE_AFTER_MARK = re.compile(f"([{_LAO_MARK}]) (?=[^ ])")
+_SPACE_IN_SYLLABLE = re.compile(f"([{_LAO_MARK}]) (?=[{_LAO_FOLLOWING}])")
+MARK_EVIDENCE = 0.1  # share of the spaces after a mark that fall inside a syllable, from which on all are pypdf's
+
+
+def _unspace_marks(pages: list[list[Piece]]) -> None:
+    """Take out the spaces pypdf writes after a Lao mark drawn in one piece with its line (HarfBuzz-shaped text,
+    as fpdf2's ``set_text_shaping`` draws it: each glyph placed by itself).
+
+    pypdf measures the gap to the next glyph from where the mark is drawn, left of where its letter ends, and
+    sees a word space (``ກຸ່ ມ``, ``ແມ່ ຍິງ``). A space before a vowel that follows its letter (``ຕ່ າງ``) is inside
+    a syllable: always pypdf's. When those are ``MARK_EVIDENCE`` of the spaces after a mark, or more, the
+    document's text is drawn so: every single space after that mark is pypdf's, and a real one shows as two
+    (pypdf's and the drawn one). Otherwise single spaces after marks are kept: they are the writer's.
+    """
+    after: Counter = Counter()
+    inside: Counter = Counter()
+    for pieces in pages:
+        for piece in pieces:
+            after.update(m.group(1) for m in _SPACE_AFTER_MARK.finditer(piece.text))
+            inside.update(m.group(1) for m in _SPACE_IN_SYLLABLE.finditer(piece.text))
+    if not inside:
+        return
+    drawn_apart = "".join(mark for mark, n in inside.items() if n >= 2 and n >= MARK_EVIDENCE * after[mark])
+    everywhere = re.compile(f"([{re.escape(drawn_apart)}]) (?=[^ ])") if drawn_apart else None
+    for pieces in pages:
+        for piece in pieces:
+            text = _SPACE_IN_SYLLABLE.sub(r"\1", piece.text)
+            piece.text = everywhere.sub(r"\1", text) if everywhere else text
 
 
 def _key(text: str) -> str:

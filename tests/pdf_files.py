@@ -363,7 +363,8 @@ def shaped_lao() -> list[str]:
 
 def lao_shaped_pdf(path: Path, *, font: Path = LAO_FONT) -> Path:
     """The Lao paragraphs of ``shaped_lao`` set in Phetsarath OT with HarfBuzz shaping (fpdf2's
-    ``set_text_shaping``, which needs uharfbuzz): each glyph placed by itself, a tone mark by its own offset."""
+    ``set_text_shaping``, which needs uharfbuzz): each glyph placed by itself, a tone mark by its own offset;
+    ``LAO_HEADING`` set larger before the third."""
     import fpdf
 
     pdf = fpdf.FPDF(format="A4")
@@ -371,7 +372,12 @@ def lao_shaped_pdf(path: Path, *, font: Path = LAO_FONT) -> Path:
     pdf.set_text_shaping(True)
     pdf.add_page()
     pdf.set_font("lao", size=11)
-    for paragraph in shaped_lao():
+    for i, paragraph in enumerate(shaped_lao()):
+        if i == 2:
+            pdf.set_font("lao", size=13)
+            pdf.multi_cell(0, 8, LAO_HEADING)
+            pdf.ln(4)
+            pdf.set_font("lao", size=11)
         pdf.multi_cell(0, 7, paragraph)
         pdf.ln(8)
     pdf.output(str(path))

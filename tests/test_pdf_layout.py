@@ -7,7 +7,7 @@ import re
 import pytest
 
 from search.evaluation.fidelity import character_error_rate
-from search.ingest.pdf_layout import Piece, page_lines
+from search.ingest.pdf_lines import Piece, page_lines
 from search.ingest.read import read_document
 from search.ingest.tokenize import fold_lao_am
 
@@ -162,11 +162,11 @@ def test_a_hostile_fonts_maps_are_cut_at_what_a_font_can_hold():
 def test_a_fonts_widths_are_read_once_a_document_not_once_a_page(agency, monkeypatch, tmp_path):
     """Every page of a report uses the same few fonts: their maps are read once (a 300-page report read them
     300 times, each up to 65,536 codes)."""
-    import search.ingest.pdf_layout
+    import search.ingest.pdf_lines
 
     read = []
-    real = search.ingest.pdf_layout.font_advances
-    monkeypatch.setattr(search.ingest.pdf_layout, "font_advances", lambda font: read.append(font) or real(font))
+    real = search.ingest.pdf_lines.font_advances
+    monkeypatch.setattr(search.ingest.pdf_lines, "font_advances", lambda font: read.append(font) or real(font))
     doc = read_document(pdf_files.agency_pdf(tmp_path / "twice.pdf"))
     assert max(p.page for p in doc.paragraphs) == 2
     names = [str(font.get("/BaseFont")) for font in read]

@@ -270,7 +270,7 @@ def test_page_a_word_report_uploads_answers_and_opens_at_its_section(page, brows
     source.locator("#source mark.passage").wait_for(timeout=60_000)
     assert REMEDY in source.locator("#source mark.passage").inner_text()
     assert source.locator("#source .source-head h3").inner_text() == TITLE
-    assert "Province | Workers | Fees repaid" in source.locator("#source").inner_text()  # the table, as rows
+    assert "Province: Champasak, Workers: 38, Fees repaid: 12,000 baht" in source.locator("#source").inner_text()  # a row, named
     source.close()
 
 

@@ -75,6 +75,30 @@ def test_html_drops_scripts_and_keeps_headings():
     assert doc.text[first.start:first.end] == "Primary school enrolment reached 98 percent of children aged six to ten."
 
 
+ARTICLE = ("Inspectors visited twelve garment factories in Savannakhet during the year.",
+           "Half of the workers in Xeno district had no written contract.")
+FURNITURE = ("Vientiane Times", "Home Politics Economy", "Related: rice prices climb", "Share this story",
+             "© 2024 Vientiane Times. All rights reserved.")
+
+
+def test_html_drops_the_pages_header_footer_navigation_and_asides(tmp_path):
+    """A news page: the site's banner, menu, related links and footer are not the report; the article's own
+    <header> (its headline) is."""
+    page = tmp_path / "factories.html"
+    page.write_text(f"""<html><head><title>Factories</title></head><body>
+<header><p>{FURNITURE[0]}</p><nav><a>Home</a> <a>Politics</a> <a>Economy</a></nav></header>
+<div role="navigation"><a>Home</a> <a>Politics</a> <a>Economy</a></div>
+<main><article><header><h1>Garment factories inspected</h1></header>
+<p>{ARTICLE[0]}</p><aside><p>{FURNITURE[2]}</p></aside><p>{ARTICLE[1]}</p>
+<footer><p>{FURNITURE[3]}</p></footer></article></main>
+<footer><p>{FURNITURE[4]}</p></footer></body></html>""", encoding="utf-8")
+    doc = read_document(page)
+    texts = [doc.text[p.start:p.end] for p in doc.paragraphs]
+    assert texts == list(ARTICLE) and doc.title == "Garment factories inspected"
+    assert {p.section for p in doc.paragraphs} == {"Garment factories inspected"}
+    assert not any(f in doc.text for f in FURNITURE)
+
+
 def test_pdf_pages(tmp_path):
     fpdf = pytest.importorskip("fpdf")
     pdf = fpdf.FPDF()
@@ -160,7 +184,8 @@ def test_a_word_report_reads_as_paragraphs_sections_and_table_rows(tmp_path):
     assert texts[0] == "\n".join(CONDITIONS)  # the line break kept inside one paragraph
     assert [p.section for p in doc.paragraphs][:3] == ["Labour conditions", "ການຈ່າຍເງິນຄືນ", "Remediation"]
     assert texts[1] == LAO and texts[2] == REMEDY  # Lao as Lao, its digits as written
-    assert texts[3:] == ["Fees repaid by province"] + [" | ".join(row) for row in ROWS]  # the merged cell once
+    assert texts[3:] == ["Fees repaid by province"] + [  # the merged cell once, then each row with its columns' names
+        ", ".join(f"{name}: {value}" for name, value in zip(ROWS[0], row)) for row in ROWS[1:]]
     assert not any(HEADER in t or FOOTER in t for t in texts) and HEADER not in doc.text  # no running header
 
 

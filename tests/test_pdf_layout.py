@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from search.evaluation.fidelity import character_error_rate
-from search.ingest.pdf_layout import Piece, page_lines
+from search.ingest.pdf_lines import Piece, page_lines
 from search.ingest.read import read_document
 from search.ingest.tokenize import fold_lao_am
 
@@ -24,7 +26,7 @@ def _paragraphs(doc) -> list[str]:
 
 def test_every_paragraph_of_the_source_comes_back_whole(agency):
     """Lines joined into paragraphs, the hyphenated word whole, the run-on across the page break joined,
-    the footnote apart from the body, table rows as cells, the two columns one after the other."""
+    the footnote apart from the body, table rows with their columns' names, the two columns one after the other."""
     got = _paragraphs(agency)
     body = [t for t in pdf_files.SOURCE if t != pdf_files.TITLE and t not in pdf_files.HEADINGS]
     assert [t for t in got if t in body] == [t for t in got]  # no fragment, nothing merged
@@ -38,7 +40,7 @@ def test_headings_are_sections_and_pages_are_cited(agency):
     page = {agency.text[p.start:p.end]: p.page for p in agency.paragraphs}
     assert section[pdf_files.HYPHENATED] == "LABOUR CONDITIONS" and page[pdf_files.HYPHENATED] == 1
     assert section[pdf_files.RUN_ON] == "LABOUR CONDITIONS" and page[pdf_files.RUN_ON] == 1  # cited where it starts
-    assert section[" | ".join(pdf_files.TABLE[1])] == "REMEDIATION" and page[" | ".join(pdf_files.TABLE[1])] == 2
+    assert section[pdf_files.TABLE_ROWS[0]] == "REMEDIATION" and page[pdf_files.TABLE_ROWS[0]] == 2
     assert section[pdf_files.RIGHT] == "TWO DISTRICTS COMPARED"
 
 
@@ -70,7 +72,7 @@ def test_a_libreoffice_pdf_gives_back_its_text():
     english, lao, table, columns = (under(section) for section in pdf_files.OFFICE_SECTIONS)
     assert doc.title == "Garment Factory Inspections in Savannakhet"
     assert english == list(pdf_files.OFFICE_EN) and columns == list(pdf_files.OFFICE_COLUMNS)
-    assert table == [" | ".join(row) for row in pdf_files.TABLE]
+    assert table == pdf_files.TABLE_ROWS
     source = pdf_files.office_lao()
     assert [t.replace(" ", "") for t in lao] == [fold_lao_am(t).replace(" ", "") for t in source]
     assert "\u0ecd\u0eb2" not in "".join(lao) and "\u0eb3" in "".join(lao)
@@ -160,12 +162,165 @@ def test_a_hostile_fonts_maps_are_cut_at_what_a_font_can_hold():
 def test_a_fonts_widths_are_read_once_a_document_not_once_a_page(agency, monkeypatch, tmp_path):
     """Every page of a report uses the same few fonts: their maps are read once (a 300-page report read them
     300 times, each up to 65,536 codes)."""
-    import search.ingest.pdf_layout
+    import search.ingest.pdf_lines
 
     read = []
-    real = search.ingest.pdf_layout.font_advances
-    monkeypatch.setattr(search.ingest.pdf_layout, "font_advances", lambda font: read.append(font) or real(font))
+    real = search.ingest.pdf_lines.font_advances
+    monkeypatch.setattr(search.ingest.pdf_lines, "font_advances", lambda font: read.append(font) or real(font))
     doc = read_document(pdf_files.agency_pdf(tmp_path / "twice.pdf"))
     assert max(p.page for p in doc.paragraphs) == 2
     names = [str(font.get("/BaseFont")) for font in read]
     assert read and len(names) == len(set(names))  # each font once, though both pages draw with them
+
+
+def _sentences(paragraphs) -> list[str]:
+    return [s for p in paragraphs for s in re.split(r"(?<=[.])\s+(?=[A-Z])", p)]
+
+
+def _first_x(path, page: int, text: str) -> float:
+    """Where pypdf says the line holding ``text`` starts on ``page`` (0-based)."""
+    import pypdf
+
+    found = []
+    pypdf.PdfReader(path).pages[page].extract_text(
+        visitor_text=lambda t, cm, tm, font, size: found.append(tm[4]) if text in " ".join(t.split()) else None)
+    assert found, f"{text!r} not drawn on page {page + 1}"
+    return found[0]
+
+
+@pytest.fixture(scope="module", params=["J", "L"])
+def columns(request, tmp_path_factory):
+    """The two-column review, justified (``J``, where the gutter is narrower than two ems and every line of the
+    left column ends at it) and ragged right (``L``)."""
+    pytest.importorskip("fpdf")
+    path = pdf_files.columns_pdf(tmp_path_factory.mktemp("columns") / f"review-{request.param}.pdf", align=request.param)
+    return path, read_document(path)
+
+
+def _under(doc, section: str) -> list[str]:
+    return [doc.text[p.start:p.end] for p in doc.paragraphs if p.section == section]
+
+
+def test_two_justified_columns_are_read_one_after_the_other(columns):
+    """Nothing of one column stitched into the other: each paragraph read is a piece of one paragraph of the
+    source, in the source's order. The gutter is found as the edge where the right column's lines start,
+    shared down the page, not as one line's gap (justified lines end at the gutter, which is narrower than the
+    two ems a gap must be)."""
+    _, doc = columns
+    got = _under(doc, pdf_files.COLUMNS_HEADINGS[0])
+    where = [next((i for i, source in enumerate(pdf_files.COLUMNS_TEXT) if text in source), None) for text in got]
+    assert None not in where and where == sorted(where), got
+
+
+def test_running_header_and_footer_of_the_columns_stay_out(columns):
+    _, doc = columns
+    assert not any("Annual Review 2024" in text for text in _paragraphs(doc))
+
+
+def test_a_justified_lines_wide_word_space_is_not_a_gutter():
+    """Words drawn one by one (as some writers draw justified text): a line of three words spread over the
+    column, between two lines that run across its wide gaps, is one line; the same gaps with nothing above
+    and below are a table row's."""
+    full = [Piece(50, 700, 10, False, "Members who sold cherries to the stations", 240.0),
+            Piece(50, 688, 10, False, "were paid on the day of their delivery and", 240.0)]
+    sparse = [Piece(50, 676, 10, False, "Transport", 45.0), Piece(140, 676, 10, False, "remained", 40.0),
+              Piece(250, 676, 10, False, "costly", 40.0)]
+    below = [Piece(50, 664, 10, False, "the road from Paksong to the port was repaired", 240.0)]
+    lines = page_lines(full + sparse + below)
+    assert [line.text for line in lines][2] == "Transport remained costly" and not lines[2].cells
+    assert page_lines(sparse)[0].cells == ["Transport", "remained", "costly"]
+
+
+def test_the_standard_fonts_have_their_widths():
+    """The 14 standard fonts (fpdf2's core fonts, older exports) are drawn without widths of their own: every
+    reader knows them, and so does this one, so that where a line ends is known."""
+    from search.ingest.pdf_fonts import font_advances
+
+    helvetica = font_advances({"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/Helvetica",
+                                "/Encoding": "/WinAnsiEncoding"})
+    assert helvetica["W"] == 944 and helvetica["i"] == 222 and helvetica[" "] == 278
+    assert font_advances({"/Type": "/Font", "/Subtype": "/Type1", "/BaseFont": "/NoSuchFont"}) is None
+
+
+def test_a_paragraph_broken_by_a_column_or_a_page_is_one_paragraph(columns):
+    """The sixth paragraph runs on from the foot of the left column to the top of the right one, the last from
+    the foot of page 1 to page 2: each is read as one paragraph, cited at page 1, and every sentence is whole."""
+    path, doc = columns
+    middle = 105 * 72 / 25.4  # the middle of an A4 page, in points
+    assert _first_x(path, 0, "loan from the previous") < middle < _first_x(path, 0, "time. Repayments")
+    assert _first_x(path, 1, "without travelling to the plateau.") < middle
+    assert _under(doc, pdf_files.COLUMNS_HEADINGS[0]) == list(pdf_files.COLUMNS_TEXT)
+    got = _paragraphs(doc)
+    assert all(any(sentence in text for text in got) for sentence in _sentences(pdf_files.COLUMNS_TEXT))
+    assert {p.page for p in doc.paragraphs if p.section == pdf_files.COLUMNS_HEADINGS[0]} == {1}
+
+
+def test_a_table_row_is_read_with_its_columns_names_alike_from_pdf_and_word(columns, tmp_path):
+    """'Ban Thakho | 210 | 2 | 6' alone answers nothing; each row stands alone with the header row's names, and
+    a Word file of the same table reads the same."""
+    import docx
+
+    _, doc = columns
+    rows = _under(doc, pdf_files.COLUMNS_HEADINGS[1])
+    assert rows == ["Village: Ban Thakho, Households: 210, Washing stations: 2, Buyers: 6",
+                    "Village: Ban Nong Luang, Households: 145, Washing stations: 1, Buyers: 4",
+                    "Village: Ban Lak Sip, Households: 98, Washing stations: 1, Buyers: 3"]
+    word = docx.Document()
+    word.add_heading(pdf_files.COLUMNS_HEADINGS[1], level=1)
+    table = word.add_table(rows=len(pdf_files.COLUMNS_TABLE), cols=len(pdf_files.COLUMNS_TABLE[0]))
+    for i, values in enumerate(pdf_files.COLUMNS_TABLE):
+        for j, value in enumerate(values):
+            table.cell(i, j).text = value
+    word.save(tmp_path / "villages.docx")
+    assert _under(read_document(tmp_path / "villages.docx"), pdf_files.COLUMNS_HEADINGS[1]) == rows
+
+
+def test_a_table_without_a_header_row_keeps_its_cells_and_a_header_carries_over_a_page():
+    from search.ingest.tables import header_of, row_texts
+
+    figures = [["Ban Thakho", "210", "2", "6"], ["Ban Lak Sip", "98", "1", "3"]]
+    assert row_texts(figures) == ["Ban Thakho | 210 | 2 | 6", "Ban Lak Sip | 98 | 1 | 3"]  # no names to give
+    names = header_of([list(pdf_files.COLUMNS_TABLE[0]), figures[0]])
+    assert row_texts(figures[1:], names) == ["Village: Ban Lak Sip, Households: 98, Washing stations: 1, Buyers: 3"]
+    assert row_texts([["Province", "2022", "2023"], ["Salavan", "12", "15"]]) == ["Province: Salavan, 2022: 12, 2023: 15"]
+
+
+def _spaces(got: str, source: str) -> tuple[int, int]:
+    """Spaces ``got`` has that ``source`` has not, and the other way round, letters aligned (ຳ in either form)."""
+    import difflib
+
+    def letters(text):
+        out, spaces, n = [], [], 0
+        for ch in fold_lao_am(text):
+            if ch == " ":
+                n += 1
+            else:
+                out.append(ch)
+                spaces.append(n)
+                n = 0
+        return out, spaces
+
+    (a, a_spaces), (b, b_spaces) = letters(got), letters(source)
+    extra = lost = 0
+    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        for i, j in zip(range(block.a + 1, block.a + block.size), range(block.b + 1, block.b + block.size)):
+            extra += a_spaces[i] > 0 and b_spaces[j] == 0
+            lost += a_spaces[i] == 0 and b_spaces[j] > 0
+    return extra, lost
+
+
+def test_shaped_lao_gets_no_space_after_its_tone_marks(tmp_path):
+    """HarfBuzz-shaped Lao (fpdf2's set_text_shaping): pypdf writes a space after a tone mark drawn by its own
+    offset (ກຸ່ ມ, ແມ່ ຍິງ: 88 of them in these 2,062 letters). None is left, and the writer's spaces after marks
+    stay (a real one shows as two); only spaces where a line broke go, as in every Lao PDF."""
+    import pypdf
+
+    pytest.importorskip("fpdf")
+    path = pdf_files.lao_shaped_pdf(tmp_path / "shaped.pdf")
+    doc = read_document(path)
+    got, source = _paragraphs(doc), pdf_files.shaped_lao()
+    assert len(got) == len(source)
+    extra, lost = (sum(n) for n in zip(*(_spaces(g, s) for g, s in zip(got, source))))
+    breaks = sum(len(page.extract_text().splitlines()) for page in pypdf.PdfReader(path).pages) - len(source)
+    assert extra == 0 and lost <= breaks  # before: 88 spaces inside words
+    assert "ແມ່ຍິງ" in got[-1] and "ກຸ່ມ" in got[0]

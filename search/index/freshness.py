@@ -16,8 +16,10 @@ from search.ingest.read import list_corpus
 # the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
 # 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
 # unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ. 7: chart labels inside a paragraph
-# left out of its passages (search/ingest/debris.py), kept as the passage's asides.
-READING = 7
+# left out of its passages (search/ingest/debris.py), kept as the passage's asides. 8: PDF columns found
+# by their edges, paragraphs joined across a column's end, table rows (PDF, Word) with their columns' names,
+# shaped Lao without pypdf's spaces after marks, HTML page furniture (footer, aside, banner header) dropped.
+READING = 8
 
 
 def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:

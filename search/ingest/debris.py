@@ -7,7 +7,8 @@ any question about years or counts; in the answer box they break the sentence.
 
 A run of at least ``MIN_TOKENS`` words, each a number (``2015``, ``2WL``, ``12,000``) or a word in capitals
 (``TIER``), with at least ``MIN_NUMBERS`` numbers among them, is a chart's labels: prose puts lower-case
-words, commas or full stops between its numbers, and a table read from a PDF keeps its ``|`` between cells.
+words, commas or full stops between its numbers, and a table's row read from a PDF or Word file has its
+columns' names and commas (``Year: 2021, Cases: 39``), or, without a header row, ``|`` between cells.
 Lao has no capitals, so Lao labels are not found this way (none are known in the corpus). Such a run is
 cut out of the passage's text and kept beside it (``asides``), so that the source view still shows it.
 """

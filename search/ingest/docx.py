@@ -2,8 +2,8 @@
 
 The body is read in its own order, paragraphs and tables alike. Headers, footers and footnotes are
 not body text and stay out of the passages (a running header repeated on every page would otherwise
-stand in every search). A table becomes one block per row, its cells joined by `` | ``; a cell merged
-across columns is read once.
+stand in every search). A table becomes one block per row, each value after its column's name
+(:mod:`search.ingest.tables`, as PDF tables are read); a cell merged across columns is read once.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import io
 import re
 
 from search.errors import DocumentError
+from search.ingest.tables import row_texts
 
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_CELL_SEPARATOR = " | "
 
 
 def docx_text(data: bytes, doc_id: str) -> str:
@@ -70,9 +70,6 @@ def _table_rows(table) -> list[str]:
             if any(cell._tc is other for other in seen):  # a merged cell is listed once per column it spans
                 continue
             seen.append(cell._tc)
-            text = _SPACES.sub(" ", " ".join(cell.text.split())).strip()
-            if text:
-                cells.append(text)
-        if cells:
-            rows.append(_CELL_SEPARATOR.join(cells))
-    return rows
+            cells.append(_SPACES.sub(" ", " ".join(cell.text.split())).strip())
+        rows.append(cells)
+    return row_texts(rows)

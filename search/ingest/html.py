@@ -6,13 +6,16 @@ import re
 
 _BLOCK_TAGS = ("p", "li", "blockquote", "pre", "td", "th", "dd", "dt", "figcaption", "div", "section", "article", "tr")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_DROP = ("script", "style", "noscript", "template", "nav", "head", "svg", "iframe", "form", "button")
+_DROP = ("script", "style", "noscript", "template", "nav", "head", "svg", "iframe", "form", "button", "footer", "aside")
+_CONTENT = ("article", "main", "section")  # a <header> inside one of these heads its text; outside, it is the site's
+_ROLES = ("navigation", "banner", "contentinfo", "complementary")  # the same parts of a page, named by their role
 
 
 def html_text(markup: str) -> str:
     """Return the readable text of an HTML page, paragraphs separated by blank lines.
 
-    Scripts, styles and navigation are dropped; the ``<title>`` (or first ``<h1>``)
+    Scripts, styles and the page's furniture (``<nav>``, ``<footer>``, ``<aside>``, and a ``<header>`` outside
+    an article, main part or section: the site's banner) are dropped; the ``<title>`` (or first ``<h1>``)
     comes first as a ``#`` heading, and so do the page's own headings, so the
     paragraph splitter sees the same shapes as in Markdown.
 
@@ -43,14 +46,16 @@ def _text_parts(soup):
     """
     from bs4 import CData, NavigableString, Tag
 
-    state: dict[int, tuple[bool, object]] = {}  # id(tag) -> (dropped, nearest block-level tag)
+    state: dict[int, tuple[bool, object, bool]] = {}  # id(tag) -> (dropped, nearest block-level tag, in content)
     current = None
     for node in soup.descendants:
-        dropped, block = state.get(id(node.parent), (False, None))
+        dropped, block, content = state.get(id(node.parent), (False, None, False))
         if isinstance(node, Tag):
             if node.name in _BLOCK_TAGS or node.name in _HEADINGS:
                 block = node
-            state[id(node)] = (dropped or node.name in _DROP, block)
+            furniture = (node.name in _DROP or (node.name == "header" and not content)
+                         or node.get("role") in _ROLES)
+            state[id(node)] = (dropped or furniture, block, content or node.name in _CONTENT)
             if node.name == "br" and not dropped:
                 yield "\n"
         elif type(node) in (NavigableString, CData) and not dropped:

@@ -9,7 +9,8 @@ import warnings
 
 from search.errors import DocumentError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
-from search.ingest.pdf_layout import layout_pages, visitor
+from search.ingest.pdf_layout import layout_pages
+from search.ingest.pdf_lines import visitor
 
 _log = logging.getLogger(__name__)
 BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text

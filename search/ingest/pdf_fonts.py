@@ -23,6 +23,8 @@ def font_advances(font_dict) -> dict[str, float] | None:
         font = _resolved(font_dict)
         if font is None:
             return None
+        if "/Widths" not in font and "/DescendantFonts" not in font:
+            return _core_font(font)
         if str(font.get("/Encoding")) in ("/WinAnsiEncoding", "/MacRomanEncoding", "/StandardEncoding") \
                 and "/ToUnicode" not in font:
             codes = {chr(code): code for code in range(32, 256)}
@@ -34,6 +36,19 @@ def font_advances(font_dict) -> dict[str, float] | None:
         return {ch: widths[code] for ch, code in codes.items() if code in widths} or None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
+
+
+def _core_font(font) -> dict[str, float] | None:
+    """One of the 14 standard fonts (Helvetica, Times, Courier…), drawn without widths of its own (fpdf2's core
+    fonts, many older exports): the widths every reader knows, from pypdf's copy of Adobe's metrics."""
+    try:
+        from pypdf._codecs.core_font_metrics import CORE_FONT_METRICS
+    except ImportError:  # a private module of pypdf: without it, the widths stay unknown (half an em a letter)
+        return None
+    metrics = CORE_FONT_METRICS.get(str(font.get("/BaseFont", "")).lstrip("/"))
+    if metrics is None:
+        return None
+    return {ch: float(width) for ch, width in metrics.character_widths.items() if len(ch) == 1} or None
 
 
 def _resolved(obj):

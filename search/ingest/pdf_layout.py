@@ -1,7 +1,7 @@
 """A PDF page's text by its layout: lines joined into paragraphs, headings found, page furniture dropped.
 
-pypdf hands over each piece of text with its position and font (``extract_text``'s visitor). Pieces on
-one baseline make a line; a wide gap splits a line into segments (columns, table cells). Then, per page:
+The page's pieces of text become lines (:mod:`search.ingest.pdf_lines`: columns' edges, table cells, Lao
+marks). Then, per page:
 
 - running headers and footers (a line at the top or bottom of the page whose text, digits aside, stands
   on at least half of the pages) and page numbers there (``7``, ``Page 7``, ``- 7 -``, ``7 of 40``) are
@@ -13,27 +13,25 @@ one baseline make a line; a wide gap splits a line into segments (columns, table
 - a line set larger than the body, or a short bold line, is a heading, written ``# heading`` (the shape
   the paragraph splitter knows from Markdown and Word files), so that it becomes the section of what follows;
 - text smaller than the body (footnotes) stays in paragraphs of its own, and a line of three or more
-  segments is a table row, its cells joined by `` | ``.
+  segments is a table row: the rows one after the other are a table, each row read with its columns'
+  names (:mod:`search.ingest.tables`).
 
-A paragraph that runs on to the next page (no full stop at the end, a lower-case letter after the break)
-is joined with it; it is cited at the page where it starts.
+A paragraph that runs on to the next column or the next page (no full stop at the end, a lower-case letter
+after the break) is joined with it; it is cited at the page where it starts.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
 
 from search.ingest.lang import has_lao
-from search.ingest.pdf_fonts import font_advances
-from search.ingest.tokenize import fold_lao_am
+from search.ingest.pdf_lines import Line, Piece, page_lines, unspace_marks
+from search.ingest.tables import header_of, row_texts
 
 HEADING_SIZE = 1.15  # a line this many times the body's size, or more, is a heading
 SMALL_SIZE = 0.9  # below this many times the body's size: a footnote, kept apart
-SEGMENT_GAP = 2.0  # a gap this many times the font size splits a line into segments
 PARAGRAPH_GAP = 1.45  # a vertical step this many times the body's usual line step starts a new paragraph
 FURNITURE_SHARE = 0.5  # a top or bottom line repeated on this share of the pages is a running header or footer
 FURNITURE_BAND = 0.1  # ... when it lies within this share of the page's height from its top or bottom
@@ -43,167 +41,6 @@ _SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 
 
-@dataclass
-class Piece:
-    """One piece of text as pypdf drew it: where its baseline starts, its font size, whether bold."""
-
-    x: float
-    y: float
-    size: float
-    bold: bool
-    text: str
-    width: float | None = None  # from the font's widths (a simple font); None when unknown
-
-
-@dataclass
-class Line:
-    """The pieces on one baseline, or one segment of them (a column's part, a table cell)."""
-
-    y: float
-    size: float
-    bold: bool
-    x0: float
-    x1: float
-    text: str
-    cells: list[str] = field(default_factory=list)
-
-
-def visitor(pieces: list[Piece], advances: dict | None = None):
-    """A ``visitor_text`` for ``PageObject.extract_text`` that appends each piece drawn to ``pieces``.
-
-    ``advances`` caches each font's character advances; pass one dict for every page of a document, so that a
-    font's maps are read once, not once a page (pypdf hands every page the same font object).
-    """
-    # per font dict: (the dict, kept so that its id is not reused; each character's advance, thousandths of an em)
-    advances = {} if advances is None else advances
-
-    def visit(text, cm, tm, font_dict, font_size):
-        if not text or not text.strip():
-            return
-        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-        scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-        name = str((font_dict or {}).get("/BaseFont", ""))
-        bold = bool(re.search(r"(?i)bold|black|heavy|semibold", name))
-        size = float(font_size) * (scale or 1.0)
-        text = text.replace("\n", " ")
-        key = id(font_dict)
-        if key not in advances:
-            advances[key] = (font_dict, font_advances(font_dict))
-        pieces.append(Piece(x, y, round(size, 1), bold, text, _drawn_width(text, advances[key][1], size)))
-    return visit
-
-
-def _drawn_width(text: str, advance: dict[str, float] | None, size: float) -> float | None:
-    """How wide ``text`` is drawn at ``size``, or None when a character's advance is not known."""
-    if advance is None:
-        return None
-    total = 0.0
-    for ch in text:
-        if _mark(ch):
-            continue  # a mark sits on the letter before it: it advances nothing
-        if ch not in advance:
-            return None
-        total += advance[ch]
-    return total / 1000 * size
-
-
-def page_lines(pieces: list[Piece]) -> list[Line]:
-    """The page's lines, top to bottom, each split into segments at wide gaps; table rows as one line with cells.
-
-    Pieces keep the order they were drawn in within a line: a Lao vowel or tone mark is drawn as a piece
-    of its own just left of where the letter before it ends, so ordering by position would move it.
-    """
-    rows: list[list[Piece]] = []
-    for piece in pieces:  # in the order drawn; a piece joins the line whose baseline it sits on
-        row = next((r for r in reversed(rows) if abs(r[0].y - piece.y) <= 0.4 * max(piece.size, r[0].size, 1.0)), None)
-        if row is None:
-            rows.append([piece])
-        else:
-            row.append(piece)
-    rows.sort(key=lambda r: -r[0].y)
-    lines = []
-    for row in rows:
-        made = [_line(segment) for segment in _segments(row)]
-        if len(made) >= 3:  # a table row: one line, its cells kept
-            first = made[0]
-            lines.append(Line(first.y, first.size, first.bold, first.x0, made[-1].x1,
-                              " | ".join(m.text for m in made), [m.text for m in made]))
-        else:
-            lines.extend(made)
-    return lines
-
-
-def _segments(row: list[Piece]) -> list[list[Piece]]:
-    """A line's pieces cut where a wide gap lies between them (columns, table cells), segments left to right."""
-    segments: list[list[Piece]] = [[row[0]]]
-    for piece in row[1:]:
-        current = segments[-1]
-        gap = SEGMENT_GAP * max(piece.size, 1.0)
-        if piece.x - (current[-1].x + _width(current[-1])) > gap or piece.x < current[0].x - gap:
-            segments.append([piece])  # far ahead, or back before this segment began (another column drawn later)
-        else:
-            current.append(piece)
-    segments.sort(key=lambda segment: segment[0].x)
-    merged = [segments[0]]
-    for segment in segments[1:]:  # drawn apart but side by side: one segment
-        last = merged[-1][-1]
-        if segment[0].x - (last.x + _width(last)) <= SEGMENT_GAP * max(segment[0].size, 1.0):
-            merged[-1].extend(segment)
-        else:
-            merged.append(segment)
-    return merged
-
-
-def _width(piece: Piece) -> float:
-    """How wide a piece is drawn: its font's widths, or half an em a character when they are not known."""
-    if piece.width is not None:
-        return piece.width
-    return 0.5 * max(piece.size, 1.0) * sum(not _mark(ch) for ch in piece.text)
-
-
-def _mark(ch: str) -> bool:
-    """A combining mark (a Lao vowel or tone mark above or below its letter): drawn on the letter before it."""
-    return unicodedata.category(ch).startswith("M")
-
-
-def _line(pieces: list[Piece]) -> Line:
-    text, base = "", None
-    for piece in pieces:
-        drawn = piece.text
-        marks = all(_mark(ch) for ch in drawn.strip())
-        if marks:
-            # pypdf's own space after a mark: measured from the mark, which advances nothing and is drawn left of
-            # where its letter ends, so the letter after looks far. Measured again below from the letter.
-            drawn = drawn.rstrip()
-        if base is not None and not text.endswith(" ") and not drawn.startswith(" ") and _spaced(base, piece):
-            text += " "
-        text += drawn
-        if not marks:
-            base = piece
-    sizes = Counter()
-    for piece in pieces:
-        sizes[piece.size] += len(piece.text.strip())
-    size = sizes.most_common(1)[0][0]
-    bold = all(p.bold for p in pieces if p.text.strip())
-    text = fold_lao_am(" ".join(text.split()))  # ຳ drawn as ໍ + າ (fonts without its glyph): ຳ again, as typed
-    return Line(pieces[0].y, size, bold, pieces[0].x, pieces[-1].x + _width(pieces[-1]), text)
-
-
-def _spaced(before: Piece, piece: Piece) -> bool:
-    """Whether a word space lies between two pieces of a line: never before a combining mark; else the gap
-    between them, where the font's widths give it; without them, Lao runs on (it is written without spaces
-    between words) and other text is spaced."""
-    if _mark(piece.text[:1] or " "):
-        return False  # a vowel or tone mark drawn on its own sits on the letter before it
-    gap = piece.x - (before.x + _width(before))
-    if before.width is not None:
-        return gap > 0.15 * max(piece.size, 1.0)
-    if has_lao(before.text[-1:]) and has_lao(piece.text[:1]):
-        return gap > 0.5 * max(piece.size, 1.0)
-    return True
-
-
 def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[float]) -> list[list[str]]:
     """Each page's paragraphs, in reading order, with headings as ``# …`` and furniture dropped.
 
@@ -211,15 +48,17 @@ def layout_pages(pages: list[list[Piece]], heights: list[float], widths: list[fl
         pages: the pieces drawn on each page.
         heights, widths: each page's size (points).
     """
+    unspace_marks(pages)
     lines = [page_lines(pieces) for pieces in pages]
     furniture = _furniture(lines, heights)
     body = _body_size(lines)
     step = _line_step(lines, body)
-    out = []
+    out, names = [], None
     for page_lines_, width, height in zip(lines, widths, heights):
         kept = [line for line in page_lines_ if _key(line.text) not in furniture
                 and not (_PAGE_NUMBER.match(line.text) and _at_edge(line, height))]
-        out.append(_paragraphs(_reading_order(kept, width), body, step))
+        paragraphs, names = _tables(_paragraphs(_reading_order(kept, width), body, step), names)
+        out.append(paragraphs)
     return _join_across_pages(out)
 
 
@@ -294,7 +133,7 @@ def _is_heading(line: Line, body: float) -> bool:
 
 def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, str]]:
     """The page's paragraphs as (kind, text): kind ``heading``, ``body``, ``small`` (footnotes) or ``table``."""
-    out: list[list[str]] = []
+    out: list[list] = []
     previous: Line | None = None
     for line in lines:
         if _is_heading(line, body):
@@ -302,18 +141,48 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
                     and 0 < previous.y - line.y <= 1.6 * line.size:
                 out[-1][1] += " " + line.text  # a heading wrapped over two lines
             else:
-                out.append(["heading", line.text])
+                out.append(["heading", line.text, []])
             previous = line
             continue
         kind = "table" if line.cells else "small" if line.size < SMALL_SIZE * body else "body"
         joins = (out and out[-1][0] == kind and kind != "table" and abs(previous.size - line.size) < 0.05 * max(body, 1.0)
-                 and 0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size))
+                 and (0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size)
+                      or _next_column(previous, line) and _runs_on(out[-1][1], line.text)))
         if joins:
             out[-1][1] = _join(out[-1][1], line.text)
         else:
-            out.append([kind, line.text])
+            out.append([kind, line.text, line.cells])
         previous = line
-    return [(kind, text) for kind, text in out]
+    return out
+
+
+def _tables(out: list[list], names: list[str] | None) -> tuple[list[tuple[str, str]], list[str] | None]:
+    """The page's paragraphs as (kind, text), the rows of each table (table rows one after the other) read with
+    the names of their columns; and those names when the page ends in a table, for its rows on the next page
+    (``names``: the names the page before ended with)."""
+    done: list[tuple[str, str]] = []
+    for kind, group in itertools.groupby(out, key=lambda paragraph: paragraph[0]):
+        group = list(group)
+        if kind == "table":
+            rows = [cells for _, _, cells in group]
+            done += [("table", text) for text in row_texts(rows, names)]
+            names = header_of(rows, names)
+        else:
+            done += [(kind, text) for kind, text, _ in group]
+            if kind != "small":  # a footnote may stand between a table's parts; anything else ends it
+                names = None
+    return done, names
+
+
+def _next_column(previous: Line, line: Line) -> bool:
+    """Whether ``line`` starts the next column after ``previous`` ended one: higher up the page, further right."""
+    return line.y > previous.y and line.x0 > previous.x0 + max(line.size, 1.0)
+
+
+def _runs_on(text: str, more: str) -> bool:
+    """Whether a paragraph broken off at a column's or a page's end goes on in ``more``: no sentence ends
+    it, and ``more`` starts with a lower-case letter."""
+    return not _SENTENCE_END.search(text) and more[:1].islower()
 
 
 def _join(text: str, more: str) -> str:
@@ -333,8 +202,7 @@ def _join_across_pages(pages: list[list[tuple[str, str]]]) -> list[list[str]]:
     for here, there in zip(pages, pages[1:]):
         last = next((p for p in reversed(here) if p[0] != "small"), None)
         first = next((p for p in there if p[0] != "small"), None)
-        if last and first and last[0] == first[0] == "body" and not _SENTENCE_END.search(last[1]) \
-                and first[1][:1].islower():
+        if last and first and last[0] == first[0] == "body" and _runs_on(last[1], first[1]):
             last[1] = _join(last[1], first[1])
             there.remove(first)
     return [[("# " + text) if kind == "heading" else text for kind, text in page] for page in pages]

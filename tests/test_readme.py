@@ -85,16 +85,19 @@ def test_links_stay_in_the_repository_and_lead_somewhere(path):
     """A clone has only the repository: a link to a sibling folder or another site is dead for its reader
     (the local app's own address is fine); every link to a file names one the repository holds."""
     text = path.read_text(encoding="utf-8")
-    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"<(https?://[^>]+)>", text)
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"https?://[^\s)>`\"']+", text)
     assert targets or path != readme.README
     for target in targets:
         if re.match(r"https?://", target):
             assert re.match(r"https?://(127\.0\.0\.1|localhost)[:/]", target), f"{path.name} links outside: {target}"
             continue
-        file = target.split("#")[0]
-        if file:
-            resolved = (path.parent / file).resolve()
-            assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{path.name}: {target} is not in the repository"
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{path.name}: {target} is not in the repository"
+        if anchor and resolved.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", resolved.read_text(encoding="utf-8"), re.M)
+            slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+            assert anchor in slugs, f"{path.name}: {target} names no heading of {resolved.name}"
     assert "../shared" not in text.replace("\n", " "), f"{path.name} names ../shared/, which a clone does not have"
 
 

@@ -320,7 +320,7 @@ def summary() -> str:
              lambda r: f"{r['dev']['all']['hit@5']:.3f}"),
             ("its Lao questions: hit@5", lambda r: f"{r['dev']['lo']['hit@5']:.3f}"),
             (f"second set, {second} Lao questions answered in English: hit@5", lambda r: f"{r['second']['all']['hit@5']:.3f}"),
-            (f"answer box on the dev set: right / wrong (of {dev})",
+            (f"answer box on the dev set: answers shown right / wrong ({dev} questions)",
              lambda r: f"{r['dev']['answer_box']['right']} / {r['dev']['answer_box']['wrong']}"),
             (f"unanswerable questions answered (of {unanswerable})", lambda r: str(len(r["unanswerable_answered"])))]
     lines = [f"| default retriever | the bundled report alone ({builds['alone']['passages']:,} passages) "
@@ -329,8 +329,8 @@ def summary() -> str:
     lines += [f"| {label} | {cell(row['alone'])} | {cell(row['library'])} |" for label, cell in rows]
     lines.append(f"| search p50, one question | {latency['alone']['p50_ms']} ms | {latency['library']['p50_ms']} ms |")
     largest = _scale_runs()[-1]
-    lines += ["", f"In a synthetic library of {largest['passages']:,} passages a search takes "
-                  f"{largest['search_ms']['p50']:.1f} ms p50, besides encoding the question."]
+    lines += ["", f"In a synthetic library of {largest['passages']:,} passages the search itself, the question's encoding "
+                  f"aside, takes {largest['search_ms']['p50']:.1f} ms p50 ([docs/scaling.md](docs/scaling.md))."]
     return "\n".join(lines)
 
 

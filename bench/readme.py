@@ -1,19 +1,22 @@
-"""Rewrite the README's measured figures from a real run, so they are what a fresh clone prints.
+"""Rewrite the measured figures of README.md and docs/ from a real run, so they are what a fresh clone prints.
 
     python bench/readme.py [--index index] [--plain-index .index-plain] [--check] [--scale-only]
 
-Each figure block in README.md stands between ``<!-- readme:NAME -->`` and
-``<!-- /readme:NAME -->``. This script makes every block from the index of the
+Each figure block stands between ``<!-- readme:NAME -->`` and ``<!-- /readme:NAME -->``
+in the file that holds it: the README keeps a short summary and the ``query`` sample,
+the long tables are in docs/ (``BLOCKS``, ``PLAIN_BLOCKS`` and ``RECORDED_BLOCKS`` map
+each file to its blocks). This script makes every block from the index of the
 bundled corpus (built first if missing; the adapter block also from an index made
 with the plain model, ``build --no-adapter``) and writes them in; ``--check`` only
 compares, and exits 1 naming the blocks that differ. ``tests/test_readme.py``
 makes the same blocks from the test session's index and checks them.
 
-The scale tables (README and docs/scaling.md) come from the recorded runs of
+The scale tables (docs/scaling.md) come from the recorded runs of
 ``bench/scale.py`` in ``bench/results/`` (a million passages take an hour to build,
 so they are recorded, not re-run by the tests; the tests check the tables against them).
-So does the table alone and in the library, from ``bench/library.py``'s recorded run
-(``bench/results/library.json``; the tests check its "alone" half against a fresh run).
+So do the table alone and in the library (docs/quality.md) and the README's summary, from
+``bench/library.py``'s recorded run (``bench/results/library.json``; the tests check its
+"alone" half against a fresh run).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ import library as library_bench  # noqa: E402 - bench/library.py, beside this fi
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-SCALING = ROOT / "docs" / "scaling.md"
+DOCS = ROOT / "docs"
+SCALING, QUALITY, RETRIEVAL, MODEL = DOCS / "scaling.md", DOCS / "quality.md", DOCS / "retrieval.md", DOCS / "model.md"
+BUILDING, READING, API = DOCS / "building.md", DOCS / "reading.md", DOCS / "api.md"
 SCALE_RUNS = ROOT / "bench" / "results"  # bench/scale.py --json bench/results/scale-N.json
 DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
 LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
@@ -166,7 +171,7 @@ def _duration(seconds: float) -> str:
 
 
 def scale_table() -> str:
-    """The README's table of search time, recall, memory, disk and load by library size."""
+    """docs/scaling.md's short table of search time, recall, memory, disk and load by library size."""
     lines = ["| passages | search p50 / p95 | recall@100 (passages / sentences) | memory per passage, loaded "
              "| after the dev questions (own + file pages) | disk per passage | load |",
              "|---|---|---|---|---|---|---|"]
@@ -203,12 +208,12 @@ def library_run() -> dict:
 
 
 def library_table() -> str:
-    """The README's table: each retriever alone → in the library, from the recorded run."""
+    """docs/quality.md's table: each retriever alone → in the library, from the recorded run."""
     return library_bench.table(library_run())
 
 
 def library_figures() -> str:
-    """The README's sentence under that table: the default retriever's answer box and search time, alone and in
+    """docs/quality.md's sentence under that table: the default retriever's answer box and search time, alone and in
     the library, from the same recorded run."""
     run = library_run()
     row = run["retrievers"][DEFAULT_RETRIEVER]["library"]
@@ -227,7 +232,7 @@ SERVE_PATHS = {"engine": "engine (no HTTP)", "api": "JSON API", "gradio-api": "G
 
 
 def serve_table() -> str:
-    """The README's table: one search end to end by path and concurrent clients, from the recorded run."""
+    """docs/api.md's table: one search end to end by path and concurrent clients, from the recorded run."""
     run = json.loads(SERVE_RUN.read_text(encoding="utf-8"))
     counts = list(run["paths"]["engine"])
     lines = ["| path | " + " | ".join(f"{n} client{'s' if n != '1' else ''}: p50 · q/s" for n in counts)
@@ -245,7 +250,7 @@ UPDATE_RUN = SCALE_RUNS / "update.json"  # bench/update.py --json bench/results/
 
 
 def update_table() -> str:
-    """The README's table: adding and removing one report in a big library, from the recorded run."""
+    """docs/building.md's table: adding and removing one report in a big library, from the recorded run."""
     run = json.loads(UPDATE_RUN.read_text(encoding="utf-8"))
     return "\n".join([
         "| library | report added, then removed | add | remove | the same library built from scratch, embedding aside |",
@@ -259,7 +264,7 @@ PDF_RUN = SCALE_RUNS / "pdf.json"  # bench/pdf.py --json bench/results/pdf.json
 
 
 def pdf_table() -> str:
-    """The README's table: how faithfully the test PDFs are read, from the recorded run."""
+    """docs/reading.md's table: how faithfully the test PDFs are read, from the recorded run."""
     rows = json.loads(PDF_RUN.read_text(encoding="utf-8"))
     lines = ["| document | pages | character error rate | headings found | header or footer lines in passages | pages/s |",
              "|---|---|---|---|---|---|"]
@@ -274,7 +279,7 @@ ENGINE_ORDER = ("onnx-fp32", "onnx-int8", "torch")
 
 
 def engines_table() -> str:
-    """The README's table: each engine's ranking and speed on the dev set, from the recorded run."""
+    """docs/model.md's table: each engine's ranking and speed on the dev set, from the recorded run."""
     run = json.loads(LATENCY_RUN.read_text(encoding="utf-8"))["engines"]
     lines = ["| engine | dev hit@5 / mrr@10 (all) | Lao questions | query encode + FAISS | default retriever (p90) "
              "| vs torch | one-shot `query` |", "|---|---|---|---|---|---|---|"]
@@ -292,7 +297,7 @@ BUILD_RUNS = {"separate": SCALE_RUNS / "build-separate.json", "late": SCALE_RUNS
 
 
 def build_table() -> str:
-    """The README's table: build throughput against a plain encode, per way of embedding sentences, recorded runs."""
+    """docs/building.md's table: build throughput against a plain encode, per way of embedding sentences, recorded runs."""
     lines = ["| `build --sentence-vectors` | texts given to the model per passage | model tokens per passage token "
              "| build | plain encode | build / encode |", "|---|---|---|---|---|---|"]
     for mode, path in BUILD_RUNS.items():
@@ -304,15 +309,46 @@ def build_table() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "query-sample": query_sample,
-          "answer-threshold": answer_threshold_table, "ablation": ablation_table}
-PLAIN_BLOCKS = {"adapter": adapter_table}  # made from the index and the plain model's index
-RECORDED_BLOCKS = {README: {"scale": scale_table, "library": library_table, "library-figures": library_figures, "serve": serve_table, "update": update_table,
-                            "pdf": pdf_table, "engines": engines_table, "build": build_table}, SCALING: {"scale-stages": scale_stages_table}}  # from bench runs
+def summary() -> str:
+    """The README's short summary: the default retriever alone and in the dev library (hit@5, the answer box,
+    search time) from the recorded library run, and the search time at the largest recorded scale."""
+    run = library_run()
+    row, builds, latency = run["retrievers"][DEFAULT_RETRIEVER], run["builds"], run["latency"]
+    unanswerable = sum(1 for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip())
+    dev, second = row["alone"]["dev"]["all"]["n"], row["alone"]["second"]["all"]["n"]
+    rows = [(f"dev set, {dev} questions ({row['alone']['dev']['lo']['n']} in Lao): hit@5",
+             lambda r: f"{r['dev']['all']['hit@5']:.3f}"),
+            ("its Lao questions: hit@5", lambda r: f"{r['dev']['lo']['hit@5']:.3f}"),
+            (f"second set, {second} Lao questions answered in English: hit@5", lambda r: f"{r['second']['all']['hit@5']:.3f}"),
+            (f"answer box on the dev set: answers shown right / wrong ({dev} questions)",
+             lambda r: f"{r['dev']['answer_box']['right']} / {r['dev']['answer_box']['wrong']}"),
+            (f"unanswerable questions answered (of {unanswerable})", lambda r: str(len(r["unanswerable_answered"])))]
+    lines = [f"| default retriever | the bundled report alone ({builds['alone']['passages']:,} passages) "
+             f"| beside the dev library ({builds['library']['passages']:,} passages, {builds['library']['reports']} reports) |",
+             "|---|---|---|"]
+    lines += [f"| {label} | {cell(row['alone'])} | {cell(row['library'])} |" for label, cell in rows]
+    lines.append(f"| search p50, one question | {latency['alone']['p50_ms']} ms | {latency['library']['p50_ms']} ms |")
+    largest = _scale_runs()[-1]
+    lines += ["", f"In a synthetic library of {largest['passages']:,} passages the search itself, the question's encoding "
+                  f"aside, takes {largest['search_ms']['p50']:.1f} ms p50 ([docs/scaling.md](docs/scaling.md))."]
+    return "\n".join(lines)
+
+
+# Each file's blocks: made from the index (BLOCKS), from it and the plain model's index (PLAIN_BLOCKS),
+# or from the runs recorded in bench/results/ (RECORDED_BLOCKS).
+BLOCKS = {README: {"query-sample": query_sample},
+          QUALITY: {"eval-table": eval_table, "eval-table-lo-en": eval_table_lo_en, "answer-threshold": answer_threshold_table},
+          RETRIEVAL: {"ablation": ablation_table}}
+PLAIN_BLOCKS = {MODEL: {"adapter": adapter_table}}
+RECORDED_BLOCKS = {README: {"summary": summary},
+                   QUALITY: {"library": library_table, "library-figures": library_figures},
+                   API: {"serve": serve_table}, BUILDING: {"update": update_table, "build": build_table},
+                   READING: {"pdf": pdf_table}, MODEL: {"engines": engines_table},
+                   SCALING: {"scale": scale_table, "scale-stages": scale_stages_table}}
 
 
 def blocks_in(text: str) -> dict[str, str]:
-    """The README's figure blocks, by name."""
+    """A file's figure blocks, by name."""
     return {m.group(1): m.group(2).strip("\n") for m in re.finditer(r"<!-- readme:([\w-]+) -->\n(.*?)<!-- /readme:\1 -->", text, re.S)}
 
 
@@ -331,14 +367,15 @@ def main() -> None:
                         help="an index of the bundled corpus with the plain model (built here if missing)")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a block differs")
     parser.add_argument("--scale-only", action="store_true",
-                        help="only the scale tables, from bench/results/ (no index, no eval run)")
+                        help="only the blocks made from the runs recorded in bench/results/ (no index, no eval run)")
     args = parser.parse_args()
     files = {}
     if not args.scale_only:
         searcher, plain = _searcher(args.index, IndexConfig()), _searcher(args.plain_index, IndexConfig(adapter=False))
-        made = {name: make(searcher) for name, make in BLOCKS.items()}
-        made.update({name: make(searcher, plain) for name, make in PLAIN_BLOCKS.items()})
-        files[README] = made
+        for path, blocks in BLOCKS.items():
+            files.setdefault(path, {}).update({name: make(searcher) for name, make in blocks.items()})
+        for path, blocks in PLAIN_BLOCKS.items():
+            files.setdefault(path, {}).update({name: make(searcher, plain) for name, make in blocks.items()})
     for path, blocks in RECORDED_BLOCKS.items():
         files.setdefault(path, {}).update({name: make() for name, make in blocks.items()})
     texts = {path: path.read_text(encoding="utf-8") for path in files}

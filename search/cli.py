@@ -147,11 +147,11 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
                    "Queries use the index's.")
 @click.option("--sentence-vectors", type=click.Choice(["separate", "late"]), default=IndexConfig.sentence_vectors,
               show_default=True, help="Embed each sentence alone, or pool it from its passage's model pass "
-                                      "(about 1.7x faster builds, slightly lower ranks; README, Building a big library).")
+                                      "(about 1.7x faster builds, slightly lower ranks; docs/building.md).")
 @click.option("--languages", default=",".join(IndexConfig.languages), show_default=True,
               help="The languages passages may be tagged with, comma-separated; a passage in any other is 'und'.")
 @click.option("--adapter/--no-adapter", default=IndexConfig.adapter, show_default=True,
-              help="Merge the shipped Lao adapter into the default model (README, The Lao adapter); --no-adapter for the plain model.")
+              help="Merge the shipped Lao adapter into the default model (docs/model.md, The Lao adapter); --no-adapter for the plain model.")
 @_threads_option
 @_device_option
 @click.option("--ray", "ray_address", is_flag=False, flag_value="local", default=None, metavar="[ADDRESS]",

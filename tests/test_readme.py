@@ -1,6 +1,7 @@
-"""The README's figures are what a fresh clone prints: each block is made again from the session's real index."""
+"""The figures of the README and docs/ are what a fresh clone prints: each block is made again from the session's real index."""
 
 import importlib.util
+import re
 
 import pytest
 
@@ -11,19 +12,28 @@ readme = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(readme)
 
 
-@pytest.mark.parametrize("name", sorted(readme.BLOCKS))
-def test_readme_block_matches_a_fresh_run(name, searcher):
-    written = readme.blocks_in(readme.README.read_text(encoding="utf-8"))
-    assert name in written, f"README.md has no <!-- readme:{name} --> block"
-    assert written[name] == readme.BLOCKS[name](searcher), f"README block {name} is stale: run python bench/readme.py"
+def _placed(blocks: dict) -> list:
+    """``(file, block name)`` pairs of one of the script's maps, for parametrize."""
+    return [(path, name) for path, named in blocks.items() for name in named]
 
 
-@pytest.mark.parametrize("name", sorted(readme.PLAIN_BLOCKS))
-def test_readme_block_of_both_models_matches_a_fresh_run(name, searcher, plain_searcher):
-    written = readme.blocks_in(readme.README.read_text(encoding="utf-8"))
-    assert name in written, f"README.md has no <!-- readme:{name} --> block"
-    assert written[name] == readme.PLAIN_BLOCKS[name](searcher, plain_searcher), (
-        f"README block {name} is stale: run python bench/readme.py")
+def _id(value):
+    return getattr(value, "name", value)
+
+
+@pytest.mark.parametrize("path, name", _placed(readme.BLOCKS), ids=_id)
+def test_readme_block_matches_a_fresh_run(path, name, searcher):
+    written = readme.blocks_in(path.read_text(encoding="utf-8"))
+    assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
+    assert written[name] == readme.BLOCKS[path][name](searcher), f"{path.name} block {name} is stale: run python bench/readme.py"
+
+
+@pytest.mark.parametrize("path, name", _placed(readme.PLAIN_BLOCKS), ids=_id)
+def test_readme_block_of_both_models_matches_a_fresh_run(path, name, searcher, plain_searcher):
+    written = readme.blocks_in(path.read_text(encoding="utf-8"))
+    assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
+    assert written[name] == readme.PLAIN_BLOCKS[path][name](searcher, plain_searcher), (
+        f"{path.name} block {name} is stale: run python bench/readme.py")
 
 
 def test_rewrite_replaces_only_the_named_block():
@@ -32,8 +42,7 @@ def test_rewrite_replaces_only_the_named_block():
     assert readme.blocks_in(new) == {"x": "new", "y": "keep"} and new.startswith("a\n") and "\nb\n" in new
 
 
-@pytest.mark.parametrize("path, name", [(path, name) for path, blocks in readme.RECORDED_BLOCKS.items() for name in blocks],
-                         ids=lambda value: getattr(value, "name", value))
+@pytest.mark.parametrize("path, name", _placed(readme.RECORDED_BLOCKS), ids=_id)
 def test_scale_tables_are_the_recorded_bench_runs(path, name):
     written = readme.blocks_in(path.read_text(encoding="utf-8"))
     assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
@@ -59,3 +68,39 @@ def test_the_recorded_library_run_alone_is_what_a_fresh_run_gives(searcher):
         assert fresh[name]["answers"] == recorded[name]["answers"]
     assert fresh["unanswerable_answered"] == recorded["unanswerable_answered"]
     assert readme.library_run()["builds"]["library"]["passages"] > 7000
+
+
+DOCUMENTS = [readme.README, *sorted(readme.DOCS.glob("*.md"))]
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_id)
+def test_every_figure_block_is_made_by_the_script(path):
+    """A block no map names would be checked by nothing and rot by hand."""
+    made = {name for blocks in (readme.BLOCKS, readme.PLAIN_BLOCKS, readme.RECORDED_BLOCKS) for name in blocks.get(path, {})}
+    assert set(readme.blocks_in(path.read_text(encoding="utf-8"))) == made
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_id)
+def test_links_stay_in_the_repository_and_lead_somewhere(path):
+    """A clone has only the repository: a link to a sibling folder or another site is dead for its reader
+    (the local app's own address is fine); every link to a file names one the repository holds."""
+    text = path.read_text(encoding="utf-8")
+    targets = re.findall(r"\]\(([^)\s]+)\)", text) + re.findall(r"https?://[^\s)>`\"']+", text)
+    assert targets or path != readme.README
+    for target in targets:
+        if re.match(r"https?://", target):
+            assert re.match(r"https?://(127\.0\.0\.1|localhost)[:/]", target), f"{path.name} links outside: {target}"
+            continue
+        file, _, anchor = target.partition("#")
+        resolved = (path.parent / file).resolve() if file else path
+        assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{path.name}: {target} is not in the repository"
+        if anchor and resolved.suffix == ".md":
+            headings = re.findall(r"^#+ (.+)$", resolved.read_text(encoding="utf-8"), re.M)
+            slugs = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+            assert anchor in slugs, f"{path.name}: {target} names no heading of {resolved.name}"
+    assert "../shared" not in text.replace("\n", " "), f"{path.name} names ../shared/, which a clone does not have"
+
+
+def test_the_readme_stays_short():
+    """Issue 42: a newcomer reads it in ten minutes; the long material lives in docs/."""
+    assert len(readme.README.read_text(encoding="utf-8").splitlines()) <= 300

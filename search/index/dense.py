@@ -3,7 +3,7 @@
 Vectors are kept as 16-bit floats. Exact search below ``IVF_FROM`` vectors; from there
 on an inverted file: the vectors are clustered at build time (k-means, seeded) and a
 search scans only the ``IVF_NPROBE`` clusters nearest the question. The threshold and
-parameters are measured by ``bench/scale.py`` (README, *Scale*); an HNSW graph was
+parameters are measured by ``bench/scale.py`` (docs/scaling.md); an HNSW graph was
 measured too and lost recall on libraries with many repeated sentences.
 """
 

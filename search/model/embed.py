@@ -23,7 +23,7 @@ DEVICES = ("auto", "cpu", "cuda")
 Progress = Callable[[int, int], None]
 # Late-chunked sentence vectors, less this share of their passage's vector. Dev set, default
 # retriever, hit@5 / mrr@10: 0 gave 0.909 / 0.846, 0.3 gave 0.924 / 0.847, 0.6 gave 0.924 / 0.833
-# (sentences embedded alone: 0.924 / 0.856). Chosen on that set; see the README's *Building*.
+# (sentences embedded alone: 0.924 / 0.856). Chosen on that set; see docs/building.md.
 LATE_PASSAGE_SHARE = 0.3
 
 

@@ -1,6 +1,6 @@
 """ONNX Runtime engines: the converted e5 model exported to ONNX (float32, or quantised to 8 bits).
 
-Measured figures are in the README (*Engines*). ``optimum`` cannot be installed beside
+Measured figures are in docs/model.md (*Engines*). ``optimum`` cannot be installed beside
 transformers 5, so the export is ``torch.onnx.export`` (the TorchScript exporter) and
 the quantisation ``onnxruntime.quantization.quantize_dynamic``; encoding is
 tokenizers + ONNX Runtime + mean pooling + L2 normalisation, which is all e5 needs.

@@ -5,7 +5,7 @@ one sentence): the fused ranking chose the passage, the highlight the sentence. 
 is shown only when its cosine to the question reaches ``ANSWER_THRESHOLD``, or
 when the three ranked lists all put its passage first (down to ``AGREED_FLOOR``),
 measured on the dev set and on questions the bundled report does not answer
-(``eval/no-answer.jsonl``; ``python bench/readme.py`` makes the README's table, *The answer box*). When the question asks
+(``eval/no-answer.jsonl``; ``python bench/readme.py`` makes the table of docs/quality.md, *The answer box*). When the question asks
 for a number, the quantities in the sentence are marked for emphasis.
 """
 
@@ -26,7 +26,7 @@ from search.index.store import StoredIndex
 # set and answered 6 of the 20 unanswerable questions, eval/no-answer.jsonl). The raw cosine is a property
 # of the model. The 20 unanswerable questions score at most 0.63 alone and in the library; from 0.70 none
 # is answered and the dev set's shown answers are 22 right, 1 wrong alone, 19 right, 5 wrong in the
-# library. README, *The answer box*, has the tables (bench/readme.py, bench/library.py).
+# library. docs/quality.md, *The answer box*, has the tables (bench/readme.py, bench/library.py).
 ANSWER_THRESHOLD = 0.70
 # Below it, an answer is still shown when the three ranked lists (the passage's meaning, its best
 # sentence's, its words) all put its passage first, down to this floor: 5 more right answers on the dev set

@@ -309,14 +309,14 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
         joins = (out and out[-1][0] == kind and kind != "table" and abs(previous.size - line.size) < 0.05 * max(body, 1.0)
                  and 0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size))
         if joins:
-            out[-1][1] = _join(out[-1][1], line.text)
+            out[-1][1] = join_lines(out[-1][1], line.text)
         else:
             out.append([kind, line.text])
         previous = line
     return [(kind, text) for kind, text in out]
 
 
-def _join(text: str, more: str) -> str:
+def join_lines(text: str, more: str) -> str:
     """Two lines of a paragraph: a word hyphenated at the break joined again; Lao run on (Lao is written
     without spaces between words, and a line breaks between two words); else a space."""
     if _HYPHENATED.search(text) and more[:1].islower():
@@ -335,6 +335,6 @@ def _join_across_pages(pages: list[list[tuple[str, str]]]) -> list[list[str]]:
         first = next((p for p in there if p[0] != "small"), None)
         if last and first and last[0] == first[0] == "body" and not _SENTENCE_END.search(last[1]) \
                 and first[1][:1].islower():
-            last[1] = _join(last[1], first[1])
+            last[1] = join_lines(last[1], first[1])
             there.remove(first)
     return [[("# " + text) if kind == "heading" else text for kind, text in page] for page in pages]

@@ -207,7 +207,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             stats = gr.Markdown(summary(searcher), elem_id="corpus-stats")
             with gr.Column(visible=not (read_only or users), elem_id="corpus-edit") as editing:  # editors: see on_load
                 if not read_only:  # read-only: no write component, and below, no write endpoint
-                    upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf, .docx)", file_types=list(SUPPORTED_SUFFIXES),
+                    upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf, .docx, or a scan: .png, .jpg, .tif)", file_types=list(SUPPORTED_SUFFIXES),
                                           elem_id="upload")
                     add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
                     # allow_custom_value: the API checks a name against the choices of the page's first build, so a

@@ -1,0 +1,118 @@
+"""Scanned reports read by real Tesseract (Lao + English) from the committed scan set (tests/scan_files.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from search import Searcher, build_index
+from search.errors import DocumentError
+from search.evaluation.fidelity import page_error_rate
+from search.ingest import ocr
+from search.ingest.bounded import BoundedReader
+from search.ingest.read import read_document
+from search.ingest.scans import needs_ocr
+
+from conftest import DATA
+from scan_files import SCANS, expected, scanned_pdf
+
+pytestmark = pytest.mark.skipif(ocr.missing_engine() is not None, reason="tests/setup.sh installs Tesseract")
+
+# (scan, the character error rate it must read within): the issue's bounds, 3% Lao and 1% English at 300 dpi,
+# 6% and 2% at 150 dpi.
+BOUNDS = [("lo-300.png", 0.03), ("en-300.png", 0.01), ("lo-150.png", 0.06), ("en-150.png", 0.02)]
+
+
+def _paragraphs(doc) -> list[str]:
+    return [doc.text[p.start:p.end] for p in doc.paragraphs]
+
+
+@pytest.mark.parametrize(("name", "bound"), BOUNDS)
+def test_scans_read_within_the_error_rates(name, bound):
+    doc = read_document(SCANS / name)
+    source = expected(name)
+    heading = source[0]  # each of these pages has a heading: it heads the page's paragraphs
+    assert {p.section for p in doc.paragraphs} == {heading} and [p.page for p in doc.paragraphs] == [1] * len(doc.paragraphs)
+    assert page_error_rate([heading, *_paragraphs(doc)], source) <= bound
+    assert len(doc.ocr) == 1 and doc.ocr[0][0] == 1 and doc.ocr[0][1] >= ocr.LOW_CONFIDENCE
+
+
+def test_a_multi_page_tiff_in_two_columns_cites_each_page_and_reads_the_columns_in_order():
+    doc = read_document(SCANS / "two-columns.tif")
+    source = (SCANS / "two-columns.txt").read_text(encoding="utf-8").splitlines()
+    got = _paragraphs(doc)
+    assert [p.page for p in doc.paragraphs] == [1, 1, 2]
+    assert got[0].startswith("According to Thailand") and got[1].startswith("Unlike the previous year")
+    assert page_error_rate(got, source) <= 0.03
+    assert [page for page, _ in doc.ocr] == [1, 2]
+
+
+def test_a_mixed_pdf_keeps_its_text_page_and_ocrs_the_scanned_one(tmp_path):
+    fpdf = pytest.importorskip("fpdf")
+    from pypdf import PdfReader, PdfWriter
+
+    text_page = fpdf.FPDF()
+    text_page.add_page()
+    text_page.set_font("helvetica", size=12)
+    text_page.multi_cell(0, 8, "The district office typed this page; its text layer is kept exactly as it is.")
+    text_page.output(str(tmp_path / "typed.pdf"))
+    scanned_pdf([Image.open(SCANS / "lo-150.png")], tmp_path / "scan.pdf", dpi=150)
+    writer = PdfWriter()
+    for part in ("typed.pdf", "scan.pdf"):
+        writer.append(PdfReader(tmp_path / part))
+    writer.write(tmp_path / "mixed.pdf")
+
+    doc = read_document(tmp_path / "mixed.pdf")
+    first = [t for t, p in zip(_paragraphs(doc), doc.paragraphs) if p.page == 1]
+    assert first == ["The district office typed this page; its text layer is kept exactly as it is."]
+    assert page_error_rate([t for t, p in zip(_paragraphs(doc), doc.paragraphs) if p.page == 2],
+                           expected("lo-150.png")[1:]) <= 0.06
+    assert [page for page, _ in doc.ocr] == [2]
+
+
+def test_which_pdf_pages_need_ocr():
+    assert needs_ocr("") and needs_ocr("  \n 7 ")
+    assert needs_ocr("ÃÒ§ÒÁ »ÐªÒ¡ÍÃ ¨Ó¹Ç¹ ¹ÑºÇèÒ")  # Lao in a legacy font, as extracted
+    assert not needs_ocr("ANNEX") and not needs_ocr("Le rapport décrit la situation des travailleurs à Vientiane.")
+
+
+def test_a_report_ocrd_twice_reads_the_same_and_the_second_time_from_the_cache(tmp_path, monkeypatch):
+    pdf = scanned_pdf([Image.open(SCANS / "en-150.png"), Image.open(SCANS / "lo-150.png")], tmp_path / "scan.pdf", dpi=150)
+    cache, pages = tmp_path / "ocr-cache", []
+    with BoundedReader(ocr_cache=cache) as reader:
+        first = reader.read(pdf, on_page=lambda done, total: pages.append((done, total)))
+    assert pages == [(1, 2), (2, 2)]  # the progress of each page, from the reading child process
+    assert len(list(cache.glob("*.json"))) == 2
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tesseract-here"))  # what is cached needs no Tesseract
+    with BoundedReader(ocr_cache=cache) as reader:
+        assert reader.read(pdf) == first
+    assert [p.page for p in first.paragraphs][0] == 1 and first.paragraphs[-1].page == 2
+
+
+def test_without_tesseract_a_scan_is_refused_in_one_line_naming_the_packages(tmp_path, monkeypatch):
+    pdf = scanned_pdf([Image.open(SCANS / "en-150.png")], tmp_path / "scan.pdf", dpi=150)
+    shutil.copy(SCANS / "lo-150.png", tmp_path / "page.png")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tesseract-here"))
+    for path in (pdf, tmp_path / "page.png"):
+        with BoundedReader() as reader, pytest.raises(DocumentError) as info:
+            reader.read(path)
+        message = str(info.value)
+        assert "\n" not in message and message.startswith(path.name + ": scanned pages need OCR")
+        assert "apt-get install tesseract-ocr tesseract-ocr-lao tesseract-ocr-eng" in message
+
+
+def test_lao_and_english_questions_find_the_scanned_page_first(tmp_path, embedder):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(DATA / "mini", corpus)  # other reports, to be ranked below the scanned pages
+    scanned_pdf([Image.open(SCANS / "en-300.png"), Image.open(SCANS / "lo-300.png")], corpus / "field-report.pdf")
+    build_index(corpus, tmp_path / "index", embedder=embedder)
+    searcher = Searcher(tmp_path / "index", embedder=embedder)
+    questions = [("Could victims testify behind a curtain to protect their privacy?", 1, "behind a curtain"),
+                 ("ກົດໝາຍອະນຸຍາດໃຫ້ເດັກອາຍຸຈັກປີ ເຮັດວຽກເບົາໄດ້?", 2, "ອະນຸຍາດໃຫ້ເດັກອາຍຸ 14")]
+    for question, page, evidence in questions:
+        best = searcher.search(question, k=5).hits[0]
+        assert best.citation.document == "field-report.pdf" and best.citation.page == page, question
+        assert evidence in best.text

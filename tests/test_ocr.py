@@ -17,7 +17,7 @@ from search.ingest.read import read_document
 from search.ingest.scans import needs_ocr
 
 from conftest import DATA
-from scan_files import SCANS, expected, scanned_pdf
+from scan_files import SCANS, expected, scanned_pdf, set_page, source_paragraphs
 
 pytestmark = pytest.mark.skipif(ocr.missing_engine() is not None, reason="tests/setup.sh installs Tesseract")
 
@@ -104,15 +104,33 @@ def test_without_tesseract_a_scan_is_refused_in_one_line_naming_the_packages(tmp
         assert "apt-get install tesseract-ocr tesseract-ocr-lao tesseract-ocr-eng" in message
 
 
-def test_lao_and_english_questions_find_the_scanned_page_first(tmp_path, embedder):
+def test_questions_find_scanned_pages_and_a_poorly_read_page_is_flagged_and_not_answered_from(tmp_path, embedder):
+    from search.serve.render import summary
+
     corpus = tmp_path / "corpus"
     shutil.copytree(DATA / "mini", corpus)  # other reports, to be ranked below the scanned pages
     scanned_pdf([Image.open(SCANS / "en-300.png"), Image.open(SCANS / "lo-300.png")], corpus / "field-report.pdf")
+    # A Lao page scanned at 100 dpi: Tesseract reads it poorly (confidence about 55, a tenth of its letters wrong).
+    lunch = source_paragraphs("lao")[5]
+    set_page([(lunch, False)], 100).convert("1").save(corpus / "blurred.png", dpi=(100, 100))
     build_index(corpus, tmp_path / "index", embedder=embedder)
     searcher = Searcher(tmp_path / "index", embedder=embedder)
     questions = [("Could victims testify behind a curtain to protect their privacy?", 1, "behind a curtain"),
                  ("ກົດໝາຍອະນຸຍາດໃຫ້ເດັກອາຍຸຈັກປີ ເຮັດວຽກເບົາໄດ້?", 2, "ອະນຸຍາດໃຫ້ເດັກອາຍຸ 14")]
     for question, page, evidence in questions:
-        best = searcher.search(question, k=5).hits[0]
+        result = searcher.search(question, k=5, highlight=True)
+        best = result.hits[0]
         assert best.citation.document == "field-report.pdf" and best.citation.page == page, question
-        assert evidence in best.text
+        assert evidence in best.text and not best.low_confidence and best.to_dict()["ocr"]["low"] is False
+
+    # Garbled, it is not found first among the others: asked within it (as a user who chose it would).
+    result = searcher.search("ໂຄງການອາຫານທ່ຽງໃນໂຮງຮຽນ ມີຢູ່ໃນຈັກເມືອງ?", k=5, highlight=True, docs=["blurred.png"])
+    best = result.hits[0]
+    assert best.citation.document == "blurred.png" and best.low_confidence
+    assert best.to_dict()["ocr"] == {"confidence": best.ocr, "low": True} and best.ocr < ocr.LOW_CONFIDENCE
+    assert result.candidate is None and result.answer is None  # kept and found, but not the answer box's source
+    result = searcher.search("Which reports are about rice?", k=10)
+    assert all("ocr" not in h.to_dict() for h in result.hits if h.citation.document.endswith((".txt", ".md", ".html")))
+    panel = {line.split(":")[0]: line for line in summary(searcher).splitlines() if line.startswith("- ")}
+    assert "1 page read by OCR · ⚠ low OCR confidence" in panel["- blurred.png"]
+    assert "2 pages read by OCR" in panel["- field-report.pdf"] and "low" not in panel["- field-report.pdf"]

@@ -375,7 +375,8 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         report.unreadable[doc_id] = {**read.refusal(digest), "reason": str(exc), **again}
         return None
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": freshness.READING,
-            "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped}
+            "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped,
+            **({"ocr": {str(page): confidence for page, confidence in doc.ocr}} if doc.ocr else {})}
     done = read.embedded.get(doc_id)
     if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
         return _Entry(passages, info, done.vectors, done.sentence_vectors)  # embedded on the cluster

@@ -114,6 +114,27 @@ def set_page(blocks: list[tuple[str, bool]], dpi: int, *, columns: int = 1, widt
     return page
 
 
+def set_pages(paragraphs: list[str], dpi: int, *, height_in: float = 11.69, width_in: float = 8.27,
+              margin_in: float = 0.8) -> list[Image.Image]:
+    """``paragraphs`` set on as many A4 pages as they take, a paragraph running on to the next page where
+    the page ends, in black and white, as a long report is printed and scanned."""
+    width, height = round(width_in * dpi), round(height_in * dpi)
+    margin = round(margin_in * dpi)
+    pages, y = [], height
+    for text in paragraphs:
+        lao = bool(_LAO.search(text))
+        font = _font(LAO_FONT if lao else LATIN_FONT, 11, dpi)
+        step = round(font.size * (1.9 if lao else 1.45))
+        for line in wrap(text, font, width - 2 * margin):
+            if y + step > height - margin:
+                pages.append(Image.new("L", (width, height), 255))
+                draw, y = ImageDraw.Draw(pages[-1]), margin
+            draw.text((margin, y), line, font=font, fill=0)
+            y += step
+        y += step // 2
+    return [page.convert("1") for page in pages]
+
+
 def scan(name: str) -> list[Image.Image]:
     """The pages of scan ``name`` as they are written to tests/data/scans."""
     lang, dpi, how, _, heading = SCAN_SET[name]

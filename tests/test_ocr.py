@@ -17,7 +17,7 @@ from search.ingest.read import read_document
 from search.ingest.scans import needs_ocr
 
 from conftest import DATA
-from scan_files import SCANS, expected, scanned_pdf, set_page, source_paragraphs
+from scan_files import SCANS, expected, scanned_pdf, set_page, set_pages, source_paragraphs
 
 pytestmark = pytest.mark.skipif(ocr.missing_engine() is not None, reason="tests/setup.sh installs Tesseract")
 
@@ -73,6 +73,16 @@ def test_a_mixed_pdf_keeps_its_text_page_and_ocrs_the_scanned_one(tmp_path):
     assert [page for page, _ in doc.ocr] == [2]
 
 
+def test_a_paragraph_running_on_to_the_next_scanned_page_is_one_paragraph_cited_at_its_first(tmp_path):
+    paragraph = source_paragraphs("corpus")[21]  # the attaché's paragraph: about 1,000 characters
+    pages = set_pages([paragraph], 150, height_in=3.2)
+    assert len(pages) == 2
+    pages[0].save(tmp_path / "run-on.tif", compression="group4", dpi=(150, 150), save_all=True, append_images=pages[1:])
+    doc = read_document(tmp_path / "run-on.tif")
+    assert [p.page for p in doc.paragraphs] == [1] and len(doc.ocr) == 2
+    assert page_error_rate(_paragraphs(doc), [paragraph]) <= 0.02
+
+
 def test_which_pdf_pages_need_ocr():
     assert needs_ocr("") and needs_ocr("  \n 7 ")
     assert needs_ocr("ÃÒ§ÒÁ »ÐªÒ¡ÍÃ ¨Ó¹Ç¹ ¹ÑºÇèÒ")  # Lao in a legacy font, as extracted
@@ -113,7 +123,9 @@ def test_questions_find_scanned_pages_and_a_poorly_read_page_is_flagged_and_not_
     # A Lao page scanned at 100 dpi: Tesseract reads it poorly (confidence about 55, a tenth of its letters wrong).
     lunch = source_paragraphs("lao")[5]
     set_page([(lunch, False)], 100).convert("1").save(corpus / "blurred.png", dpi=(100, 100))
-    build_index(corpus, tmp_path / "index", embedder=embedder)
+    stages = []
+    build_index(corpus, tmp_path / "index", embedder=embedder, progress=lambda *step: stages.append(step))
+    assert {("ocr", 1, 1), ("ocr", 1, 2), ("ocr", 2, 2)} <= set(stages)  # each scanned page, as the CLI shows it
     searcher = Searcher(tmp_path / "index", embedder=embedder)
     questions = [("Could victims testify behind a curtain to protect their privacy?", 1, "behind a curtain"),
                  ("ກົດໝາຍອະນຸຍາດໃຫ້ເດັກອາຍຸຈັກປີ ເຮັດວຽກເບົາໄດ້?", 2, "ອະນຸຍາດໃຫ້ເດັກອາຍຸ 14")]
@@ -134,3 +146,16 @@ def test_questions_find_scanned_pages_and_a_poorly_read_page_is_flagged_and_not_
     panel = {line.split(":")[0]: line for line in summary(searcher).splitlines() if line.startswith("- ")}
     assert "1 page read by OCR · ⚠ low OCR confidence" in panel["- blurred.png"]
     assert "2 pages read by OCR" in panel["- field-report.pdf"] and "low" not in panel["- field-report.pdf"]
+
+
+def test_the_ocr_bench_runs_in_its_tiny_mode(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "ocr.json"
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "bench/ocr.py"), "--tiny", "--json", str(out)],
+                   check=True, capture_output=True)
+    rows = {row["scan"]: row for row in json.loads(out.read_text(encoding="utf-8"))["scans"]}
+    assert set(rows) == {"en-150.png", "lo-150.png"}
+    assert rows["en-150.png"]["cer"] <= 0.02 and rows["lo-150.png"]["cer"] <= 0.06 and rows["lo-150.png"]["pages"] == 1

@@ -189,7 +189,8 @@ class _Line:
     def __init__(self, key: tuple, words: list[dict]):
         self.key, self.words = key, words
         self.text = fold_lao_am(" ".join(w["text"].strip() for w in words))
-        self.top = statistics.median(int(w["top"]) + int(w["height"]) / 2 for w in words)  # its middle, as skew allows
+        first = min(words, key=lambda w: int(w["left"]))  # where lines start, skew moves them alike
+        self.top = int(first["top"]) + int(first["height"]) / 2
         self.height = statistics.median(int(w["height"]) for w in words)
         self.left = min(int(w["left"]) for w in words)
         self.right = max(int(w["left"]) + int(w["width"]) for w in words)

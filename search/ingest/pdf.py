@@ -83,7 +83,8 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS
     texts = [re.sub(r"[ \t]+\n", "\n", "\n\n".join(paragraphs) if drawn else text)
              for text, paragraphs, drawn in zip(pages, laid_out, pieces)]  # a page pypdf could not place: its plain text
     ocr = _scanned_pages(data, texts, doc_id, limits)
-    full, starts, confidences = pages_text([ocr[i].paragraphs if i in ocr else [text] for i, text in enumerate(texts)], ocr)
+    full, starts, confidences = pages_text([ocr[i].paragraphs if i in ocr else text.split("\n\n") if ocr else [text]
+                                            for i, text in enumerate(texts)], ocr)
     if not full.strip():
         raise DocumentError(f"{doc_id}: the PDF has no text, not even by OCR (blank pages?)")
     return full, starts, confidences

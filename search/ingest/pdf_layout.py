@@ -39,7 +39,7 @@ FURNITURE_SHARE = 0.5  # a top or bottom line repeated on this share of the page
 FURNITURE_BAND = 0.1  # ... when it lies within this share of the page's height from its top or bottom
 _PAGE_NUMBER = re.compile(r"(?i)^(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$")
 _DIGITS = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
+SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 
 
@@ -289,7 +289,7 @@ def _is_heading(line: Line, body: float) -> bool:
         return False
     if line.size >= HEADING_SIZE * body:
         return words <= 25
-    return line.bold and words <= 12 and not _SENTENCE_END.search(line.text) and abs(line.size - body) < 0.15 * body
+    return line.bold and words <= 12 and not SENTENCE_END.search(line.text) and abs(line.size - body) < 0.15 * body
 
 
 def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, str]]:
@@ -333,7 +333,7 @@ def _join_across_pages(pages: list[list[tuple[str, str]]]) -> list[list[str]]:
     for here, there in zip(pages, pages[1:]):
         last = next((p for p in reversed(here) if p[0] != "small"), None)
         first = next((p for p in there if p[0] != "small"), None)
-        if last and first and last[0] == first[0] == "body" and not _SENTENCE_END.search(last[1]) \
+        if last and first and last[0] == first[0] == "body" and not SENTENCE_END.search(last[1]) \
                 and first[1][:1].islower():
             last[1] = join_lines(last[1], first[1])
             there.remove(first)

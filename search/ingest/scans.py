@@ -16,6 +16,7 @@ import warnings
 from search.errors import DocumentError
 from search.ingest.limits import ReadLimits
 from search.ingest.ocr import OcrPage, ocr_pages
+from search.ingest.pdf_layout import SENTENCE_END, join_lines
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 DPI = 300  # a PDF page is drawn at this resolution for OCR, as scanners scan text
@@ -106,16 +107,31 @@ def pages_text(pages: list, ocr: dict[int, OcrPage]) -> tuple[str, tuple[int, ..
     """Pages of paragraphs as one text, a blank line between paragraphs and pages.
 
     Args:
-        pages: each page's paragraphs.
+        pages: each page's paragraphs (a page of text may be given as one string, paragraphs apart by a
+            blank line).
         ocr: the pages (by index from 0) that were OCR'd.
 
     Returns:
         The text, each page's start in it, and ``(page number from 1, confidence)`` of each OCR'd page.
     """
+    pages = _joined_across_pages([[p.strip() for p in paragraphs if p.strip()] for paragraphs in pages], set(ocr))
     parts, starts, offset = [], [], 0
     for paragraphs in pages:
-        text = "\n\n".join(p.strip() for p in paragraphs if p.strip()).strip() + "\n\n"
+        text = "\n\n".join(paragraphs).strip() + "\n\n"
         starts.append(offset)
         parts.append(text)
         offset += len(text)
     return "".join(parts), tuple(starts), tuple((i + 1, page.confidence) for i, page in sorted(ocr.items()))
+
+
+def _joined_across_pages(pages: list[list[str]], scanned: set[int]) -> list[list[str]]:
+    """A paragraph that runs on from a scanned page to the next, or on to a scanned page (no sentence end, a
+    lower-case start there), joined, as :mod:`~search.ingest.pdf_layout` joins a PDF's; it is cited at the page
+    where it starts."""
+    for i in range(len(pages) - 1):
+        here, there = pages[i], pages[i + 1]
+        if not {i, i + 1} & scanned or not here or not there or here[-1].startswith("# ") or there[0].startswith("# "):
+            continue
+        if not SENTENCE_END.search(here[-1]) and there[0][:1].islower():
+            here[-1] = join_lines(here[-1], there.pop(0))
+    return pages

@@ -184,7 +184,7 @@ def build_index(
                 if progress:
                     progress("read", i, len(files))
         if not kept:
-            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files")
+            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files, or scans (.png, .jpg, .tif)")
         vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
         passages = Joined([e.passages for e in kept])  # a kept report's passages are not parsed
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}

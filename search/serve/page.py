@@ -146,7 +146,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
         reader(request)
         if not file_path:
-            raise gr.Error("Choose a file first (.txt, .md, .html, .pdf or .docx).", print_exception=False)
+            raise gr.Error("Choose a file first (.txt, .md, .html, .pdf, .docx, or a scan: .png, .jpg, .tif).", print_exception=False)
         done = written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
         return done + (None,)  # the file box empties: a second click cannot add the file again
 

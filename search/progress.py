@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sys
 
-STAGE_LABELS = {"read": "reading reports", "embed": "embedding passages", "terms": "embedding terms",
-                "neighbours": "measuring neighbourhoods"}
+STAGE_LABELS = {"read": "reading reports", "ocr": "OCR of scanned pages", "embed": "embedding passages",
+                "terms": "embedding terms", "neighbours": "measuring neighbourhoods"}
 
 
 class TerminalProgress:
@@ -24,7 +24,7 @@ class TerminalProgress:
             stage, tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit="", file=sys.stderr))
         bar.update(done - bar.n)
         if done >= total:
-            bar.close()
+            self.bars.pop(stage).close()  # a stage told again (the next scanned report's pages) gets a new bar
 
 
 def say(message: str) -> None:

@@ -130,11 +130,11 @@ def test_bad_files_give_clear_errors(tmp_path, name, data, message):
 
 def test_list_corpus_skips_other_types_with_a_reason(tmp_path):
     (tmp_path / "a.txt").write_text("Some report text here.", encoding="utf-8")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "slides.pptx").write_bytes(b"PK")  # a scan (.png, .tif) is read, by OCR
     (tmp_path / ".hidden.txt").write_text("x", encoding="utf-8")
     files, skipped = list_corpus(tmp_path)
     assert [f.name for f in files] == ["a.txt"]
-    assert skipped[0][0] == "image.png" and "unsupported" in skipped[0][1]
+    assert skipped[0][0] == "slides.pptx" and "unsupported" in skipped[0][1]
     with pytest.raises(CorpusError, match="does not exist"):
         list_corpus(tmp_path / "missing")
 

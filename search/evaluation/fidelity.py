@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from search.ingest.tokenize import fold_lao_am
@@ -35,3 +36,22 @@ def heading_recall(sections: Sequence[str | None], headings: Sequence[str]) -> f
     """The share of ``headings`` that stand as the section of some paragraph."""
     found = set(sections)
     return sum(h in found for h in headings) / max(1, len(headings))
+
+
+_LAO_SPACE = re.compile(r"(?<=[\u0e80-\u0eff])\s+(?=[\u0e80-\u0eff])")
+
+
+def page_error_rate(got: Sequence[str], source: Sequence[str]) -> float:
+    """The character error rate of a page read by OCR: its paragraphs against the source's, each side taken
+    as one text in reading order (where a paragraph was split does not count), ``# `` heading marks dropped,
+    spaces between two Lao letters dropped (Lao spaces phrases, not words, and a line that breaks at one loses
+    it) and other runs of white space taken as one space.
+
+    >>> page_error_rate(["# Title", "ລາວ ລາວ"], ["Title", "ລາວລາວ"])
+    0.0
+    """
+    def fold(paragraphs: Sequence[str]) -> str:
+        text = " ".join(p.removeprefix("# ") for p in paragraphs)
+        return re.sub(r"\s+", " ", _LAO_SPACE.sub("", text)).strip()
+
+    return character_error_rate([fold(got)], [fold(source)])

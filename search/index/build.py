@@ -24,7 +24,7 @@ from search.index.cluster import Embedded
 from search.index.dense import DenseIndex
 from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
-from search.index.publish import Carried, index_lock, write_index
+from search.index.publish import OCR_CACHE, Carried, index_lock, write_index
 from search.index.reference import reference_means
 from search.index import freshness
 from search.index.generations import current_generation, damaged_files
@@ -172,9 +172,10 @@ def build_index(
         previous = _reusable(index_dir, config, embedder)
         report = BuildReport(skipped=list(skipped))
         kept: list[_Entry] = []
-        with BoundedReader(limits) as reader:
+        with BoundedReader(limits, ocr_cache=index_dir / OCR_CACHE) as reader:
             embedded = dict(embedded or {})
-            read = _Reading(reader, limits, {**(documents or {}), **{k: e.document for k, e in embedded.items()}}, embedded)
+            read = _Reading(reader, limits, {**(documents or {}), **{k: e.document for k, e in embedded.items()}}, embedded,
+                            on_page=(lambda done, total: progress("ocr", done, total)) if progress else None)
             for i, path in enumerate(files, 1):
                 entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings,
                                        report, config.languages, read)
@@ -183,7 +184,7 @@ def build_index(
                 if progress:
                     progress("read", i, len(files))
         if not kept:
-            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files")
+            raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files, or scans (.png, .jpg, .tif)")
         vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
         passages = Joined([e.passages for e in kept])  # a kept report's passages are not parsed
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
@@ -331,10 +332,13 @@ class _Reading:
     limits: ReadLimits
     documents: dict[str, Document]
     embedded: dict[str, Embedded] = field(default_factory=dict)
+    on_page: Callable[[int, int], None] | None = None  # told (done, total) as a report's scanned pages are OCR'd
 
     def __call__(self, path: Path, doc_id: str, digest: str) -> Document:
         ready = self.documents.get(doc_id)
-        return ready if ready is not None and ready.content_hash == digest else self.reader.read(path, doc_id)
+        if ready is not None and ready.content_hash == digest:
+            return ready
+        return self.reader.read(path, doc_id, on_page=self.on_page)
 
     def refusal(self, digest: str) -> dict:
         """What the manifest keeps of a refused report, so the same bytes under the same rules are not read again."""
@@ -371,7 +375,8 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         report.unreadable[doc_id] = {**read.refusal(digest), "reason": str(exc), **again}
         return None
     info = {"doc_id": doc_id, "sha256": doc.content_hash, "title": doc.title, "passages": len(passages), "reading": freshness.READING,
-            "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped}
+            "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped,
+            **({"ocr": {str(page): confidence for page, confidence in doc.ocr}} if doc.ocr else {})}
     done = read.embedded.get(doc_id)
     if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
         return _Entry(passages, info, done.vectors, done.sentence_vectors)  # embedded on the cluster

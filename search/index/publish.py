@@ -43,6 +43,7 @@ from search.ingest.numbers import holds_number
 
 OWNER_MARK = ".report-search-index"
 AUDIT_LOG = "audit.log"  # a served index's record of writes (search.serve.audit), kept beside the generations
+OCR_CACHE = "ocr-cache"  # OCR'd pages by their pixels' hash (search.ingest.ocr), kept beside the generations
 _MARK_TEXT = ("This folder is a report-search index (python -m search build). Builds write here and remove only "
               "the files they wrote: gen-* and .staging-* folders, .CURRENT-* files.\n")
 # What a killed build can leave, by exact shape: mkdtemp's and mkstemp's 8 characters, our generation names.
@@ -193,7 +194,7 @@ def claim_folder(index_dir: Path) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     if (index_dir / OWNER_MARK).is_file():
         return
-    names = sorted(entry.name for entry in index_dir.iterdir() if entry.name not in (LOCK, AUDIT_LOG))
+    names = sorted(entry.name for entry in index_dir.iterdir() if entry.name not in (LOCK, AUDIT_LOG, OCR_CACHE))
     if names and not _built_here(index_dir):
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         raise IndexWriteError(

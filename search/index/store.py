@@ -255,7 +255,9 @@ class StoredIndex:
         m = self.manifest
         return {
             "reports": [{"document": doc, "title": info["title"], "passages": info["passages"],
-                         "parts": info.get("parts", [info["title"]])} for doc, info in m.documents.items()],
+                         "parts": info.get("parts", [info["title"]]),
+                         **({"ocr": {int(page): c for page, c in info["ocr"].items()}} if info.get("ocr") else {})}
+                        for doc, info in m.documents.items()],
             "passages": len(self.passages), "passages_by_lang": langs,
             "model": m.model_id, "built": m.created, "skipped": sorted(m.skipped),
         }

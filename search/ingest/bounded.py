@@ -7,8 +7,9 @@ Python process (started on first use, reused for the next report), whose address
 limited to ``memory_mb``, and which is killed and replaced when a report takes longer than
 ``seconds``. The serving process's memory and its searches are untouched meanwhile.
 
-The child speaks JSON lines over its own pipes: a request is ``{"path", "doc_id"}``, an answer
-``{"document": {...}}`` or ``{"error": "one line"}``.
+The child speaks JSON lines over its own pipes: a request is ``{"path", "doc_id", "ocr_cache"}``, an answer
+``{"document": {...}}`` or ``{"error": "one line"}``, after a ``{"ocr": [done, total]}`` line for each page
+OCR'd (:mod:`search.ingest.scans`): each gives the reading ``seconds`` more, and is told to ``on_page``.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from search.errors import DocumentError
+from search.ingest import ocr
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, Paragraph, read_document
 
@@ -32,15 +35,22 @@ class BoundedReader:
 
     Args:
         limits: the limits of each read.
+        ocr_cache: the folder where OCR'd pages are kept by their pixels' hash (none kept when None).
     """
 
-    def __init__(self, limits: ReadLimits = DEFAULT_LIMITS):
+    def __init__(self, limits: ReadLimits = DEFAULT_LIMITS, *, ocr_cache: Path | None = None):
         self.limits = limits
+        self.ocr_cache = ocr_cache
         self._child: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def read(self, path: Path, doc_id: str | None = None) -> Document:
+    def read(self, path: Path, doc_id: str | None = None, *, on_page: Callable[[int, int], None] | None = None) -> Document:
         """Read one report as :func:`~search.ingest.read.read_document` does, within the limits.
+
+        Args:
+            path: the report.
+            doc_id: its name; the file name when None.
+            on_page: told ``(done, total)`` after each page OCR'd.
 
         Raises:
             DocumentError: the report cannot be read, is over a limit, took too long or needed too much memory.
@@ -49,13 +59,15 @@ class BoundedReader:
         with self._lock:
             child = self._start()
             try:
-                child.stdin.write((json.dumps({"path": str(Path(path).absolute()), "doc_id": doc_id}) + "\n").encode())
+                cache = str(self.ocr_cache) if self.ocr_cache else None
+                request = {"path": str(Path(path).absolute()), "doc_id": doc_id, "ocr_cache": cache}
+                child.stdin.write((json.dumps(request) + "\n").encode())
                 child.stdin.flush()
-                answer = self._answer(child, time.monotonic() + self.limits.seconds)
+                answer = self._answer(child, self.limits.seconds, on_page)
             except TimeoutError:
                 self._stop()
-                raise _transient(f"{doc_id}: reading took longer than {self.limits.seconds:g} s (--read-seconds); "
-                                 "split the report, or raise the limit") from None
+                raise _transient(f"{doc_id}: reading took longer than {self.limits.seconds:g} s (--read-seconds), "
+                                 "or a page's OCR did; split the report, or raise the limit") from None
             except (OSError, ValueError, EOFError) as exc:
                 self._stop()
                 raise _transient(f"{doc_id}: the reader stopped while reading it ({exc or 'no answer'}); it needs "
@@ -98,9 +110,11 @@ class BoundedReader:
                 pipe.close()
 
     @staticmethod
-    def _answer(child: subprocess.Popen, deadline: float) -> dict:
-        """The child's next answer line; TimeoutError past ``deadline``, EOFError if it died."""
-        fd, chunks = child.stdout.fileno(), []
+    def _answer(child: subprocess.Popen, seconds: float, on_page) -> dict:
+        """The child's answer; TimeoutError when ``seconds`` pass without one (or without a page OCR'd),
+        EOFError if it died."""
+        fd, pending = child.stdout.fileno(), b""
+        deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([fd], [], [], left)[0]:
@@ -108,9 +122,15 @@ class BoundedReader:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 raise EOFError
-            chunks.append(chunk)
-            if chunk.endswith(b"\n"):
-                return json.loads(b"".join(chunks))
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                answer = json.loads(line)
+                if "ocr" not in answer:
+                    return answer
+                deadline = time.monotonic() + seconds  # a page OCR'd: the next has as long
+                if on_page:
+                    on_page(*answer["ocr"])
 
 
 def _transient(message: str) -> DocumentError:
@@ -123,7 +143,7 @@ def _transient(message: str) -> DocumentError:
 
 def _document(data: dict) -> Document:
     return Document(data["doc_id"], data["title"], data["text"], tuple(Paragraph(*p) for p in data["paragraphs"]),
-                    data["content_hash"])
+                    data["content_hash"], tuple(tuple(page) for page in data.get("ocr", ())))
 
 
 def _serve(limits: ReadLimits) -> None:
@@ -137,10 +157,13 @@ def _serve(limits: ReadLimits) -> None:
     for line in sys.stdin.buffer:
         request = json.loads(line)
         doc_id = request["doc_id"]
+        ocr.CACHE_DIR.set(Path(request["ocr_cache"]) if request.get("ocr_cache") else None)
+        ocr.PAGE_PROGRESS.set(lambda done, total: _say(answers, {"ocr": [done, total]}))
         try:
             doc = read_document(Path(request["path"]), doc_id, limits)
             answer = {"document": {"doc_id": doc.doc_id, "title": doc.title, "text": doc.text, "content_hash": doc.content_hash,
-                                   "paragraphs": [[p.number, p.start, p.end, p.section, p.page] for p in doc.paragraphs]}}
+                                   "paragraphs": [[p.number, p.start, p.end, p.section, p.page] for p in doc.paragraphs],
+                                   "ocr": [list(page) for page in doc.ocr]}}
         except DocumentError as exc:
             answer = {"error": str(exc)}
         except MemoryError:
@@ -148,8 +171,12 @@ def _serve(limits: ReadLimits) -> None:
                                "split the report, or raise the limit", "restart": True}
         except Exception as exc:  # noqa: BLE001 - any reader failure is this report's, in one line
             answer = {"error": f"{doc_id}: cannot be read ({type(exc).__name__}: {str(exc)[:200]})"}
-        answers.write((json.dumps(answer, ensure_ascii=False) + "\n").encode("utf-8"))
-        answers.flush()
+        _say(answers, answer)
+
+
+def _say(answers, message: dict) -> None:
+    answers.write((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+    answers.flush()
 
 
 if __name__ == "__main__":

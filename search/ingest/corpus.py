@@ -46,7 +46,8 @@ def _fit(name: str, limit: int) -> str:
     return stem + path.suffix
 
 
-def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[Path, Document]:
+def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = DEFAULT_LIMITS, *,
+               ocr_cache: Path | None = None, on_page=None) -> tuple[Path, Document]:
     """Copy an uploaded report into ``corpus_dir`` after reading it, within ``limits``.
 
     The report is read first (in the bounded reader), from a private copy; only then copied
@@ -58,6 +59,8 @@ def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = D
         source: the uploaded file.
         name: the name the user gave it.
         limits: the work reading it may take.
+        ocr_cache: where OCR'd pages are kept (:class:`~search.ingest.bounded.BoundedReader`).
+        on_page: told ``(done, total)`` as its scanned pages are OCR'd.
 
     Returns:
         The path of the new file in ``corpus_dir``, and the report as read (give it to the build, which
@@ -75,8 +78,8 @@ def add_report(corpus_dir: Path, source: Path, name: str, limits: ReadLimits = D
         shutil.copyfile(source, staged)  # read a copy with the right suffix
         corpus_dir = Path(corpus_dir)
         target = _unused(corpus_dir / name)
-        with BoundedReader(limits) as reader:
-            document = reader.read(staged, target.name)
+        with BoundedReader(limits, ocr_cache=ocr_cache) as reader:
+            document = reader.read(staged, target.name, on_page=on_page)
         _save(staged, target)
         return target, document
     finally:

@@ -26,13 +26,16 @@ class ReadLimits:
             most four bytes a character of it.
         max_passages: paragraphs a report may have, and passages it may cut into (``--max-passages``);
             an HTML page may hold ``TAGS_PER_PASSAGE`` tags for each.
-        seconds: time to read one report, in the child process (``--read-seconds``).
+        max_ocr_pages: pages of one report that may be OCR'd (``--max-ocr-pages``): scanned PDF pages, images.
+        seconds: time to read one report, in the child process (``--read-seconds``); each page OCR'd gives
+            it as much again.
         memory_mb: address space of the child process that reads (``--read-memory-mb``).
     """
 
     max_pages: int = 3000
     max_chars: int = 8_000_000
     max_passages: int = 20_000
+    max_ocr_pages: int = 500
     seconds: float = 60.0
     memory_mb: int = 768
 
@@ -58,7 +61,8 @@ LIMIT_HELP = {
     "max_pages": "pages a PDF may have",
     "max_chars": "characters of text a report may have (a PDF stream may inflate to 4 bytes a character)",
     "max_passages": "paragraphs, and passages, a report may have",
-    "seconds": "seconds reading one report may take (in a child process, stopped past it)",
+    "max_ocr_pages": "pages of a report that may be OCR'd (scanned PDF pages, images)",
+    "seconds": "seconds reading one report, or OCR'ing one of its pages, may take (in a child process, stopped past it)",
     "memory_mb": "MB of memory reading one report may take (the child process's address space)",
 }
 

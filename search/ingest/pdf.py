@@ -9,8 +9,10 @@ import warnings
 
 from search.errors import DocumentError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
+from search.ingest.ocr import missing_engine
 from search.ingest.pdf_layout import layout_pages
 from search.ingest.pdf_lines import visitor
+from search.ingest.scans import needs_ocr, ocr_pdf_pages, pages_text
 
 _log = logging.getLogger(__name__)
 BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text
@@ -19,8 +21,9 @@ _STREAM_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length", "ru
                   "array_based_stream_maximum_output_length")
 
 
-def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> tuple[str, tuple[int, ...]]:
-    """Extract a PDF's text and where each page starts in it.
+def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS
+             ) -> tuple[str, tuple[int, ...], tuple[tuple[int, float], ...]]:
+    """Extract a PDF's text and where each page starts in it; pages without a text layer (scans) are OCR'd.
 
     Pages are separated by a blank line, so no paragraph spans two pages.
 
@@ -30,11 +33,13 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
         limits: its pages and characters, and so how far a stream may inflate.
 
     Returns:
-        The text and the offset of each page's first character.
+        The text, the offset of each page's first character, and ``(page, confidence)`` of each page OCR'd
+        (:mod:`search.ingest.scans`).
 
     Raises:
-        DocumentError: the PDF is damaged, encrypted, has no text layer, or is over a limit (pages,
-            characters, or a stream that inflates past ``BYTES_PER_CHAR`` bytes a character allowed).
+        DocumentError: the PDF is damaged, encrypted, has no text even by OCR, needs OCR where Tesseract is not
+            installed, or is over a limit (pages, pages to OCR, characters, or a stream that inflates past
+            ``BYTES_PER_CHAR`` bytes a character allowed).
     """
     from pypdf import PdfReader, apply_configuration
     from pypdf.errors import LimitReachedError
@@ -76,16 +81,27 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS) -> t
         _log.warning("%s: its layout could not be read; indexed as plain text", doc_id, exc_info=True)
         laid_out = [[] for _ in pages]
         pieces = [[] for _ in pages]
-    parts, starts, offset = [], [], 0
-    for text, paragraphs, drawn in zip(pages, laid_out, pieces):
-        if drawn:  # the layout's paragraphs; a page whose pieces pypdf could not place keeps its plain text
-            text = "\n\n".join(paragraphs)
-        text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n\n"
-        starts.append(offset)
-        parts.append(text)
-        offset += len(text)
-    full = "".join(parts)
+    texts = [re.sub(r"[ \t]+\n", "\n", "\n\n".join(paragraphs) if drawn else text)
+             for text, paragraphs, drawn in zip(pages, laid_out, pieces)]  # a page pypdf could not place: its plain text
+    ocr = _scanned_pages(data, texts, doc_id, limits)
+    full, starts, confidences = pages_text([ocr[i].paragraphs if i in ocr else text.split("\n\n") if ocr else [text]
+                                            for i, text in enumerate(texts)], ocr)
     if not full.strip():
-        raise DocumentError(f"{doc_id}: the PDF has no text layer (scanned images?); OCR it first")
-    return full, tuple(starts)
+        raise DocumentError(f"{doc_id}: the PDF has no text, not even by OCR (blank pages?)")
+    return full, starts, confidences
 
+
+def _scanned_pages(data: bytes, texts: list[str], doc_id: str, limits: ReadLimits) -> dict:
+    """The OCR of the pages whose text layer is empty or garbage (:func:`~search.ingest.scans.needs_ocr`), by
+    index; a garbage layer is replaced only by an OCR of good confidence. Without Tesseract, a PDF with text on some pages keeps those; one with none is refused, in one line
+    naming the packages to install."""
+    scanned = [i for i, text in enumerate(texts) if needs_ocr(text)]
+    if not scanned:
+        return {}
+    if len(scanned) < len(texts) and missing_engine():
+        _log.warning("%s: %d of its pages have no text layer and are left out: %s", doc_id, len(scanned), missing_engine())
+        return {}
+    read = ocr_pdf_pages(data, scanned, doc_id, limits)
+    # A garbage layer whose page does not read well either (Latin-1 letters drawn as they are coded, not Lao in a
+    # legacy font) is kept, for check_unicode_lao to refuse with what to do.
+    return {i: page for i, page in read.items() if not (texts[i].strip() and page.low)}

@@ -37,7 +37,7 @@ FURNITURE_SHARE = 0.5  # a top or bottom line repeated on this share of the page
 FURNITURE_BAND = 0.1  # ... when it lies within this share of the page's height from its top or bottom
 _PAGE_NUMBER = re.compile(r"(?i)^(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|/)\s*\d{1,4})?$")
 _DIGITS = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
+SENTENCE_END = re.compile(r"[.!?:;。\"”’)\]]$")
 _HYPHENATED = re.compile(r"[^\W\d_]-$")
 
 
@@ -128,7 +128,7 @@ def _is_heading(line: Line, body: float) -> bool:
         return False
     if line.size >= HEADING_SIZE * body:
         return words <= 25
-    return line.bold and words <= 12 and not _SENTENCE_END.search(line.text) and abs(line.size - body) < 0.15 * body
+    return line.bold and words <= 12 and not SENTENCE_END.search(line.text) and abs(line.size - body) < 0.15 * body
 
 
 def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, str]]:
@@ -147,9 +147,9 @@ def _paragraphs(lines: list[Line], body: float, step: float) -> list[tuple[str, 
         kind = "table" if line.cells else "small" if line.size < SMALL_SIZE * body else "body"
         joins = (out and out[-1][0] == kind and kind != "table" and abs(previous.size - line.size) < 0.05 * max(body, 1.0)
                  and (0 < previous.y - line.y <= PARAGRAPH_GAP * (step if kind == "body" else 1.2 * line.size)
-                      or _next_column(previous, line) and _runs_on(out[-1][1], line.text)))
+                      or _next_column(previous, line) and runs_on(out[-1][1], line.text)))
         if joins:
-            out[-1][1] = _join(out[-1][1], line.text)
+            out[-1][1] = join_lines(out[-1][1], line.text)
         else:
             out.append([kind, line.text, line.cells])
         previous = line
@@ -179,13 +179,13 @@ def _next_column(previous: Line, line: Line) -> bool:
     return line.y > previous.y and line.x0 > previous.x0 + max(line.size, 1.0)
 
 
-def _runs_on(text: str, more: str) -> bool:
+def runs_on(text: str, more: str) -> bool:
     """Whether a paragraph broken off at a column's or a page's end goes on in ``more``: no sentence ends
     it, and ``more`` starts with a lower-case letter."""
-    return not _SENTENCE_END.search(text) and more[:1].islower()
+    return not SENTENCE_END.search(text) and more[:1].islower()
 
 
-def _join(text: str, more: str) -> str:
+def join_lines(text: str, more: str) -> str:
     """Two lines of a paragraph: a word hyphenated at the break joined again; Lao run on (Lao is written
     without spaces between words, and a line breaks between two words); else a space."""
     if _HYPHENATED.search(text) and more[:1].islower():
@@ -202,7 +202,7 @@ def _join_across_pages(pages: list[list[tuple[str, str]]]) -> list[list[str]]:
     for here, there in zip(pages, pages[1:]):
         last = next((p for p in reversed(here) if p[0] != "small"), None)
         first = next((p for p in there if p[0] != "small"), None)
-        if last and first and last[0] == first[0] == "body" and _runs_on(last[1], first[1]):
-            last[1] = _join(last[1], first[1])
+        if last and first and last[0] == first[0] == "body" and runs_on(last[1], first[1]):
+            last[1] = join_lines(last[1], first[1])
             there.remove(first)
     return [[("# " + text) if kind == "heading" else text for kind, text in page] for page in pages]

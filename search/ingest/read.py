@@ -18,7 +18,7 @@ from search.errors import CorpusError, DocumentError
 from search.ingest.lang import has_lao
 from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _BLOCK_RE = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
@@ -53,6 +53,7 @@ class Document:
         text: the source text all spans refer to.
         paragraphs: content paragraphs in reading order.
         content_hash: SHA-256 of the file's bytes.
+        ocr: ``(page, confidence)`` of each page read by OCR (:mod:`search.ingest.scans`).
     """
 
     doc_id: str
@@ -60,6 +61,7 @@ class Document:
     text: str
     paragraphs: tuple[Paragraph, ...]
     content_hash: str
+    ocr: tuple[tuple[int, float], ...] = ()
 
 
 def list_corpus(corpus_dir: Path) -> tuple[list[Path], list[tuple[str, str]]]:
@@ -120,7 +122,8 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
     """Read one report into a :class:`Document`.
 
     Args:
-        path: a ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf`` or ``.docx`` file.
+        path: a ``.txt``, ``.md``, ``.html``/``.htm``, ``.pdf`` or ``.docx`` file, or a scan (``.png``, ``.jpg``,
+            ``.tif``), OCR'd.
         doc_id: the id to give it; the file name when None.
         limits: the pages, characters and paragraphs it may have (time and memory are bounded by
             :mod:`search.ingest.bounded`, which calls this in a child process).
@@ -135,11 +138,16 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
         raise DocumentError(f"{doc_id}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}")
     check_size(path, doc_id)
     data = path.read_bytes()
+    ocr = ()
     if suffix == ".pdf":
         from search.ingest.pdf import pdf_text
 
-        text, page_starts = pdf_text(data, doc_id, limits)
+        text, page_starts, ocr = pdf_text(data, doc_id, limits)
         check_unicode_lao(text, doc_id)
+    elif suffix in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+        from search.ingest.scans import image_text
+
+        text, page_starts, ocr = image_text(data, doc_id, limits)
     elif suffix == ".docx":
         from search.ingest.docx import docx_text
 
@@ -157,7 +165,7 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
     limits.check(len(paragraphs), "max_passages", doc_id, "paragraphs")
     if not paragraphs:
         raise DocumentError(f"{doc_id}: no readable text found")
-    return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest())
+    return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest(), ocr)
 
 
 # Lao set in a legacy (pre-Unicode) font is stored as the codes that font drew Lao glyphs at: Latin-1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search.ingest.ocr import LOW_CONFIDENCE
 from search.retrieve.answer import answer_candidate
 from search.ingest.numbers import asks_for_number
 from search.retrieve.bridge import (expand_question, lao_content_words, lao_translations, read_as_thai,
@@ -284,8 +285,9 @@ class Searcher:
             clock.lap("fusion")
             spans = best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
+            # No answer from a page OCR read poorly: its words may not be the report's.
             candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
-                         if highlight and rows else None)
+                         if highlight and rows and not _low_ocr(index, index.passages[rows[0]].citation) else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)
             results.append(SearchResult(question, question_lang, _hits(index, ranked, spans, lang, docs, whys), candidate))
@@ -376,5 +378,18 @@ def _hits(index: StoredIndex, ranked: list[tuple[int, float]], spans, lang: str 
         others = (index.passages[r] for r in index.same_text.others(row, limit=ALSO_IN_LIMIT))
         also = tuple(o.citation for o in others  # the filters' rows, checked per duplicate
                      if (not lang or o.lang == lang) and (not docs or o.citation.document in docs))
-        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why))
+        hits.append(Hit(rank, score, p.passage_id, p.text, p.lang, p.citation, span, also, why,
+                        ocr_confidence(index, p.citation)))
     return hits
+
+
+def ocr_confidence(index: StoredIndex, citation) -> float | None:
+    """Tesseract's confidence in the page a passage was read from by OCR (the manifest keeps each scanned
+    page's); None for a passage of text."""
+    pages = index.manifest.documents.get(citation.document, {}).get("ocr")
+    return pages.get(str(citation.page)) if pages and citation.page is not None else None
+
+
+def _low_ocr(index: StoredIndex, citation) -> bool:
+    confidence = ocr_confidence(index, citation)
+    return confidence is not None and confidence < LOW_CONFIDENCE

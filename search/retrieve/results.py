@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from search.cite import Citation
+from search.ingest.ocr import LOW_CONFIDENCE
 from search.retrieve.answer import Answer, shown
 from search.retrieve.explain import Why
 
@@ -25,6 +26,7 @@ class Hit:
         also_in: citations of the same text elsewhere (the same report under other file
             names, a paragraph repeated); it is shown once, here.
         why: its rank in each list, the words that matched, the answer type (with ``highlight``).
+        ocr: Tesseract's confidence (0-100) in the page the passage was read from by OCR; None for text.
     """
 
     rank: int
@@ -36,13 +38,22 @@ class Hit:
     highlight: tuple[int, int] | None = None
     also_in: tuple[Citation, ...] = ()
     why: Why | None = None
+    ocr: float | None = None
+
+    @property
+    def low_confidence(self) -> bool:
+        """Whether the passage was read by OCR from a page under the confidence floor (``LOW_CONFIDENCE``)."""
+        return self.ocr is not None and self.ocr < LOW_CONFIDENCE
 
     def to_dict(self) -> dict:
-        """The hit as JSON-ready data (the CLI's ``--json`` and the app's API)."""
+        """The hit as JSON-ready data (the CLI's ``--json`` and the app's API); a passage read by OCR has
+        ``"ocr": {"confidence", "low"}``."""
+        scanned = {"ocr": {"confidence": self.ocr, "low": self.low_confidence}} if self.ocr is not None else {}
         return {"rank": self.rank, "score": round(self.score, 6), "id": self.passage_id, "text": self.text,
                 "lang": self.lang, "citation": self.citation.to_dict(),
                 "highlight": list(self.highlight) if self.highlight else None,
-                "also_in": [c.to_dict() for c in self.also_in], "why": self.why.to_dict() if self.why else None}
+                "also_in": [c.to_dict() for c in self.also_in], "why": self.why.to_dict() if self.why else None,
+                **scanned}
 
 
 @dataclass(frozen=True)

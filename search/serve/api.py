@@ -133,7 +133,7 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
 
     if not read_only:
         @router.post("/reports", summary="Add a report (editors)")
-        def add(file: UploadFile = File(..., description="A .txt, .md, .html, .pdf or .docx report."),
+        def add(file: UploadFile = File(..., description="A .txt, .md, .html, .pdf or .docx report, or a scan (.png, .jpg, .tif), read by OCR."),
                 name: str | None = Depends(user)) -> dict:
             """Save the report in the corpus and index it; the answer says what the index now holds of it."""
             folder = Path(tempfile.mkdtemp(prefix="report-search-api-"))

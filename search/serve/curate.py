@@ -17,6 +17,7 @@ from pathlib import Path
 from search.serve import audit, journal
 from search.serve.access import RateLimit, Users
 from search.index.build import BuildReport, build_index
+from search.index.publish import OCR_CACHE
 from search.ingest.corpus import add_report, remove_report, restore_report
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import MAX_FILE_BYTES, Document
@@ -103,7 +104,9 @@ class Curator:
             if size > self.max_upload_bytes:
                 raise DocumentError(f"{name} is {size / 2**20:.1f} MB; the limit is {self.max_upload_bytes / 2**20:g} MB")
             self._refuse_copy(Path(source), name)
-            added, document = add_report(self.corpus_dir, Path(source), name, self.limits)
+            added, document = add_report(self.corpus_dir, Path(source), name, self.limits,
+                                         ocr_cache=self.searcher.index_dir / OCR_CACHE,
+                                         on_page=(lambda done, total: progress("ocr", done, total)) if progress else None)
             entry.note(saved=added.name)
             try:
                 report = self.refresh(progress, documents={added.name: document})

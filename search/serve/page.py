@@ -146,7 +146,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
         reader(request)
         if not file_path:
-            raise gr.Error("Choose a file first (.txt, .md, .html, .pdf or .docx).", print_exception=False)
+            raise gr.Error("Choose a file first (.txt, .md, .html, .pdf, .docx, or a scan: .png, .jpg, .tif).", print_exception=False)
         done = written(lambda bar: curator.add(_user(request), Path(file_path), Path(file_path).name, bar), progress)
         return done + (None,)  # the file box empties: a second click cannot add the file again
 
@@ -207,7 +207,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             stats = gr.Markdown(summary(searcher), elem_id="corpus-stats")
             with gr.Column(visible=not (read_only or users), elem_id="corpus-edit") as editing:  # editors: see on_load
                 if not read_only:  # read-only: no write component, and below, no write endpoint
-                    upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf, .docx)", file_types=list(SUPPORTED_SUFFIXES),
+                    upload_file = gr.File(label="Add a report (.txt, .md, .html, .pdf, .docx, or a scan: .png, .jpg, .tif)", file_types=list(SUPPORTED_SUFFIXES),
                                           elem_id="upload")
                     add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
                     # allow_custom_value: the API checks a name against the choices of the page's first build, so a

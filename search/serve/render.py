@@ -11,6 +11,7 @@ import re
 import urllib.parse
 from typing import TYPE_CHECKING
 
+from search.ingest.ocr import LOW_CONFIDENCE
 from search.cite import format_citation, human_citation, place
 from search.errors import SearchError
 from search.serve.curate import WriteOutcome
@@ -252,10 +253,21 @@ def write_message(outcome: WriteOutcome) -> str:
 
 
 
+def _scanned(pages: dict[int, float] | None) -> str:
+    """What the corpus panel says of a report read by OCR: its pages OCR'd, and those read with low
+    confidence (kept and searched, but never the answer box's source), flagged."""
+    if not pages:
+        return ""
+    low = [f"p. {page} ({confidence:.0f})" for page, confidence in sorted(pages.items()) if confidence < LOW_CONFIDENCE]
+    flag = (f" · ⚠ low OCR confidence · ຄວາມໝັ້ນໃຈ OCR ຕ່ຳ: {', '.join(low)}; not used for the answer"
+            if low else "")
+    return f" · scanned, {_count(len(pages), 'page')} read by OCR{flag}"
+
+
 def summary(searcher: Searcher) -> str:
     s = searcher.index.summary()
     reports = "\n".join(f"- {md_text(r['document'])}: {' · '.join(md_text(t) for t in r['parts'])} "
-                        f"({_count(r['passages'], 'passage')})" for r in s["reports"])
+                        f"({_count(r['passages'], 'passage')}){_scanned(r.get('ocr'))}" for r in s["reports"])
     langs = ", ".join(f"{LANG_NAMES.get(lang, lang)}: {n}" for lang, n in s["passages_by_lang"].items())
     skipped = f"\n\nNot indexed (unreadable): {md_text(', '.join(s['skipped']))}" if s["skipped"] else ""
     return (f"**{_count(len(s['reports']), 'report')}, {_count(s['passages'], 'passage')}** ({langs})\n\n{reports}\n\n"

@@ -21,7 +21,7 @@ from search.progress import STAGE_LABELS
 
 STATUS_PATH = "/__startup__.json"
 # each build stage in Lao; its English is the terminal's label (search/progress.py)
-_LAO_STAGES = {"read": "ອ່ານບົດລາຍງານ", "embed": "ຝັງຂໍ້ຄວາມ", "terms": "ຝັງຄຳສັບ", "neighbours": "ວັດແທກຄວາມໃກ້ຄຽງ"}
+_LAO_STAGES = {"read": "ອ່ານບົດລາຍງານ", "ocr": "ອ່ານໜ້າທີ່ສະແກນ (OCR)", "embed": "ຝັງຂໍ້ຄວາມ", "terms": "ຝັງຄຳສັບ", "neighbours": "ວັດແທກຄວາມໃກ້ຄຽງ"}
 
 _PAGE = """<!doctype html>
 <html lang="lo"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -53,7 +53,7 @@ STAGES = (
     ("    of which neighbourhoods (hub discount)", "index/neighbours.py", "updated", None),
     ("    of which FAISS indexes", "index/dense.py", "from_vectors", None),
     ("    of which centering", "index/centering.py", "apply", None),
-    ("  of which checksums of the new files", "search/fileio.py", "file_sha256", "_write_generation"),
+    ("  of which checksums of the new files", "search/fileio.py", "file_sha256", "<dictcomp>"),  # _write_generation's
     ("  of which flushing to disk", "search/fileio.py", "sync_tree", None),
 )
 

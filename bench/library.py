@@ -43,13 +43,17 @@ SETS = {"dev": ROOT / "eval" / "gold" / "laos-tip-2022.jsonl", "second": ROOT / 
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
 
 
-def corpus(folder: Path, *, library: bool) -> Path:
+def corpus(folder: Path, *, library: bool, reports: int | None = None) -> Path:
     """``folder`` holding the bundled report and, with ``library``, the dev library's reports (copied
-    only when changed, so the index's incremental build reuses every vector)."""
+    only when changed, so the index's incremental build reuses every vector); with ``reports``, only
+    that many of them, the smallest (a smoke run)."""
     folder.mkdir(parents=True, exist_ok=True)
     wanted = {REPORT: ROOT / "corpus" / REPORT}
     if library:
-        wanted.update({p.name: p for p in sorted(LIBRARY.iterdir()) if p.is_file()})
+        files = sorted(p for p in LIBRARY.iterdir() if p.is_file())
+        if reports is not None:
+            files = sorted(sorted(files, key=lambda p: p.stat().st_size)[:reports])
+        wanted.update({p.name: p for p in files})
     for stale in folder.iterdir():
         if stale.name not in wanted:
             stale.unlink() if stale.is_file() else shutil.rmtree(stale)
@@ -60,7 +64,7 @@ def corpus(folder: Path, *, library: bool) -> Path:
     return folder
 
 
-def build(work: Path, name: str, *, library: bool, embedder, config: IndexConfig) -> dict:
+def build(work: Path, name: str, *, library: bool, embedder, config: IndexConfig, reports: int | None = None) -> dict:
     """Build (or bring up to date) one index; what it holds and how long it took."""
     last = {}
 
@@ -70,7 +74,7 @@ def build(work: Path, name: str, *, library: bool, embedder, config: IndexConfig
             print(f"  {name}: {stage} {done}/{total}", file=sys.stderr, flush=True)
 
     started = time.perf_counter()
-    report = build_index(corpus(work / f"corpus-{name}", library=library), work / f"index-{name}",
+    report = build_index(corpus(work / f"corpus-{name}", library=library, reports=reports), work / f"index-{name}",
                          embedder=embedder, config=config, progress=progress)
     return {"reports": len(report.documents), "passages": report.passages, "embedded": report.embedded,
             "build_s": round(time.perf_counter() - started, 1)}
@@ -164,6 +168,8 @@ def main() -> None:
                         help="how the model runs (give each engine its own --work)")
     parser.add_argument("--sentence-vectors", choices=("separate", "late"), default=IndexConfig.sentence_vectors,
                         help="how sentences are embedded (give each its own --work)")
+    parser.add_argument("--library-reports", type=int, default=None,
+                        help="only the N smallest reports of the dev library (a smoke run; give it its own --work)")
     args = parser.parse_args()
     retrievers = ([DEFAULT_RETRIEVER] if args.retrievers == "default" else list(RETRIEVERS) if args.retrievers == "all"
                   else args.retrievers.split(","))
@@ -171,7 +177,8 @@ def main() -> None:
     embedder = make_embedder(config, threads=args.threads)
     results = {"builds": {}, "retrievers": {}, "latency": {}}
     for name, library in (("alone", False), ("library", True)):
-        results["builds"][name] = build(args.work, name, library=library, embedder=embedder, config=config)
+        results["builds"][name] = build(args.work, name, library=library, embedder=embedder, config=config,
+                                         reports=args.library_reports)
     one_blas_thread()  # as the app and the CLI do once the index is built: a search's products are small
     searchers = {name: Searcher(args.work / f"index-{name}", embedder=embedder, threads=1) for name in results["builds"]}
     for retriever in retrievers:

@@ -59,14 +59,15 @@ def main() -> None:
     parser.add_argument("--engine", choices=ENGINES, default=DEFAULT_ENGINE)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--pairs", type=int, default=None, help="only the first N sentence pairs (a smoke run)")
     args = parser.parse_args()
 
     config = IndexConfig(engine=args.engine)
     embedder = make_embedder(config, threads=args.threads)
     centering = LanguageCentering(language_reference(embedder, config)["passages"])  # as a build centers
-    texts = {"lo": [normalize_text(line.rstrip("\n")) for line in open(DATA / "ntrex-lao.txt", encoding="utf-8")],
-             "en": [line.rstrip("\n") for line in open(DATA / "ntrex-eng.txt", encoding="utf-8")]}
-    stories = np.array([line.strip() for line in open(DATA / "ntrex-documents.txt", encoding="utf-8")])
+    texts = {"lo": [normalize_text(line.rstrip("\n")) for line in open(DATA / "ntrex-lao.txt", encoding="utf-8")][:args.pairs],
+             "en": [line.rstrip("\n") for line in open(DATA / "ntrex-eng.txt", encoding="utf-8")][:args.pairs]}
+    stories = np.array([line.strip() for line in open(DATA / "ntrex-documents.txt", encoding="utf-8")][:args.pairs])
     plain = np.array([not re.search(r"[A-Za-z0-9]", lo) for lo in texts["lo"]])  # nothing shared to match on
 
     def encoded(lang: str, as_question: bool) -> np.ndarray:

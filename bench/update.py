@@ -1,6 +1,6 @@
 """Adding and removing one report in a big library, against building that library from scratch.
 
-    python bench/update.py [--paragraphs 100000] [--report 100] [--repeat 3] [--work DIR] [--json OUT]
+    python bench/update.py [--paragraphs 100000] [--report 100] [--repeat 3] [--work DIR] [--json OUT] [--profile]
 
 The library is bench/synthetic.py's (100,000 paragraphs make about 128,000 passages), embedded by bench/scale.py's ``StandIn`` (the model would take a
 day here; a build's work besides embedding is the same whichever model). The bench builds it from scratch
@@ -9,6 +9,7 @@ day here; a build's work besides embedding is the same whichever model). The ben
 the embedding of the added report (the StandIn's own time is measured and taken off); medians are printed
 with the ratio to the from-scratch build, all measured in this run. Then the app's start-up check
 (``index_is_stale``, which takes an unchanged file's hash from its stamp) against hashing every report.
+With ``--profile``, one more add is profiled and its time given by stage (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -28,13 +29,33 @@ from scale import StandIn, Timed  # noqa: E402
 from synthetic import write_library  # noqa: E402
 
 from search.fileio import file_sha256  # noqa: E402
-from search.index.build import build_index, document_passages, index_is_stale  # noqa: E402
+from search.index.build import build_index, document_passages  # noqa: E402
+from search.index.freshness import index_is_stale  # noqa: E402
 from search.ingest.read import list_corpus  # noqa: E402
 from search.ingest.chunk import ChunkSettings  # noqa: E402
 from search.ingest.read import read_document  # noqa: E402
 from search.progress import TerminalProgress  # noqa: E402
 
 ADDED = "zz-added-report.txt"  # sorts last: the added report's passages come after the library's
+# An add's stages: (label, module path suffix, function, only its calls from this function or None), timed
+# inclusively by a profile of one add ("of which" rows are part of the row above).
+STAGES = (
+    ("the live generation: checksums", "index/generations.py", "damaged_files", None),
+    ("the live generation: loading (checksums included)", "index/build.py", "_reusable", None),
+    ("reading (stamps; the new report)", "index/build.py", "_read_or_reuse", None),
+    ("gathering vectors (embedding included)", "index/build.py", "_embed_new", None),
+    ("BM25 and term counts", "index/build.py", "_lexical", None),
+    ("the bridge's term tables", "index/terms.py", "build_term_tables", None),
+    ("the centering's reference means (cached)", "index/build.py", "language_reference", None),
+    ("writing the generation", "index/publish.py", "_write_generation", None),
+    ("  of which passages.jsonl and its table", "index/publish.py", "_write_lines", None),
+    ("  of which vector files", "index/publish.py", "save_vectors", None),
+    ("    of which neighbourhoods (hub discount)", "index/neighbours.py", "updated", None),
+    ("    of which FAISS indexes", "index/dense.py", "from_vectors", None),
+    ("    of which centering", "index/centering.py", "apply", None),
+    ("  of which checksums of the new files", "search/fileio.py", "file_sha256", "<dictcomp>"),  # _write_generation's
+    ("  of which flushing to disk", "search/fileio.py", "sync_tree", None),
+)
 
 
 def timed_build(library: Path, index_dir: Path, embedder: Timed, progress=None) -> tuple[float, int]:
@@ -43,6 +64,31 @@ def timed_build(library: Path, index_dir: Path, embedder: Timed, progress=None) 
     start = time.perf_counter()
     report = build_index(library, index_dir, embedder=embedder, progress=progress)
     return time.perf_counter() - start - embedder.seconds, report.passages
+
+
+def profiled_add(library: Path, index_dir: Path, embedder: Timed, added: Path) -> dict[str, float]:
+    """One more add, profiled: seconds per stage (``STAGES``; inclusive, so nested rows are part of the row
+    above), the embedder's own time taken off the whole; the report is removed again after."""
+    import cProfile
+    import pstats
+
+    shutil.copy(added, library / ADDED)
+    profile = cProfile.Profile()
+    profile.enable()
+    seconds, _ = timed_build(library, index_dir, embedder)
+    profile.disable()
+    (library / ADDED).unlink()
+    timed_build(library, index_dir, embedder)
+    stats = pstats.Stats(profile).stats  # (file, line, function) -> (calls, primitive, own, inclusive, callers)
+    out = {}
+    for label, path, function, caller in STAGES:
+        total = 0.0
+        for (file, _, name), (_, _, _, inclusive, callers) in stats.items():
+            if name == function and file.endswith(path):
+                total += inclusive if caller is None else sum(c[3] for k, c in callers.items() if k[2] == caller)
+        out[label] = round(total, 3)
+    out["all (profiled)"] = round(seconds, 2)
+    return out
 
 
 def report_of(folder: Path, passages: int) -> Path:
@@ -67,6 +113,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", type=Path, default=None, help="folder for the library and index (default: a temporary one)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--profile", action="store_true", help="then profile one more add, by stage")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-update-"))
@@ -104,6 +151,13 @@ def main() -> None:
     print(f"start-up check {statistics.median(stale_s):.2f} s; hashing every report ({corpus_mb:.0f} MB) "
           f"{statistics.median(hashed_s):.2f} s", flush=True)
 
+    stages = profiled_add(library, index_dir, embedder, added) if args.profile else None
+    if stages:
+        width = max(map(len, stages))
+        print("one add, profiled (seconds, embedding included where a stage embeds):")
+        for label, seconds in stages.items():
+            print(f"  {label:<{width}} {seconds:7.2f}")
+
     result = {
         "passages": n,
         "report_passages": added_passages,
@@ -119,6 +173,7 @@ def main() -> None:
         "corpus_mb": round(corpus_mb, 1),
         "startup_check_s": round(statistics.median(stale_s), 3),
         "hash_every_report_s": round(statistics.median(hashed_s), 3),
+        **({"add_stages_s": stages} if stages else {}),
     }
     print(json.dumps(result, indent=2))
     if args.json:

@@ -40,7 +40,7 @@ def test_hubness_is_the_mean_cosine_with_the_nearest_others():
     told = []
     parts = neighbour_similarity(index, [v[:120], v[120:]], neighbours=10, progress=lambda *p: told.append(p))
     assert np.allclose(parts, brute_hubness(v, 10), atol=1e-5)
-    assert told == [(120, 300), (300, 300)]  # after each batch: here one per part
+    assert told == [(300, 300)]  # after each batch of rows (parts are searched together): here one
 
 
 def test_a_row_is_not_its_own_neighbour_but_its_copy_is_and_a_lone_row_has_none():
@@ -146,3 +146,80 @@ def test_a_damaged_hubness_file_says_how_to_rebuild(mini_corpus, tmp_path, embed
     np.save(generation / HUBNESS, np.zeros(3, np.float32))
     with pytest.raises(IndexFormatError, match="hubness.npy.*(rebuild|build)"):
         load_index(index_dir, verify="none")
+
+
+def changed_library(seed: int = 2, d: int = 32):
+    """A library of vectors gathered by topic, and the same library after removing some and adding others:
+    (before, after, each after row's row before or -1)."""
+    rng = np.random.default_rng(seed)
+    topics = unit_rows(40, d=d, seed=seed)
+    v = topics[rng.integers(0, 40, 3300)] + 0.6 * unit_rows(3300, d=d, seed=seed + 1)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    before = v[:3000]
+    kept = np.concatenate([np.arange(0, 1200), np.arange(1330, 3000)])  # a report of 130 removed
+    carried = np.concatenate([kept, np.full(300, -1)])  # and one of 300 added
+    after = np.vstack([before[kept], v[3000:]])
+    return before, after, carried
+
+
+@pytest.mark.parametrize("ivf_from", [10_000, 1000])
+def test_an_update_measures_what_moved_and_gives_a_full_measurements_neighbourhoods(ivf_from):
+    """Removing and adding vectors: the kept lists merged with the new vectors they meet, and those that lost a
+    neighbour searched again, give every row the hubness a full measurement of the new index gives, exact or
+    an inverted file whose clusters the update keeps."""
+    from search.index.hubness import measure
+    from search.index.neighbours import updated
+
+    before, after, carried = changed_library()
+    old_index = DenseIndex.from_vectors(before, ivf_from=ivf_from)
+    old = measure(old_index, before)
+    new_index = DenseIndex.from_vectors([after[:2000], after[2000:]], ivf_from=ivf_from, like=old_index, carried=carried)
+    assert new_index.exact == (ivf_from > 3300)
+    full = measure(new_index, [after[:2000], after[2000:]])
+    searched = []
+    import search.index.neighbours as module
+    real = module.measure
+    module.measure = lambda *a, rows=None, **kw: searched.append(rows) or real(*a, rows=rows, **kw)
+    try:
+        got = updated(old, new_index, [after[:2000], after[2000:]], carried, np.zeros(len(after), bool), like=old_index)
+    finally:
+        module.measure = real
+    removed = np.setdiff1d(np.arange(len(before)), carried)
+    lost_one = np.isin(old.ids[carried[carried >= 0]], removed).any(axis=1)
+    assert len(searched) == 1 and len(searched[0]) == 300 + lost_one.sum() < len(after) / 2  # new, or lost a neighbour
+    assert np.array_equal(got.hubness(), full.hubness())
+    assert np.array_equal(got.scores, full.scores)
+    assert np.array_equal(got.probes, full.probes) and np.array_equal(got.probe_scores, full.probe_scores)
+    assert (np.sort(got.ids, axis=1) == np.sort(full.ids, axis=1)).mean() > 0.999  # ids: ties may swap
+    # a vector that moved (its language's mean is the library's own) counts as new: still the full measurement
+    moved = np.zeros(len(after), bool)
+    moved[:200] = True
+    shifted = after.copy()
+    shifted[:200] = unit_rows(200, d=32, seed=9)
+    shifted_index = DenseIndex.from_vectors(shifted, ivf_from=ivf_from, like=old_index, carried=carried)
+    again = updated(old, shifted_index, shifted, carried, moved, like=old_index)
+    assert np.array_equal(again.hubness(), measure(shifted_index, shifted).hubness())
+
+
+def test_an_index_written_before_neighbourhoods_is_searched_and_brought_up_to_date(mini_corpus, tmp_path, embedder,
+                                                                                   monkeypatch):
+    """Without the kept neighbourhoods an index is searched as it is (hub discount included), counts as out of
+    date, and the next build writes them, measuring every vector and embedding nothing."""
+    from search.index.records import NEIGHBOUR_SCORES, NEIGHBOURS
+
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    hubness = np.array(load_index(index_dir).hubness)
+    generation = rewrite_manifest(index_dir, lambda values: [values["files"].pop(n) for n in (NEIGHBOURS, NEIGHBOUR_SCORES)])
+    (generation / NEIGHBOURS).unlink()
+    (generation / NEIGHBOUR_SCORES).unlink()
+    assert np.array_equal(load_index(index_dir).dense.hubness, hubness[:len(load_index(index_dir).passages)])
+    assert Searcher(index_dir, embedder=embedder).search("rice exports").hits
+    assert index_is_stale(mini_corpus, index_dir)
+    embedded = []
+    real = embedder.embed_passages
+    monkeypatch.setattr(embedder, "embed_passages", lambda texts, *a, **kw: embedded.extend(texts) or real(texts, *a, **kw))
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    assert embedded == [] and not index_is_stale(mini_corpus, index_dir)
+    rebuilt = current_generation(index_dir)[0]
+    assert (rebuilt / NEIGHBOURS).is_file() and np.array_equal(load_index(index_dir).hubness, hubness)

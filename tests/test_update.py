@@ -1,5 +1,5 @@
 """Updating an index: adding or removing a report costs that report's work, and gives the index a build
-from scratch gives (BM25 statistics, the bridge's term counts, quantities, passages, vectors)."""
+from scratch gives (BM25 statistics, the bridge's term counts, quantities, passages, vectors, hubness)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import pytest
 from search import build_index, index_is_stale
 from search.index import build as build_module
 from search.index.generations import current_generation
+from search.index.hubness import neighbour_similarity
 from search.index.records import PASSAGES, Passage
 from search.index.sparse import COUNTS
 from search.index.store import load_index
@@ -50,6 +51,21 @@ def parsed(monkeypatch) -> list[str]:
     return seen
 
 
+@pytest.fixture
+def measured(monkeypatch) -> list:
+    """How many rows each neighbourhood measurement of a build searched ("all" for every row)."""
+    from search.index import neighbours
+
+    seen: list = []
+    inner = neighbours.measure
+
+    def counting(*args, rows=None, **kwargs):
+        seen.append("all" if rows is None else len(rows))
+        return inner(*args, rows=rows, **kwargs)
+    monkeypatch.setattr(neighbours, "measure", counting)
+    return seen
+
+
 def assert_same_index(updated, scratch) -> None:
     a, b = load_index(updated), load_index(scratch)
     assert (a.path / PASSAGES).read_bytes() == (b.path / PASSAGES).read_bytes()  # kept lines copied as they were
@@ -60,6 +76,10 @@ def assert_same_index(updated, scratch) -> None:
         for lang in got.means:
             np.testing.assert_allclose(got.means[lang], want.means[lang], atol=1e-5)
     np.testing.assert_allclose(a.vectors, b.vectors, atol=1e-4)  # reused against embedded again in other batches
+    np.testing.assert_allclose(a.hubness, b.hubness, atol=1e-4)  # the same, as the vectors are
+    # and exactly what measuring every passage of the updated index gives (the update measured only some)
+    centered = a.centering.apply(np.asarray(a.vectors), a.table.lang_names())
+    assert np.array_equal(a.hubness[:len(a.passages)], neighbour_similarity(a.dense, centered))
     assert np.array_equal(a.numeric_passages, b.numeric_passages)
     assert np.array_equal(a.numeric_sentences, b.numeric_sentences)
     assert set(a.sparse.vocab) == set(b.sparse.vocab)
@@ -75,7 +95,7 @@ def assert_same_index(updated, scratch) -> None:
 
 
 def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scratch_build(
-        mini_corpus, tmp_path, embedder, tokenized, parsed):
+        mini_corpus, tmp_path, embedder, tokenized, parsed, measured):
     corpus, held = mini_corpus, tmp_path / "held"
     shutil.copy(CORPUS / "laos-tip-2022-voa.txt", corpus)
     held.mkdir()
@@ -88,9 +108,11 @@ def test_adding_and_removing_a_report_tokenizes_only_that_report_and_gives_a_scr
     shutil.move(held / new.name, corpus / new.name)
     tokenized.clear()
     parsed.clear()
+    measured.clear()
     added = build_index(corpus, index, embedder=embedder)
     assert parsed == []  # the kept reports' passages are copied, not read
     rows = load_index(index).document_rows[new.name]
+    assert measured[0] == len(rows)  # the passages' neighbourhoods: only the new report's searched
     assert added.embedded == len(rows) == len(tokenized)  # only the new report's passages
     assert set(tokenized) == {load_index(index).passages[r].text for r in rows}
     build_index(corpus, tmp_path / "scratch", embedder=embedder)

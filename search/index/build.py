@@ -28,7 +28,11 @@ from search.index.publish import OCR_CACHE, Carried, index_lock, write_index
 from search.index.reference import reference_means
 from search.index import freshness
 from search.index.generations import current_generation, damaged_files
-from search.index.records import DENSE, NUMBERS, PASSAGES, SENTENCES, UNITS, VECTORS, IndexConfig, Joined, Manifest, Passage
+from search.index.centering import LanguageCentering
+from search.index.hubness import Neighbourhoods
+from search.index.neighbours import load_neighbourhoods
+from search.index.records import (CENTERING, DENSE, NEIGHBOUR_SCORES, NEIGHBOURS, NUMBERS, PASSAGES, SENTENCES, UNITS,
+                                  VECTORS, IndexConfig, Joined, Manifest, Passage)
 from search.index.store import StoredIndex, load_index
 from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
@@ -249,7 +253,8 @@ def _carried(kept: list[_Entry], previous: _Previous | None) -> Carried | None:
         return None
     rows = np.concatenate([np.asarray(e.rows if e.rows is not None else [-1] * len(e.passages), np.int64) for e in kept])
     old = previous.index
-    return Carried(rows, old.passages, old.table.sentences, previous.numbers, previous.clusters)
+    return Carried(rows, old.passages, old.table.sentences, previous.numbers, previous.clusters, previous.neighbourhoods,
+                   previous.centering)
 
 
 def _tokens(passages, counts: TermCounts):
@@ -270,6 +275,8 @@ class _Previous:
     lexical: tuple[SparseIndex, TermCounts] | None = None  # BM25 with its raw counts, and the term counts
     numbers: np.ndarray | None = None  # which passages, then sentences, state a quantity
     clusters: dict[str, DenseIndex] = field(default_factory=dict)  # inverted files whose clusters can be reused
+    neighbourhoods: tuple[Neighbourhoods, Neighbourhoods] | None = None  # the passages' and the units'
+    centering: dict[str, LanguageCentering] | None = None  # the passages' and the sentences'
 
 
 def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:
@@ -310,6 +317,14 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
         with contextlib.suppress(IndexFormatError):
             if name not in damaged:
                 previous.clusters[name] = DenseIndex.load(generation / name)
+    with contextlib.suppress(IndexFormatError):
+        if CENTERING not in damaged:
+            previous.centering = {"passages": index.centering, "sentences": index.sentence_centering}
+    if {NEIGHBOURS, NEIGHBOUR_SCORES} <= manifest.files.keys() and not damaged.keys() & {NEIGHBOURS, NEIGHBOUR_SCORES}:
+        with contextlib.suppress(IndexFormatError):
+            passages = len(index.passages)
+            loaded = load_neighbourhoods(generation, passages + len(index.unit_owner))
+            previous.neighbourhoods = (loaded[:passages], loaded[passages:]) if loaded is not None else None
     return previous
 
 

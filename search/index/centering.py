@@ -90,6 +90,13 @@ class LanguageCentering:
             np.divide(block, np.where(norms > 0, norms, 1), out=block)
         return out
 
+    def same_offset(self, other: "LanguageCentering", lang: str) -> bool:
+        """Whether ``other`` moves a vector of ``lang`` exactly as this centering does."""
+        mine, theirs = self.means.get(lang), other.means.get(lang)
+        if mine is None or theirs is None or not self.strength or not other.strength:
+            return (mine is None or not self.strength) == (theirs is None or not other.strength)
+        return self.strength == other.strength and np.array_equal(mine, theirs)
+
     def to_dict(self) -> dict:
         """A JSON-ready form: ``{"strength", "means": {lang: [floats]}}``."""
         return {"strength": self.strength, "means": {lang: [float(x) for x in m] for lang, m in self.means.items()}}

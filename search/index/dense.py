@@ -120,6 +120,25 @@ class DenseIndex:
                 out[faiss.rev_swig_ptr(lists.get_ids(cluster), size)] = cluster
         return out
 
+    def emptied(self) -> "DenseIndex":
+        """An empty index of the same kind, coding vectors as this one does; an inverted file keeps its clusters
+        (add to it with ``add_core`` and the clusters to put each vector in)."""
+        import faiss
+
+        index = faiss.downcast_index(self.index)
+        d, ip = self.dimension, faiss.METRIC_INNER_PRODUCT
+        if self.exact:
+            return DenseIndex(faiss.IndexFlatIP(d) if isinstance(index, faiss.IndexFlat)
+                              else faiss.IndexScalarQuantizer(d, index.sq.qtype, ip))
+        quantizer = faiss.IndexFlatIP(d)
+        quantizer.add(faiss.downcast_index(index.quantizer).reconstruct_n(0, index.nlist))
+        if isinstance(index, faiss.IndexIVFScalarQuantizer):
+            empty = faiss.IndexIVFScalarQuantizer(quantizer, d, index.nlist, index.sq.qtype, ip, index.by_residual)
+            empty.train(quantizer.reconstruct_n(0, min(index.nlist, 256)))  # the coder: 16-bit floats need no statistics
+        else:
+            empty = faiss.IndexIVFFlat(quantizer, d, index.nlist, ip)
+        return DenseIndex(empty)
+
     def centroids(self, d: int, lists: int) -> np.ndarray | None:
         """This inverted file's cluster centres, if it has about ``lists`` of ``d`` dimensions (else None)."""
         import faiss

@@ -33,7 +33,8 @@ from search.errors import IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.centering import LanguageCentering
 from search.index.dense import UNITS_IVF_FROM, DenseIndex
-from search.index.hubness import neighbour_similarity
+from search.index.hubness import Neighbourhoods
+from search.index.neighbours import save_neighbourhoods, updated
 from search.index.generations import CURRENT, GENERATION_PREFIX, LOCK, STAGING_PREFIX, generation_name
 from search.index.records import (
     CENTERING, DENSE, FORMAT_VERSION, HUBNESS, MANIFEST, NUMBERS, PASSAGES, SENTENCES, TABLE, UNITS, VECTORS, Manifest,
@@ -280,13 +281,17 @@ def save_vectors(passages: Sequence[Passage], table: PassageTable, vectors: np.n
     units = [sentences, centered[counts == 0]]
     unit_index = DenseIndex.from_vectors(units, ivf_from=UNITS_IVF_FROM, like=carried.clusters.get(UNITS), carried=unit_rows)
     unit_index.save(folder / UNITS)
-    # every vector's, again: a report added or removed changes its neighbours' neighbourhoods
+    # a report added or removed changes its neighbours' neighbourhoods: those it can move are measured again
     total = len(centered) + sum(len(u) for u in units)
     passed = (lambda done, _: progress("neighbours", done, total)) if progress else None
     then = (lambda done, _: progress("neighbours", len(centered) + done, total)) if progress else None
-    hubness = np.concatenate([neighbour_similarity(dense, centered, progress=passed),
-                              neighbour_similarity(unit_index, units, progress=then)])
-    np.save(folder / HUBNESS, hubness, allow_pickle=False)
+    old = carried.neighbourhoods or (None, None)
+    moved = carried.moved(centering, langs, sentence_langs, counts)
+    neighbourhoods = Neighbourhoods.concatenate([
+        updated(old[0], dense, centered, carried.rows, moved[0], like=carried.clusters.get(DENSE), progress=passed),
+        updated(old[1], unit_index, units, unit_rows, moved[1], like=carried.clusters.get(UNITS), progress=then)])
+    np.save(folder / HUBNESS, neighbourhoods.hubness(), allow_pickle=False)
+    save_neighbourhoods(folder, neighbourhoods)
     np.save(folder / NUMBERS, carried.numbers_of(passages, counts, unit_rows), allow_pickle=False)
 
 
@@ -305,6 +310,8 @@ class Carried:
         sentences: the live generation's sentence count per passage (``PassageTable.sentences``).
         numbers: the live generation's ``numbers.npy`` (None when it cannot be trusted).
         clusters: the live generation's ``dense.faiss`` and ``units.faiss``, by name, when intact.
+        neighbourhoods: the live generation's passages' and units' neighbourhoods (None when it has none).
+        centering: the live generation's centering of passages and of sentences (None when unknown).
     """
 
     rows: np.ndarray
@@ -312,6 +319,8 @@ class Carried:
     sentences: np.ndarray | None = None
     numbers: np.ndarray | None = None
     clusters: Mapping[str, DenseIndex] = field(default_factory=dict)
+    neighbourhoods: tuple[Neighbourhoods, Neighbourhoods] | None = None
+    centering: Mapping[str, LanguageCentering] | None = None
 
     @classmethod
     def nothing(cls, count: int) -> "Carried":
@@ -328,6 +337,20 @@ class Carried:
         breaks = np.flatnonzero((kept[1:] != kept[:-1]) | (kept[1:] & (rows[1:] != rows[:-1] + 1))) + 1
         edges = [0, *breaks.tolist(), len(rows)]
         return list(itertools.pairwise(edges))
+
+    def moved(self, centering: Mapping[str, LanguageCentering], langs: np.ndarray, sentence_langs: np.ndarray,
+              counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which passages, and which units, are centered otherwise than in the live generation (a language whose
+        mean is the library's own moves as reports come and go): their neighbourhoods are measured again."""
+        old = self.centering or {}
+
+        def moved(part: str, row_langs: np.ndarray) -> np.ndarray:
+            if part not in old:
+                return np.ones(len(row_langs), bool)
+            changed = [lang for lang in np.unique(row_langs) if not old[part].same_offset(centering[part], str(lang))]
+            return np.isin(row_langs, changed)
+        return moved("passages", langs), np.concatenate([moved("sentences", sentence_langs),
+                                                         moved("passages", langs[counts == 0])])
 
     def unit_rows(self, counts: np.ndarray) -> np.ndarray:
         """Each new unit's row in the live generation's ``units.faiss`` (-1 for new): sentences in passage order,

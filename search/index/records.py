@@ -29,6 +29,9 @@ MANIFEST, PASSAGES, DENSE, SENTENCES = "manifest.json", "passages.jsonl", "dense
 TABLE = "passage-table.npz"
 VECTORS, UNITS, CENTERING, NUMBERS = "vectors.npy", "units.faiss", "centering.json", "numbers.npy"
 HUBNESS = "hubness.npy"  # each passage's, then each unit's mean cosine with its nearest neighbours (index/hubness.py)
+# Each passage's, then each unit's nearest neighbours and the clusters its search scanned, and their scores
+# (index/neighbours.py): what lets an update measure the hubness of what it moves only.
+NEIGHBOURS, NEIGHBOUR_SCORES = "neighbours.npy", "neighbour-scores.npy"
 
 @dataclass(frozen=True)
 class IndexConfig:

@@ -1,13 +1,15 @@
 """Rewrite the README's measured figures from a real run, so they are what a fresh clone prints.
 
-    python bench/readme.py [--index index] [--plain-index .index-plain] [--check] [--scale-only]
+    python bench/readme.py [--index .index-readme] [--plain-index .index-plain] [--check] [--scale-only]
 
 Each figure block in README.md stands between ``<!-- readme:NAME -->`` and
-``<!-- /readme:NAME -->``. This script makes every block from the index of the
-bundled corpus (built first if missing; the adapter block also from an index made
-with the plain model, ``build --no-adapter``) and writes them in; ``--check`` only
-compares, and exits 1 naming the blocks that differ. ``tests/test_readme.py``
-makes the same blocks from the test session's index and checks them.
+``<!-- /readme:NAME -->``. This script makes every block from an index of the
+bundled report alone (built first if missing, from a copy of it beside the index; the
+adapter block also from an index made with the plain model, ``build --no-adapter``)
+and writes them in; ``--check`` only compares, and exits 1 naming the blocks that
+differ. Reports a user added to ``corpus/`` (the app's default folder) play no part,
+and an ``--index`` that holds any is refused. ``tests/test_readme.py`` makes the same
+blocks from the test session's index of the bundled report and checks them.
 
 The scale tables (README and docs/scaling.md) come from the recorded runs of
 ``bench/scale.py`` in ``bench/results/`` (a million passages take an hour to build,
@@ -326,9 +328,10 @@ def rewrite(text: str, made: dict[str, str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", type=Path, default=ROOT / "index")
+    parser.add_argument("--index", type=Path, default=ROOT / ".index-readme",
+                        help="an index of the bundled report alone (built here if missing)")
     parser.add_argument("--plain-index", type=Path, default=ROOT / ".index-plain",
-                        help="an index of the bundled corpus with the plain model (built here if missing)")
+                        help="an index of the bundled report alone with the plain model (built here if missing)")
     parser.add_argument("--check", action="store_true", help="compare only; exit 1 if a block differs")
     parser.add_argument("--scale-only", action="store_true",
                         help="only the scale tables, from bench/results/ (no index, no eval run)")
@@ -352,13 +355,20 @@ def main() -> None:
 
 
 def _searcher(index: Path, config: IndexConfig) -> Searcher:
-    """A searcher of ``index``, built from the bundled corpus first when there is none."""
+    """A searcher of ``index``, built from the bundled report alone first when there is none (from a copy of it
+    in ``INDEX-corpus``: the checkout's ``corpus/`` may hold a user's reports too). Exits when ``index`` holds
+    other reports, naming them."""
     searcher = Searcher(index)
     try:
-        searcher.index  # noqa: B018
+        held = set(searcher.index.manifest.documents)
     except (IndexNotFoundError, IndexFormatError):  # none yet, or of an older format: build it
-        build_index(ROOT / "corpus", index, config=config)
-        searcher = Searcher(index)
+        build_index(library_bench.corpus(index.parent / f"{index.name}-corpus", library=False), index, config=config)
+        return Searcher(index)
+    others = sorted(held - {library_bench.REPORT})
+    if others:
+        sys.exit(f"{index} holds {len(others)} report(s) besides the bundled one ({', '.join(others[:3])}"
+                 f"{', …' if len(others) > 3 else ''}): the README's figures are of the bundled report alone; "
+                 "give an --index of it alone, or a new folder (built there)")
     return searcher
 
 

@@ -11,8 +11,6 @@ from search.retrieve.answer import ANSWER_THRESHOLD
 from search.ingest.corpus import add_report, safe_file_name
 from search.errors import DocumentError
 
-from conftest import CORPUS
-
 XSS_REPORT = (
     "Field notes on river ferries\n\n"
     "The ferry crossing at Pakse carried 900 passengers a day. <script>window.__pwned = 1</script> "
@@ -27,14 +25,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory, tip_index, embedder):
+def live_app(tmp_path_factory, bundled_corpus, tip_index, embedder):
     """The app on a copy of the bundled corpus and its index, so uploads touch nothing shared."""
     from search.serve.page import build_app
     from search.serve.render import CSS
 
     root = tmp_path_factory.mktemp("app")
     corpus, index = root / "corpus", root / "index"
-    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(bundled_corpus, corpus)
     shutil.copytree(tip_index, index)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, max_upload_mb=1)
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS)

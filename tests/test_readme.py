@@ -4,7 +4,10 @@ import importlib.util
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUNDLED, ROOT
+
+STALE = ("README block {} differs from a fresh run over the bundled report alone (reports added to corpus/ play no "
+         "part): the code's results changed since the README was written; python bench/readme.py rewrites it")
 
 spec = importlib.util.spec_from_file_location("readme", ROOT / "bench" / "readme.py")
 readme = importlib.util.module_from_spec(spec)
@@ -15,15 +18,26 @@ spec.loader.exec_module(readme)
 def test_readme_block_matches_a_fresh_run(name, searcher):
     written = readme.blocks_in(readme.README.read_text(encoding="utf-8"))
     assert name in written, f"README.md has no <!-- readme:{name} --> block"
-    assert written[name] == readme.BLOCKS[name](searcher), f"README block {name} is stale: run python bench/readme.py"
+    assert written[name] == readme.BLOCKS[name](searcher), STALE.format(name)
 
 
 @pytest.mark.parametrize("name", sorted(readme.PLAIN_BLOCKS))
 def test_readme_block_of_both_models_matches_a_fresh_run(name, searcher, plain_searcher):
     written = readme.blocks_in(readme.README.read_text(encoding="utf-8"))
     assert name in written, f"README.md has no <!-- readme:{name} --> block"
-    assert written[name] == readme.PLAIN_BLOCKS[name](searcher, plain_searcher), (
-        f"README block {name} is stale: run python bench/readme.py")
+    assert written[name] == readme.PLAIN_BLOCKS[name](searcher, plain_searcher), STALE.format(name)
+
+
+def test_the_figures_are_of_the_bundled_report_alone(searcher, plain_searcher):
+    """The session's indexes hold the bundled report and nothing the checkout's corpus/ gained since."""
+    assert set(searcher.index.manifest.documents) == set(plain_searcher.index.manifest.documents) == {BUNDLED.name}
+
+
+def test_readme_refuses_an_index_holding_other_reports(shelf):
+    """An index with a user's reports in it (the app's, after uploads) is refused, naming them."""
+    with pytest.raises(SystemExit) as info:
+        readme._searcher(shelf["index"], readme.IndexConfig())
+    assert "besides the bundled one" in str(info.value) and "rice-report.md" in str(info.value)
 
 
 def test_rewrite_replaces_only_the_named_block():

@@ -23,9 +23,9 @@ from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
-from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES, PAGE_MAX_K,
-                                 SCROLL_TO_MARK, answer_html, card, k_param, md_text, search_error_html, source_html,
-                                 source_link, summary, write_message)
+from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, PAGE_MAX_K,
+                                 SCROLL_TO_MARK, answer_html, card, k_param, md_text, question_language, search_error_html,
+                                 source_html, source_link, summary, write_message)
 from search.serve.requestlog import RequestLog, already_logged
 from search.serve.web import NoUploads, end_sessions, session_alive
 
@@ -91,7 +91,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         except SearchError as exc:  # shown in place of the old results, in both languages; the request log has it
             return "", "", search_error_html(exc), gr.update(visible=False), gr.update(visible=False), ""
         cards = "".join(card(hit, searcher.context(hit)) for hit in result.hits)
-        lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
+        lang = question_language(result)
         csv_file, json_file = _export(result, request)
         return (lang, answer_html(result), cards or "<p>No passage found.</p>",
                 gr.update(value=csv_file, visible=True), gr.update(value=json_file, visible=True), "")

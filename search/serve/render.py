@@ -171,6 +171,14 @@ def _cite_links(citation, passage_id: str, span) -> str:
 def answer_html(result) -> str:
     """The answer box: the sentence that answers, numbers in bold for a "how many" question; or a plain no."""
     answer = result.answer
+    if answer is None and result.hits and not result.supported:
+        return ('<div class="answer none" id="no-answer">No answer: questions are answered in Lao and English only; '
+                'the passages below are the closest. · ບໍ່ມີຄຳຕອບ: ຕອບສະເພາະຄຳຖາມພາສາລາວ ແລະ ອັງກິດ; '
+                'ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
+    if answer is None and result.hits and result.withheld:
+        return ('<div class="answer none" id="no-answer">No answer: the closest passage does not speak of what the '
+                f'question names ({html.escape(result.withheld)}); read the passages below. · ບໍ່ມີຄຳຕອບ: ຂໍ້ຄວາມທີ່ໃກ້ທີ່ສຸດ'
+                'ບໍ່ກ່າວເຖິງ ປີ, ຕົວເລກ ຫຼື ສະຖານທີ່ ທີ່ຄຳຖາມລະບຸ; ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
     if answer is None:
         return "" if not result.hits else (
             '<div class="answer none" id="no-answer">No sentence answers this confidently; the passages below are '
@@ -179,6 +187,16 @@ def answer_html(result) -> str:
             f'#{answer.rank})</span></div><p class="answer-text">{_marked(answer.text, answer.numbers, "strong")}</p>'
             f'<div class="cite">{_cite_links(answer.citation, answer.passage_id, answer.span)}</div></div>')
 
+
+
+def question_language(result) -> str:
+    """The detected language of the question (Markdown), and, for one the answer box does not answer, that it is
+    not supported, in English and Lao."""
+    line = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
+    if result.supported:
+        return line
+    return (f"{line}: not supported, ask in Lao or English; the passages are the closest found. · "
+            "ບໍ່ຮອງຮັບພາສານີ້: ກະລຸນາຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ.")
 
 
 def k_param(value: str | None) -> int:

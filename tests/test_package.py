@@ -76,3 +76,6 @@ def test_pip_install_then_report_search_serve(tmp_path, embedder):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+    console = server.stdout.read()
+    assert f"Ready: http://127.0.0.1:{port}/" in console, console
+    assert "share=True" not in console and "Traceback" not in console, console  # no hint to publish the app

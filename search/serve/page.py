@@ -30,7 +30,10 @@ from search.serve.requestlog import RequestLog, already_logged
 from search.serve.web import NoUploads, end_sessions, session_alive
 
 log = logging.getLogger(__name__)
-AUTH_MESSAGE = "Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · ເຂົ້າລະບົບ"
+# Gradio's sign-in form labels its fields in the browser's language, and it has no Lao; its sign-in page takes no
+# translations of ours. The message above the form names each field in Lao beside its English label.
+AUTH_MESSAGE = ("Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · "
+                "ເຂົ້າລະບົບດ້ວຍບັນຊີທີ່ທີມຂອງທ່ານໃຫ້. Username · ຊື່ຜູ້ໃຊ້, Password · ລະຫັດຜ່ານ, Login · ເຂົ້າລະບົບ")
 EXAMPLES = (
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
     "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
@@ -307,6 +310,12 @@ def _report_choices(searcher: Searcher) -> dict:
 
 
 
+def page_words() -> gr.I18n:
+    """Words Gradio's page says itself that it lacks: when a change (an upload) finishes, its status line for
+    screen readers announced the untranslated key "common.complete", and it showed as stray text."""
+    return gr.I18n(en={"common.complete": "Done · ສຳເລັດ"})
+
+
 def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hosts: list[str] | None = None, *,
                    app: gr.Blocks | None = None) -> dict:
     """``launch()``'s sign-in, upload, host and JSON API settings: Gradio's sign-in page checks the users file;
@@ -317,7 +326,7 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-               "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
+               "max_file_size": 0 if read_only else f"{max_upload_mb}mb", "i18n": page_words()}
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
     if read_only:
         middleware.append(Middleware(NoUploads))

@@ -87,9 +87,22 @@ CSS = """
 
 
 
+# Refusals of a question, in Lao (the English is the error's own message): its pattern in the English, then the Lao.
+_LAO_REFUSALS = (
+    (re.compile(r"the question is ([\d,]+) characters long; the limit is ([\d,]+)"),
+     "ຄຳຖາມຍາວ {0} ຕົວອັກສອນ, ເກີນຂີດຈຳກັດ {1} ຕົວອັກສອນ; ກະລຸນາຖາມເທື່ອລະເລື່ອງ."),
+    (re.compile(r"invalid character at position (\d+)"), "ຄຳຖາມມີຕົວອັກສອນທີ່ໃຊ້ບໍ່ໄດ້ຢູ່ບ່ອນທີ {0}; ກະລຸນາພິມໃໝ່."),
+)
+_LAO_REFUSED = "ກະລຸນາແກ້ໄຂຄຳຖາມ ຫຼື ການເລືອກ ແລ້ວລອງໃໝ່."  # any other: correct the question or the choices, try again
+
+
 def search_error_html(exc: Exception) -> str:
-    """A refused search, shown in place of the old results, in both languages."""
-    return f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(str(exc))}</p>'
+    """A refused search, shown in place of the old results, in both languages: the error's message, then its
+    Lao (a known refusal's own words, or a general one)."""
+    message = str(exc)
+    lao = next((lao.format(*m.groups()) for pattern, lao in _LAO_REFUSALS if (m := pattern.search(message))), _LAO_REFUSED)
+    return (f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(message)}'
+            f'<br><span lang="lo">{html.escape(lao)}</span></p>')
 
 
 def card(hit, context) -> str:
@@ -108,7 +121,9 @@ def card(hit, context) -> str:
 
 
 
-WHY_LISTS = {"dense": "meaning of the passage", "sentences": "meaning of its best sentence", "bm25": "words (BM25)"}
+# Each ranked list in plain words: what it compares with the question.
+WHY_LISTS = {"dense": "by the meaning of the whole passage", "sentences": "by the meaning of its closest sentence",
+             "bm25": "by the words it shares with the question"}
 
 
 
@@ -117,14 +132,16 @@ def _why_html(hit) -> str:
     why = hit.why
     if why is None:
         return f'<span class="score">score {hit.score:.3f}</span>'
-    ranks = "".join(f"<li>{WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not among the candidates") + "</li>"
+    ranks = "".join(f"<li>ranked {WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not near the top") + "</li>"
                     for name, rank in why.ranks.items())
-    words = [("question words found", why.question_words), ("translated words found (the bridge)", why.translations)]
+    words = [("words of the question it holds", why.question_words),
+             ("words of the question it holds in translation (Lao ↔ English)", why.translations)]
     words_html = "".join(f"<li>{label}: {html.escape(', '.join(found))}</li>" for label, found in words if found)
     number = "" if why.states_number is None else (
         f"<li>the question asks for a number: this passage {'states one' if why.states_number else 'states none'}</li>")
     return (f'<details class="why"><summary>Why this passage · ເປັນຫຍັງ</summary><ul>{ranks}{words_html}{number}'
-            f'<li class="score">fused score {hit.score:.3f} (reciprocal rank fusion of the lists)</li></ul></details>')
+            f'<li class="score">score {hit.score:.3f}: the rankings above combined, higher the nearer the top of each '
+            '</li></ul></details>')
 
 
 

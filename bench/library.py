@@ -11,8 +11,9 @@ are kept in ``--work`` and rebuilt incrementally, so a second run embeds nothing
 
 Every question of both dev sets gets ``doc`` set to the bundled report, so relevance stays with
 it while the library competes for every rank; the 20 questions of ``eval/no-answer.jsonl``
-count the answers shown where none is right. For each retriever it prints, alone and in the
-library side by side: hit@5 and mrr@10 (all, Lao questions, lo->en), the second set's, the
+count the answers shown where none is right, and so do those of ``eval/contradictions.jsonl``
+(the report contradicts the year, number or place they name). For each retriever it prints, alone
+and in the library side by side: hit@5 and mrr@10 (all, Lao questions, lo->en), the second set's, the
 answer box (right / wrong / empty) and the unanswerable questions answered; ``--json`` writes
 the same with every question's rank, for ``bench/compare.py``-style comparisons.
 """
@@ -41,6 +42,7 @@ REPORT = "laos-tip-2022-voa.txt"
 LIBRARY = ROOT / "eval" / "library" / "reports"
 SETS = {"dev": ROOT / "eval" / "gold" / "laos-tip-2022.jsonl", "second": ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"}
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
+CONTRADICTIONS = ROOT / "eval" / "contradictions.jsonl"  # questions whose year, number or place the report contradicts
 
 
 def corpus(folder: Path, *, library: bool, reports: int | None = None) -> Path:
@@ -86,9 +88,10 @@ def scoped(path: Path):
     return [dataclasses.replace(q, doc=REPORT) for q in questions], problems
 
 
-def unanswerable_answered(searcher: Searcher, retriever: str) -> list[str]:
-    """Ids of the questions of ``eval/no-answer.jsonl`` that get an answer (any answer there is wrong)."""
-    lines = [json.loads(line) for line in NO_ANSWER.read_text(encoding="utf-8").splitlines() if line.strip()]
+def unanswerable_answered(searcher: Searcher, retriever: str, path: Path = NO_ANSWER) -> list[str]:
+    """Ids of the questions of ``path`` (``eval/no-answer.jsonl``, ``eval/contradictions.jsonl``) that get an
+    answer (any answer there is wrong)."""
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     results = searcher.search_batch([q["question"] for q in lines], k=10, retriever=retriever, highlight=True)
     return [q["id"] for q, r in zip(lines, results) if r.answer is not None]
 
@@ -121,6 +124,7 @@ def measure(searcher: Searcher, retriever: str) -> dict:
         questions, problems = scoped(path)
         out[name] = summary(evaluate(searcher, questions, retriever=retriever, problems=problems))
     out["unanswerable_answered"] = unanswerable_answered(searcher, retriever)
+    out["contradictions_answered"] = unanswerable_answered(searcher, retriever, CONTRADICTIONS)
     return out
 
 
@@ -144,6 +148,10 @@ def table(results: dict) -> str:
             f"| {_pair(a['second']['all'], b['second']['all'])} | {_pair(a['second']['all'], b['second']['all'], 'mrr@10')} "
             f"| {box(a)} → {box(b)} | {len(a['unanswerable_answered'])} → {len(b['unanswerable_answered'])} |")
     return "\n".join(lines)
+
+
+def _box(run: dict) -> str:
+    return "/".join(str(run["answer_box"][k]) for k in ("right", "wrong", "empty"))
 
 
 def moved(results: dict) -> list[str]:
@@ -195,6 +203,11 @@ def main() -> None:
     print(table(results))
     for line in moved(results):
         print(line)
+    for retriever, row in results["retrievers"].items():
+        print(f"{retriever}: answer box right/wrong/empty, alone → library: "
+              + "; ".join(f"{name} {_box(row['alone'][name])} → {_box(row['library'][name])}" for name in SETS)
+              + "; contradictions answered (eval/contradictions.jsonl): "
+              + " → ".join(str(len(row[where]["contradictions_answered"])) for where in ("alone", "library")))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 

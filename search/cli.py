@@ -218,6 +218,8 @@ def query(question, index_dir, corpus_dir, model_cache, k, lang, docs, retriever
     if answer:
         click.echo(f"answer (from #{answer.rank}, {format_citation(answer.citation)}):")
         click.echo(textwrap.fill(answer.text, width=100, initial_indent="   ", subsequent_indent="   ") + "\n")
+    elif result.withheld:
+        click.echo(f"answer: none, since {result.withheld}; read the passages below\n")
     else:
         click.echo("answer: no sentence answers this confidently; read the passages below\n")
     for hit in result.hits:

@@ -11,6 +11,9 @@ from search import Embedder, Searcher, build_index
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
+# The bundled report. The checkout's corpus/ is also the app's default folder, so a user's uploads land beside it:
+# tests read this file alone (through ``bundled_corpus``), never the folder.
+BUNDLED = CORPUS / "laos-tip-2022-voa.txt"
 DATA = Path(__file__).resolve().parent / "data"
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browser download does not work offline
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,10 +49,19 @@ def torch_embedder(model_cache) -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def tip_index(tmp_path_factory, embedder) -> Path:
+def bundled_corpus(tmp_path_factory) -> Path:
+    """A corpus folder holding the bundled report alone (read-only by convention: copy it to change it)."""
+    folder = tmp_path_factory.mktemp("bundled") / "corpus"
+    folder.mkdir()
+    shutil.copy(BUNDLED, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tip_index(tmp_path_factory, bundled_corpus, embedder) -> Path:
     """A real index of the bundled report, built once per session."""
     index_dir = tmp_path_factory.mktemp("tip") / "index"
-    build_index(CORPUS, index_dir, embedder=embedder)
+    build_index(bundled_corpus, index_dir, embedder=embedder)
     return index_dir
 
 
@@ -65,7 +77,7 @@ def shelf(tmp_path_factory, tip_index, embedder) -> dict:
     root = tmp_path_factory.mktemp("shelf")
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(DATA / "mini", corpus)
-    shutil.copy(CORPUS / "laos-tip-2022-voa.txt", corpus)
+    shutil.copy(BUNDLED, corpus)
     shutil.copytree(tip_index, index)
     build_index(corpus, index, embedder=embedder)
     return {"corpus": corpus, "index": index, "searcher": Searcher(index, embedder=embedder)}
@@ -78,12 +90,12 @@ def plain_embedder(model_cache) -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def plain_searcher(tmp_path_factory, plain_embedder) -> Searcher:
+def plain_searcher(tmp_path_factory, bundled_corpus, plain_embedder) -> Searcher:
     """A real index of the bundled report made with the plain model (``build --no-adapter``)."""
     from search.index.records import IndexConfig
 
     index_dir = tmp_path_factory.mktemp("plain") / "index"
-    build_index(CORPUS, index_dir, config=IndexConfig(adapter=False), embedder=plain_embedder)
+    build_index(bundled_corpus, index_dir, config=IndexConfig(adapter=False), embedder=plain_embedder)
     return Searcher(index_dir, embedder=plain_embedder)
 
 

@@ -11,8 +11,6 @@ from search.retrieve.answer import ANSWER_THRESHOLD
 from search.ingest.corpus import add_report, safe_file_name
 from search.errors import DocumentError
 
-from conftest import CORPUS
-
 XSS_REPORT = (
     "Field notes on river ferries\n\n"
     "The ferry crossing at Pakse carried 900 passengers a day. <script>window.__pwned = 1</script> "
@@ -27,17 +25,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory, tip_index, embedder):
+def live_app(tmp_path_factory, bundled_corpus, tip_index, embedder):
     """The app on a copy of the bundled corpus and its index, so uploads touch nothing shared."""
-    from search.serve.page import build_app
+    from search.serve.page import build_app, page_words
     from search.serve.render import CSS
 
     root = tmp_path_factory.mktemp("app")
     corpus, index = root / "corpus", root / "index"
-    shutil.copytree(CORPUS, corpus)
+    shutil.copytree(bundled_corpus, corpus)
     shutil.copytree(tip_index, index)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, max_upload_mb=1)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS)
+    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS,
+                           i18n=page_words())
     yield {"url": url, "corpus": corpus, "index": index}
     app.close()
 
@@ -229,6 +228,9 @@ def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app
     page.locator("#upload input[type=file]").set_input_files(str(report))
     page.locator("#add-report").click()
     page.locator("#upload-status").get_by_text("searchable now").wait_for(timeout=120_000)
+    # Gradio's status line for screen readers says the change is done in words, not as the key "common.complete"
+    page.locator(".sr-only", has_text="Done · ສຳເລັດ").first.wait_for(state="attached", timeout=30_000)
+    assert "common." not in page.evaluate("[...document.querySelectorAll('.sr-only')].map(e => e.textContent).join('|')")
     assert list(live_app["corpus"].glob("ferry*notes*.txt"))
     assert "ferry" not in page.locator("#upload").inner_text()  # the box emptied: a second click adds nothing
     page.locator("#upload input[type=file]").set_input_files(str(report))  # the same file chosen again
@@ -518,6 +520,7 @@ def test_page_an_error_replaces_the_old_results_in_both_languages(page):
     page.locator("#search-error").wait_for(timeout=30_000)
     assert "Cannot search · ຄົ້ນຫາບໍ່ໄດ້" in page.locator("#search-error").inner_text()
     assert "the limit is" in page.locator("#search-error").inner_text()
+    assert "ເກີນຂີດຈຳກັດ 2000 ຕົວອັກສອນ" in page.locator("#search-error").inner_text()  # the body too, not only its head
     assert page.locator("#results .hit").count() == 0 and page.locator("#answer .answer").count() == 0
 
 
@@ -526,8 +529,9 @@ def test_page_why_this_passage_gives_each_list_and_the_translated_words(page):
     first = page.locator("#results .hit").first
     first.locator("details.why summary").click()
     why = first.locator("details.why").inner_text()
-    assert "meaning of the passage: #" in why and "words (BM25): #" in why
-    assert "translated words found (the bridge): " in why and "penal" in why  # a Lao question matched English words
+    assert "ranked by the meaning of the whole passage: #" in why and "ranked by the words it shares with the question: #" in why
+    assert "words of the question it holds in translation (Lao ↔ English): " in why and "penal" in why  # Lao matched English
+    assert "BM25" not in why and "fusion" not in why  # plain words, not the methods' names
     assert "the question asks for a number: this passage states one" in why
 
 

@@ -1,4 +1,4 @@
-from search.ingest.lang import detect_lang, fold_digits, lao_share, normalize_text
+from search.ingest.lang import detect_lang, detect_question_lang, fold_digits, lao_share, normalize_text
 
 
 def test_lao_share_counts_letters_and_marks():
@@ -86,3 +86,29 @@ def test_document_tagger_keeps_to_the_index_languages_and_says_und_when_unsure()
     norwegian_looking = ["Riverside Shelter Annual Note 2023"]  # alone, langdetect says "no"
     assert document_tagger(norwegian_looking, languages=("lo", "en"))(norwegian_looking[0]) in ("en", "und")
     assert all(document_tagger(french, languages=("lo", "en"))(t) in ("lo", "en", "und") for t in french)
+
+
+def test_a_question_in_neither_lao_nor_english_is_not_read_as_english():
+    """With only Lao and English indexed, every question with a letter had been tagged English: French and Thai too."""
+    ours = ("en", "lo")
+    for question, lang in [("Combien de trafiquants ont été condamnés en 2021 ?", "fr"),
+                           ("¿Cuántas víctimas identificó el gobierno en 2021?", "es"),
+                           ("Wie viele Opfer wurden 2021 identifiziert?", "de"),
+                           ("มีผู้ค้ามนุษย์กี่คนถูกตัดสินลงโทษในปี 2021", "th"), ("Сколько жертв было в 2021 году?", "ru"),
+                           ("ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?", "lo"),
+                           ("How many traffickers were convicted in 2021?", "en"),
+                           # short English questions langdetect alone reads as Catalan, German, Slovak, Tagalog
+                           ("Article 215 penal code", "en"), ("Tier 2", "en"), ("Bokeo", "en"),
+                           ("Luang Prabang hospitals", "en"), ("How do casinos in special economic zones lure Lao women?", "en")]:
+        assert detect_question_lang(question, candidates=ours) == lang, question
+
+
+def test_every_dev_question_keeps_its_language():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "eval"
+    for path in (root / "gold" / "laos-tip-2022.jsonl", root / "gold" / "laos-tip-2022-lo-en.jsonl", root / "no-answer.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            q = json.loads(line)
+            assert detect_question_lang(q["question"], candidates=("en", "lo")) == q["lang"], q["id"]

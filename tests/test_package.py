@@ -22,16 +22,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _see_these_packages(python: Path) -> None:
+    """Let the new environment at ``python`` import the packages this interpreter imports, in the same order.
+
+    ``venv --system-site-packages`` would show only the base interpreter's packages: from inside a virtual
+    environment (``python -m venv v && v/bin/pip install -e '.[test]'``) that is none of the project's. A
+    ``.pth`` file naming this interpreter's package folders works in a virtual environment and without one.
+    The folders are plain path lines, so their own ``.pth`` files (this checkout's editable install of
+    ``search``) are not run: ``import search`` finds the copy installed into the new environment.
+    """
+    ours = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    assert ours, sys.path
+    theirs = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    (Path(theirs) / "outer-environment.pth").write_text("\n".join(ours) + "\n", encoding="utf-8")
+
+
 def test_pip_install_then_report_search_serve(tmp_path, embedder):
     """A non-editable install in a fresh environment (this one's packages visible, the project's own copy
     installed from a wheel), run from a folder outside the repository: the page and the JSON API answer."""
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python, command = venv / "bin" / "python", venv / "bin" / "report-search"
+    _see_these_packages(python)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(ROOT)],
                    check=True, timeout=600, cwd=tmp_path)
     where = subprocess.run([str(python), "-c", "import search; print(search.__file__)"], capture_output=True, text=True,
-                           check=True, cwd=tmp_path).stdout
+                           check=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": ""}).stdout
     assert str(venv) in where, where  # the installed copy, not the repository's
     assert "report-search serve" in subprocess.run([str(command), "serve", "--help"], capture_output=True, text=True,
                                                    check=True).stdout
@@ -59,3 +76,6 @@ def test_pip_install_then_report_search_serve(tmp_path, embedder):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
+    console = server.stdout.read()
+    assert f"Ready: http://127.0.0.1:{port}/" in console, console
+    assert "share=True" not in console and "Traceback" not in console, console  # no hint to publish the app

@@ -5,7 +5,10 @@ import re
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUNDLED, ROOT
+
+STALE = ("README block {} differs from a fresh run over the bundled report alone (reports added to corpus/ play no "
+         "part): the code's results changed since the README was written; python bench/readme.py rewrites it")
 
 spec = importlib.util.spec_from_file_location("readme", ROOT / "bench" / "readme.py")
 readme = importlib.util.module_from_spec(spec)
@@ -25,15 +28,26 @@ def _id(value):
 def test_readme_block_matches_a_fresh_run(path, name, searcher):
     written = readme.blocks_in(path.read_text(encoding="utf-8"))
     assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
-    assert written[name] == readme.BLOCKS[path][name](searcher), f"{path.name} block {name} is stale: run python bench/readme.py"
+    assert written[name] == readme.BLOCKS[path][name](searcher), STALE.format(f"{path.name} {name}")
 
 
 @pytest.mark.parametrize("path, name", _placed(readme.PLAIN_BLOCKS), ids=_id)
 def test_readme_block_of_both_models_matches_a_fresh_run(path, name, searcher, plain_searcher):
     written = readme.blocks_in(path.read_text(encoding="utf-8"))
     assert name in written, f"{path.name} has no <!-- readme:{name} --> block"
-    assert written[name] == readme.PLAIN_BLOCKS[path][name](searcher, plain_searcher), (
-        f"{path.name} block {name} is stale: run python bench/readme.py")
+    assert written[name] == readme.PLAIN_BLOCKS[path][name](searcher, plain_searcher), STALE.format(f"{path.name} {name}")
+
+
+def test_the_figures_are_of_the_bundled_report_alone(searcher, plain_searcher):
+    """The session's indexes hold the bundled report and nothing the checkout's corpus/ gained since."""
+    assert set(searcher.index.manifest.documents) == set(plain_searcher.index.manifest.documents) == {BUNDLED.name}
+
+
+def test_readme_refuses_an_index_holding_other_reports(shelf):
+    """An index with a user's reports in it (the app's, after uploads) is refused, naming them."""
+    with pytest.raises(SystemExit) as info:
+        readme._searcher(shelf["index"], readme.IndexConfig())
+    assert "besides the bundled one" in str(info.value) and "rice-report.md" in str(info.value)
 
 
 def test_rewrite_replaces_only_the_named_block():

@@ -266,6 +266,8 @@ def test_page_sign_in_refuses_a_wrong_password_then_shows_the_role(team, browser
     page = browser.new_page()
     page.goto(team["url"])
     page.get_by_text("sign in with the account your team gave you").wait_for(timeout=30_000)
+    for field in ("Username · ຊື່ຜູ້ໃຊ້", "Password · ລະຫັດຜ່ານ", "Login · ເຂົ້າລະບົບ"):  # Gradio's labels are English only
+        assert page.get_by_text(field).count() == 1, field
     _sign_in(page, "ana", "not-her-password")
     page.get_by_text("Incorrect Credentials").wait_for(timeout=30_000)
     assert page.locator("#question").count() == 0

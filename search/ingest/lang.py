@@ -13,8 +13,10 @@ import unicodedata
 from pathlib import Path
 
 LAO = "lo"
+THAI = "th"
 UNKNOWN = "und"
 _LAO_FIRST, _LAO_LAST = 0x0E80, 0x0EFF
+_THAI_FIRST, _THAI_LAST = 0x0E00, 0x0E7F
 _LAO_DIGITS = {0x0ED0 + i: str(i) for i in range(10)}
 # Spelling variants seen in the same article (notes/lao.md): fold to one form.
 _LAO_VARIANTS = (("ຫຼ", "ຫລ"), ("ໝ", "ຫມ"), ("ໜ", "ຫນ"))
@@ -74,6 +76,54 @@ def detect_lang(text: str, *, candidates: tuple[str, ...] = ()) -> str:
         return detector.detect()
     except LangDetectException:
         return UNKNOWN
+
+
+# Words of English questions that French, Spanish, German, Dutch or Portuguese questions do not hold
+# ("in", "was", "is", "a" are words of those too).
+_ENGLISH_WORDS = frozenset("the of how what many much which who whom whose where when why did does do were are "
+                           "has have had their its this that there been by with from for and".split())
+_OTHER_SURE = 0.9  # langdetect's probability, over all its languages, that a question is in another language
+
+
+def detect_question_lang(text: str, *, candidates: tuple[str, ...] = ()) -> str:
+    """The language of a question: :func:`detect_lang` among ``candidates``, unless it is plainly another.
+
+    Among the index's languages langdetect reads short questions well ("Article 215 penal code" as
+    English, not Catalan), but with only Lao and English indexed every question with a letter read as
+    English, French or Thai alike. A question mostly in Thai script is Thai; one mostly in another
+    script than Latin (Cyrillic, Chinese...) is what langdetect makes of it over all its languages; a
+    Latin-script question of four words or more is another language when langdetect, over all its
+    languages, is sure of it (``_OTHER_SURE``) and it holds no English question word (``_ENGLISH_WORDS``):
+    shorter ones are often names and terms ("Luang Prabang hospitals" reads as Tagalog).
+
+    Args:
+        text: the question.
+        candidates: the languages of the indexed passages.
+
+    Returns:
+        ``"lo"``, ``"en"``, another langdetect code (``"fr"``, ``"th"``...), or ``"und"``.
+    """
+    chosen = detect_lang(text, candidates=candidates)
+    if chosen == LAO or chosen == UNKNOWN:
+        return chosen
+    letters = [ch for ch in text if ch.isalpha()]
+    if sum(_THAI_FIRST <= ord(ch) <= _THAI_LAST for ch in letters) * 2 >= len(letters):
+        return THAI
+    latin = sum("LATIN" in unicodedata.name(ch, "") for ch in letters)
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if latin * 2 >= len(letters) and (len(words) < 4 or not _ENGLISH_WORDS.isdisjoint(words)):
+        return chosen
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector = _factory(()).create()
+    detector.append(text)
+    try:
+        best = detector.get_probabilities()[0]
+    except (LangDetectException, IndexError):
+        return chosen
+    if latin * 2 < len(letters) or best.prob >= _OTHER_SURE:
+        return best.lang
+    return chosen
 
 
 def document_tagger(texts: list[str], *, languages: tuple[str, ...] | None = None):

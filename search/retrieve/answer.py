@@ -6,7 +6,9 @@ is shown only when its cosine to the question reaches ``ANSWER_THRESHOLD``, or
 when the three ranked lists all put its passage first (down to ``AGREED_FLOOR``),
 measured on the dev set and on questions the bundled report does not answer
 (``eval/no-answer.jsonl``; ``python bench/readme.py`` makes the table of docs/quality.md, *The answer box*). When the question asks
-for a number, the quantities in the sentence are marked for emphasis.
+for a number, the quantities in the sentence are marked for emphasis. However confident, no answer is shown when
+its passage contradicts a year, a number or a place the question names (:mod:`search.retrieve.conflict`;
+``eval/contradictions.jsonl``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from search.ingest.numbers import number_spans
 from search.cite import Citation
 from search.index.store import StoredIndex
+from search.retrieve.conflict import conflict
 
 # The model's own cosine between question and answer sentence (with the Lao adapter), not the centered
 # one: centering subtracts the library's language means, which move as reports are added, so a threshold
@@ -48,6 +51,8 @@ class Answer:
         confidence: the model's cosine of question and sentence (shown from ``ANSWER_THRESHOLD``).
         numbers: spans in ``text`` of the quantities it states, when the question asks for one.
         agreed: every list the fusion used (three of them, at least) ranked its passage first.
+        conflict: what in the question its passage contradicts (a year, a number, a place), in words; such an
+            answer is never shown.
     """
 
     text: str
@@ -58,6 +63,7 @@ class Answer:
     confidence: float
     numbers: tuple[tuple[int, int], ...] = ()
     agreed: bool = False
+    conflict: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready (the CLI's ``--json`` and the app's API)."""
@@ -67,7 +73,7 @@ class Answer:
 
 
 def answer_candidate(index: StoredIndex, query: np.ndarray, row: int, span: tuple[int, int] | None,
-                     rank: int, *, numeric: bool, agreed: bool = False) -> Answer:
+                     rank: int, *, numeric: bool, agreed: bool = False, question: str = "") -> Answer:
     """The answer a hit offers (its highlighted sentence, or the whole one-sentence passage), scored.
 
     Args:
@@ -78,6 +84,7 @@ def answer_candidate(index: StoredIndex, query: np.ndarray, row: int, span: tupl
         rank: the hit's rank.
         numeric: the question asks for a number.
         agreed: every ranked list put this passage first.
+        question: the question, whose years, numbers and places the passage must not contradict.
     """
     passage = index.passages[row]
     if span is None or not passage.sentences:
@@ -89,7 +96,9 @@ def answer_candidate(index: StoredIndex, query: np.ndarray, row: int, span: tupl
     text = passage.text[span[0]:span[1]]
     confidence = float(np.dot(unit, np.asarray(query, np.float32)))
     numbers = tuple(number_spans(text)) if numeric else ()
-    return Answer(text, passage.passage_id, rank, tuple(span), passage.citation, confidence, numbers, agreed)
+    context = f"{passage.citation.title} {passage.citation.section or ''}"
+    return Answer(text, passage.passage_id, rank, tuple(span), passage.citation, confidence, numbers, agreed,
+                  conflict(question, text, passage.text, context) if question else None)
 
 
 def confident(confidence: float, agreed: bool, threshold: float = ANSWER_THRESHOLD, *, agreement: bool = True) -> bool:
@@ -99,7 +108,8 @@ def confident(confidence: float, agreed: bool, threshold: float = ANSWER_THRESHO
 
 
 def shown(answer: Answer | None, threshold: float = ANSWER_THRESHOLD, *, agreement: bool = True) -> Answer | None:
-    """The answer if it is confident enough to show (:func:`confident`), else None."""
-    if answer is None or not confident(answer.confidence, answer.agreed, threshold, agreement=agreement):
+    """The answer if it is confident enough to show (:func:`confident`) and its passage contradicts nothing the
+    question names, else None."""
+    if answer is None or answer.conflict or not confident(answer.confidence, answer.agreed, threshold, agreement=agreement):
         return None
     return answer

@@ -25,7 +25,7 @@ from search.retrieve.hybrid import reciprocal_rank_fusion
 from search.retrieve.lists import HUB_WEIGHT, best_sentences, numeric_first, one_of_each_text, sentence_ranking
 from search.retrieve.pipelines import DEFAULT_RETRIEVER, PIPELINES, RETRIEVERS
 from search.retrieve.results import Hit, SearchResult
-from search.ingest.lang import LAO, detect_lang
+from search.ingest.lang import LAO, detect_question_lang
 from search.index.generations import live_generation
 from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import tokenize
@@ -242,7 +242,7 @@ class Searcher:
         docs = check_docs(docs, index.document_rows)
         allowed, selector = index.selector(lang, docs) if lang or docs else (None, None)  # rows in the filters
         clock = _Clock(timings)
-        question_langs = [detect_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
+        question_langs = [detect_question_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
         # The model's lists search with each Lao question's vector averaged with its Thai reading's; the bridge
         # and the answer box keep the question's own (docs/library.md, "the question read as Thai").
         model_lists_centered = pipeline.centered and (pipeline.dense or pipeline.sentences)
@@ -286,7 +286,8 @@ class Searcher:
             spans = best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
             agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
             # No answer from a page OCR read poorly: its words may not be the report's.
-            candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed)
+            candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed,
+                                          question=question)
                          if highlight and rows and not _low_ocr(index, index.passages[rows[0]].citation) else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from search.cite import Citation
 from search.ingest.ocr import LOW_CONFIDENCE
+from search.ingest.lang import LAO, UNKNOWN
 from search.retrieve.answer import Answer, shown
 from search.retrieve.explain import Why
 
@@ -56,6 +57,11 @@ class Hit:
                 **scanned}
 
 
+# The languages the answer box answers: questions in others are searched (the model reads many), but no answer
+# is given, since none has been measured (a French question was read as English, and answered wrongly).
+ANSWERED_LANGS = (LAO, "en")
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """The answer to one question: its detected language, the ranked hits, and the answer sentence.
@@ -71,11 +77,25 @@ class SearchResult:
     candidate: Answer | None = None
 
     @property
+    def supported(self) -> bool:
+        """Whether the question is in a language the answer box answers (Lao, English, or undecided)."""
+        return self.question_lang in (*ANSWERED_LANGS, UNKNOWN)
+
+    @property
     def answer(self) -> Answer | None:
-        """The sentence that answers the question, or None when none answers well enough."""
-        return shown(self.candidate)
+        """The sentence that answers the question, or None when none answers well enough, its passage
+        contradicts the question, or the question's language is not Lao or English."""
+        return shown(self.candidate) if self.supported else None
+
+    @property
+    def withheld(self) -> str | None:
+        """Why no answer is given when that is not (only) a matter of confidence, in words; else None."""
+        if not self.supported:
+            return f"questions in this language ({self.question_lang}) are not supported; ask in Lao or English"
+        return self.candidate.conflict if self.candidate is not None else None
 
     def to_dict(self) -> dict:
         """JSON-ready: the CLI's ``--json`` and the app's API."""
-        return {"question": self.question, "question_lang": self.question_lang,
-                "answer": self.answer.to_dict() if self.answer else None, "hits": [h.to_dict() for h in self.hits]}
+        return {"question": self.question, "question_lang": self.question_lang, "question_supported": self.supported,
+                "answer": self.answer.to_dict() if self.answer else None, "answer_withheld": self.withheld,
+                "hits": [h.to_dict() for h in self.hits]}

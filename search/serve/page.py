@@ -23,14 +23,17 @@ from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
-from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES, PAGE_MAX_K,
-                                 SCROLL_TO_MARK, answer_html, card, k_param, md_text, search_error_html, source_html,
-                                 source_link, summary, write_message)
+from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, PAGE_MAX_K,
+                                 SCROLL_TO_MARK, answer_html, card, k_param, md_text, question_language, search_error_html,
+                                 source_html, source_link, summary, write_message)
 from search.serve.requestlog import RequestLog, already_logged
 from search.serve.web import NoUploads, end_sessions, session_alive
 
 log = logging.getLogger(__name__)
-AUTH_MESSAGE = "Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · ເຂົ້າລະບົບ"
+# Gradio's sign-in form labels its fields in the browser's language, and it has no Lao; its sign-in page takes no
+# translations of ours. The message above the form names each field in Lao beside its English label.
+AUTH_MESSAGE = ("Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · "
+                "ເຂົ້າລະບົບດ້ວຍບັນຊີທີ່ທີມຂອງທ່ານໃຫ້. Username · ຊື່ຜູ້ໃຊ້, Password · ລະຫັດຜ່ານ, Login · ເຂົ້າລະບົບ")
 EXAMPLES = (
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
     "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
@@ -91,7 +94,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         except SearchError as exc:  # shown in place of the old results, in both languages; the request log has it
             return "", "", search_error_html(exc), gr.update(visible=False), gr.update(visible=False), ""
         cards = "".join(card(hit, searcher.context(hit)) for hit in result.hits)
-        lang = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
+        lang = question_language(result)
         csv_file, json_file = _export(result, request)
         return (lang, answer_html(result), cards or "<p>No passage found.</p>",
                 gr.update(value=csv_file, visible=True), gr.update(value=json_file, visible=True), "")
@@ -307,6 +310,12 @@ def _report_choices(searcher: Searcher) -> dict:
 
 
 
+def page_words() -> gr.I18n:
+    """Words Gradio's page says itself that it lacks: when a change (an upload) finishes, its status line for
+    screen readers announced the untranslated key "common.complete", and it showed as stray text."""
+    return gr.I18n(en={"common.complete": "Done · ສຳເລັດ"})
+
+
 def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hosts: list[str] | None = None, *,
                    app: gr.Blocks | None = None) -> dict:
     """``launch()``'s sign-in, upload, host and JSON API settings: Gradio's sign-in page checks the users file;
@@ -317,7 +326,7 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-               "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
+               "max_file_size": 0 if read_only else f"{max_upload_mb}mb", "i18n": page_words()}
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
     if read_only:
         middleware.append(Middleware(NoUploads))

@@ -88,9 +88,22 @@ CSS = """
 
 
 
+# Refusals of a question, in Lao (the English is the error's own message): its pattern in the English, then the Lao.
+_LAO_REFUSALS = (
+    (re.compile(r"the question is ([\d,]+) characters long; the limit is ([\d,]+)"),
+     "ຄຳຖາມຍາວ {0} ຕົວອັກສອນ, ເກີນຂີດຈຳກັດ {1} ຕົວອັກສອນ; ກະລຸນາຖາມເທື່ອລະເລື່ອງ."),
+    (re.compile(r"invalid character at position (\d+)"), "ຄຳຖາມມີຕົວອັກສອນທີ່ໃຊ້ບໍ່ໄດ້ຢູ່ບ່ອນທີ {0}; ກະລຸນາພິມໃໝ່."),
+)
+_LAO_REFUSED = "ກະລຸນາແກ້ໄຂຄຳຖາມ ຫຼື ການເລືອກ ແລ້ວລອງໃໝ່."  # any other: correct the question or the choices, try again
+
+
 def search_error_html(exc: Exception) -> str:
-    """A refused search, shown in place of the old results, in both languages."""
-    return f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(str(exc))}</p>'
+    """A refused search, shown in place of the old results, in both languages: the error's message, then its
+    Lao (a known refusal's own words, or a general one)."""
+    message = str(exc)
+    lao = next((lao.format(*m.groups()) for pattern, lao in _LAO_REFUSALS if (m := pattern.search(message))), _LAO_REFUSED)
+    return (f'<p class="notice" id="search-error">Cannot search · ຄົ້ນຫາບໍ່ໄດ້: {html.escape(message)}'
+            f'<br><span lang="lo">{html.escape(lao)}</span></p>')
 
 
 def card(hit, context) -> str:
@@ -109,7 +122,9 @@ def card(hit, context) -> str:
 
 
 
-WHY_LISTS = {"dense": "meaning of the passage", "sentences": "meaning of its best sentence", "bm25": "words (BM25)"}
+# Each ranked list in plain words: what it compares with the question.
+WHY_LISTS = {"dense": "by the meaning of the whole passage", "sentences": "by the meaning of its closest sentence",
+             "bm25": "by the words it shares with the question"}
 
 
 
@@ -118,14 +133,16 @@ def _why_html(hit) -> str:
     why = hit.why
     if why is None:
         return f'<span class="score">score {hit.score:.3f}</span>'
-    ranks = "".join(f"<li>{WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not among the candidates") + "</li>"
+    ranks = "".join(f"<li>ranked {WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not near the top") + "</li>"
                     for name, rank in why.ranks.items())
-    words = [("question words found", why.question_words), ("translated words found (the bridge)", why.translations)]
+    words = [("words of the question it holds", why.question_words),
+             ("words of the question it holds in translation (Lao ↔ English)", why.translations)]
     words_html = "".join(f"<li>{label}: {html.escape(', '.join(found))}</li>" for label, found in words if found)
     number = "" if why.states_number is None else (
         f"<li>the question asks for a number: this passage {'states one' if why.states_number else 'states none'}</li>")
     return (f'<details class="why"><summary>Why this passage · ເປັນຫຍັງ</summary><ul>{ranks}{words_html}{number}'
-            f'<li class="score">fused score {hit.score:.3f} (reciprocal rank fusion of the lists)</li></ul></details>')
+            f'<li class="score">score {hit.score:.3f}: the rankings above combined, higher the nearer the top of each '
+            '</li></ul></details>')
 
 
 
@@ -172,6 +189,14 @@ def _cite_links(citation, passage_id: str, span) -> str:
 def answer_html(result) -> str:
     """The answer box: the sentence that answers, numbers in bold for a "how many" question; or a plain no."""
     answer = result.answer
+    if answer is None and result.hits and not result.supported:
+        return ('<div class="answer none" id="no-answer">No answer: questions are answered in Lao and English only; '
+                'the passages below are the closest. · ບໍ່ມີຄຳຕອບ: ຕອບສະເພາະຄຳຖາມພາສາລາວ ແລະ ອັງກິດ; '
+                'ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
+    if answer is None and result.hits and result.withheld:
+        return ('<div class="answer none" id="no-answer">No answer: the closest passage does not speak of what the '
+                f'question names ({html.escape(result.withheld)}); read the passages below. · ບໍ່ມີຄຳຕອບ: ຂໍ້ຄວາມທີ່ໃກ້ທີ່ສຸດ'
+                'ບໍ່ກ່າວເຖິງ ປີ, ຕົວເລກ ຫຼື ສະຖານທີ່ ທີ່ຄຳຖາມລະບຸ; ເບິ່ງຂໍ້ຄວາມລຸ່ມນີ້.</div>')
     if answer is None:
         return "" if not result.hits else (
             '<div class="answer none" id="no-answer">No sentence answers this confidently; the passages below are '
@@ -180,6 +205,16 @@ def answer_html(result) -> str:
             f'#{answer.rank})</span></div><p class="answer-text">{_marked(answer.text, answer.numbers, "strong")}</p>'
             f'<div class="cite">{_cite_links(answer.citation, answer.passage_id, answer.span)}</div></div>')
 
+
+
+def question_language(result) -> str:
+    """The detected language of the question (Markdown), and, for one the answer box does not answer, that it is
+    not supported, in English and Lao."""
+    line = f"Question language: **{LANG_NAMES.get(result.question_lang, result.question_lang)}**"
+    if result.supported:
+        return line
+    return (f"{line}: not supported, ask in Lao or English; the passages are the closest found. · "
+            "ບໍ່ຮອງຮັບພາສານີ້: ກະລຸນາຖາມເປັນພາສາລາວ ຫຼື ອັງກິດ.")
 
 
 def k_param(value: str | None) -> int:

@@ -88,5 +88,8 @@ def serve(options: ServeOptions) -> None:
         raise ServeError(str(exc)) from exc
     finally:
         page.stop()
-    app.launch(server_name=o.host, server_port=o.port, css=CSS,
+    # quiet: Gradio's own lines end with "To create a public link, set `share=True`", which this app must not do
+    app.launch(server_name=o.host, server_port=o.port, css=CSS, quiet=True, prevent_thread_lock=True,
                **launch_options(users, o.read_only, o.max_upload_mb, allowed_hosts(o.host, o.allowed_hosts), app=app))
+    print(f"Ready: http://{o.host}:{o.port}/ (Ctrl+C stops it)", file=sys.stderr, flush=True)
+    app.block_thread()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,7 +96,7 @@ class StartupPage:
             def log_message(self, *args):  # the console shows the steps, not every poll
                 pass
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = _QuietServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="startup-page", daemon=True).start()
         return self
@@ -134,3 +135,13 @@ class StartupPage:
         with self._lock:
             steps = "".join(f"<li class=done>{html.escape(s)}</li>" for s in self._steps)
             return _PAGE.format(steps=steps, current=html.escape(self._current), status=STATUS_PATH)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """The start-up page's server: a browser that leaves (a closed tab, a reload) while the page is sent is not
+    a traceback on the console; any other failure still is."""
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):  # BrokenPipeError, ConnectionResetError...
+            return
+        super().handle_error(request, client_address)

@@ -86,3 +86,15 @@ def test_no_training_text_shares_a_run_with_corpus_or_eval(questions, passages, 
     leaks = [p["id"] for p in passages.values() if reference.leaks(p["text"])]
     leaks += [q["id"] for q in questions if reference.leaks(q["question"])]
     assert not leaks, f"share a run of {WORDS} words or {LAO_CHARS} Lao characters with corpus/ or eval/: {leaks[:20]}"
+
+
+def test_counts_meet_the_issue(questions, passages):
+    """Issue 40 part 5: 1,500 questions; 1,000 in Lao, 600 of them answered by English; 200 English answered by Lao."""
+    pairs: dict[str, int] = {}
+    for q in questions:
+        side = "lo" if passages[q["passage"]]["doc"].startswith("lo-") else "en"
+        pairs[f"{q['lang']}->{side}"] = pairs.get(f"{q['lang']}->{side}", 0) + 1
+    assert len(questions) >= 1500, pairs
+    assert pairs.get("lo->en", 0) + pairs.get("lo->lo", 0) >= 1000, pairs
+    assert pairs.get("lo->en", 0) >= 600 and pairs.get("en->lo", 0) >= 200, pairs
+    assert pairs.get("en->en", 0) > 0 and pairs.get("lo->lo", 0) > 0, pairs

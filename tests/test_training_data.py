@@ -98,3 +98,13 @@ def test_counts_meet_the_issue(questions, passages):
     assert pairs.get("lo->en", 0) + pairs.get("lo->lo", 0) >= 1000, pairs
     assert pairs.get("lo->en", 0) >= 600 and pairs.get("en->lo", 0) >= 200, pairs
     assert pairs.get("en->en", 0) > 0 and pairs.get("lo->lo", 0) > 0, pairs
+
+
+def test_readme_names_each_file_with_its_hash():
+    """train/data/README.md records the SHA-256 of every data file as it is now."""
+    import hashlib
+
+    readme = (DATA / "README.md").read_text(encoding="utf-8")
+    for path in sorted(DATA.glob("*.jsonl")):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert f"`{path.name}`" in readme and digest in readme, f"README lacks {path.name} or its SHA-256 {digest}"

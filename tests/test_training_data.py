@@ -6,6 +6,7 @@ No model: these are checks on files. The leak check reads every text file under 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -102,8 +103,6 @@ def test_counts_meet_the_issue(questions, passages):
 
 def test_readme_names_each_file_with_its_hash():
     """train/data/README.md records the SHA-256 of every data file as it is now."""
-    import hashlib
-
     readme = (DATA / "README.md").read_text(encoding="utf-8")
     for path in sorted(DATA.glob("*.jsonl")):
         digest = hashlib.sha256(path.read_bytes()).hexdigest()

@@ -3,8 +3,8 @@
     GET    /api/search?q=…&lang=all|lo|en&k=5&doc=REPORT…   the answer and ranked passages (as the page shows them)
     GET    /api/passages/{id}                                one passage with its citation (``#`` in an id as ``%23``)
     GET    /api/reports                                      the reports in the index
-    POST   /api/reports            (multipart ``file``)      add a report (editors)
-    DELETE /api/reports/{name}                               remove a report (editors)
+    POST   /api/reports            (multipart ``file``)      add a report (editors; header X-Requested-With)
+    DELETE /api/reports/{name}                               remove a report (editors; header X-Requested-With)
     GET    /api/openapi.json                                 this API's OpenAPI description
 
 With a users file every request signs in with HTTP Basic (the same accounts, roles and lockout as the page);
@@ -30,7 +30,9 @@ from fastapi.routing import APIRoute
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from search.display import visible
 from search.errors import AccessError, DuplicateReportError, QueryError, SearchError
 from search.retrieve.engine import MAX_K, Searcher
 from search.serve.access import Users
@@ -78,6 +80,9 @@ class _Route(APIRoute):
                 return await handler(request)
             except HTTPException:
                 raise
+            except StarletteHTTPException as exc:  # the body could not be parsed (a broken multipart form)
+                log.warning("api refused %s: the body could not be read: %s", request.url.path, exc.detail)
+                return _error(exc.status_code, f"the request's body could not be read: {exc.detail}")
             except Exception as exc:  # noqa: BLE001 - each becomes one JSON answer; unexpected ones are logged
                 return api_errors(request, exc)
         return guarded

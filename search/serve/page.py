@@ -22,6 +22,7 @@ from search.retrieve.engine import Searcher
 from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
+from search.serve.guard import Guard
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, LANG_NAMES, PAGE_MAX_K,
                                  SCROLL_TO_MARK, answer_html, card, k_param, md_text, search_error_html, source_html,
@@ -312,18 +313,20 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
     """``launch()``'s sign-in, upload, host and JSON API settings: Gradio's sign-in page checks the users file;
     read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder; a request
     whose ``Host`` is not in ``hosts`` (see :func:`allowed_hosts`) is answered 400; ``app``'s JSON API
-    (made by :func:`build_app`) is served under ``/api/``, before Gradio's own routes."""
+    (made by :func:`build_app`) is served under ``/api/``, before Gradio's own routes; and every request
+    passes :class:`~search.serve.guard.Guard` first (no cross-site writes, no request ending in a traceback)."""
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
                "max_file_size": 0 if read_only else f"{max_upload_mb}mb"}
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
+    middleware = [Middleware(Guard, blocks=app)]  # first: its checks and one-line failures cover the rest
+    if hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
     if read_only:
         middleware.append(Middleware(NoUploads))
-    app_kwargs = {"middleware": middleware} if middleware else {}
+    app_kwargs = {"middleware": middleware}
     if app is not None:
         app_kwargs["routes"] = list(app.json_api.routes)
-    if app_kwargs:
-        options["app_kwargs"] = app_kwargs
+    options["app_kwargs"] = app_kwargs
     return options

@@ -337,3 +337,31 @@ def test_malformed_requests_are_one_line_and_never_a_traceback(laptop, capfd, ca
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err and not [r for r in caplog.records if r.exc_info], err[-2000:]
     assert len([r for r in caplog.records if r.name in ("search.serve.guard", "search.serve.api")]) == 1
+
+
+def test_two_files_in_one_upload_are_refused_not_half_added(laptop):
+    """FastAPI kept the last file and dropped the first without a word."""
+    files = [("file", ("first.txt", b"First\n\nThe first report.\n", "text/plain")),
+             ("file", ("second.txt", b"Second\n\nThe second report.\n", "text/plain"))]
+    answer = httpx.post(laptop["url"] + "api/reports", files=files, headers=WRITE, timeout=120)
+    assert answer.status_code == 400 and "one report per request" in answer.json()["error"], answer.text
+    assert "first.txt, second.txt" in answer.json()["error"]
+    assert not (laptop["corpus"] / "first.txt").exists() and not (laptop["corpus"] / "second.txt").exists()
+
+
+def test_names_longer_than_a_file_name_are_refused_before_any_work_or_record(laptop, team):
+    audit_log = laptop["corpus"].parent / "index" / "audit.log"
+    before = audit_log.read_bytes() if audit_log.exists() else b""
+    long = "ລ" * 86 + ".txt"  # 262 bytes
+    added = httpx.post(laptop["url"] + "api/reports", files={"file": (long, b"Long\n\nA report.\n", "text/plain")},
+                       headers=WRITE, timeout=120)
+    assert added.status_code == 400 and "at most 255 bytes" in added.json()["error"], added.text
+    removed = httpx.delete(laptop["url"] + "api/reports/" + "x" * 20_000, headers=WRITE, timeout=60)
+    assert removed.status_code == 400 and "at most 255 bytes" in removed.json()["error"]
+    assert len(removed.text) < 500
+    assert (audit_log.read_bytes() if audit_log.exists() else b"") == before
+    team_log = team["corpus"].parent / "index" / "audit.log"
+    size = team_log.stat().st_size if team_log.exists() else 0
+    refused = httpx.delete(team["url"] + "api/reports/" + "y" * 20_000, auth=("ana", "ana-password"), headers=WRITE,
+                           timeout=60)  # a reader's refused removal of a huge name: nothing written
+    assert refused.status_code == 400 and (team_log.stat().st_size if team_log.exists() else 0) == size

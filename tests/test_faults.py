@@ -565,7 +565,9 @@ def test_a_file_name_with_any_line_break_is_one_audit_record(tmp_path):
     audit.record(tmp_path, "somchai", "upload", "report\u2028forged\tline\x85more\u2029.txt", "ok")
     audit.record(tmp_path, "noy", "remove", "plain.txt", "ok")
     records = audit.read(tmp_path)
-    assert len(records) == 2 and records[0]["file"] == "report forged line more .txt" and records[1]["user"] == "noy"
+    assert len(records) == 2 and records[0]["file"] == "report\u2028forged\tline\x85more\u2029.txt"
+    assert records[1]["user"] == "noy"
+    assert "report\\u2028forged\\x09line\\x85more\\u2029.txt" in (tmp_path / "audit.log").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("tail", [b"\x00\x01\x02\x03" * 64, bytes(range(1, 32)) * 40])
@@ -844,3 +846,29 @@ def test_an_upload_killed_midway_is_finished_or_undone_at_restart_and_recorded(b
     assert journal.pending(built) == [] and curator.recover() == []
     assert audit.read(built)[-1]["outcome"] == said[0] and audit.read(built)[-1]["action"] == "upload"
     assert index_is_stale(mini_corpus, built) is False
+
+
+def test_a_completely_full_disk_refuses_a_write_in_one_line_as_a_nearly_full_one(built, mini_corpus, embedder, tmp_path,
+                                                                                 monkeypatch):
+    """0 bytes free: the journal cannot be written, then neither can the audit line saying so (it escaped as a
+    bare OSError: a 500 from the API, "the change failed" on the page)."""
+    import errno
+
+    from search.errors import IndexWriteError
+    from search.serve import audit, journal
+    from search.serve.curate import Curator
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "write_atomic", full)
+    monkeypatch.setattr(audit.os, "write", full)
+    upload = tmp_path / "ferry.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    before = sorted(p.name for p in mini_corpus.iterdir())
+    curator = Curator(Searcher(built, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+    for write in (lambda: curator.add(None, upload, "ferry.md"), lambda: curator.remove(None, "rice-report.md"),
+                  lambda: curator.rebuild(None)):
+        with pytest.raises(IndexWriteError, match=r"No space left on device.*nothing was changed.*Free some disk space"):
+            write()
+    assert sorted(p.name for p in mini_corpus.iterdir()) == before

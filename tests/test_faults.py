@@ -495,6 +495,21 @@ def test_a_damaged_conversion_is_converted_again(private_cache, damage):
     assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
 
 
+def test_a_model_cache_deleted_while_serving_is_made_again_at_the_next_build(private_cache, embedder):
+    """Questions ran on, but every upload and re-index failed until a restart: the builds' session is opened
+    later, from the deleted folder ("delete its folder to export again": it was gone already)."""
+    from search import Embedder
+
+    serving = Embedder(cache_dir=private_cache, threads=2)  # questions on one thread, builds on two: two sessions
+    assert serving.embed_queries(["ferry"]).shape == (1, 384)
+    shutil.rmtree(private_cache)
+    texts = [f"The ferry carried {n} passengers a day across the Mekong at Pakse. " * 8 for n in range(8)]  # a batch
+    # of over 512 tokens: the builds' session, on two threads, opened only now
+    vectors = serving.embed_passages(texts)
+    assert np.allclose(vectors, embedder.embed_passages(texts), atol=1e-5)
+    assert any(private_cache.iterdir())
+
+
 def test_a_conversion_says_so_only_when_it_runs(private_cache):
     said = []
     folder = converted_model_dir(private_cache, progress=said.append)
@@ -659,6 +674,17 @@ def test_a_users_files_in_an_index_folder_survive_builds(built, mini_corpus, emb
     assert len([p for p in built.iterdir() if re.fullmatch(r"gen-\d{8}T\d{6}-[0-9a-f]{6}", p.name)]) == 2
 
 
+def test_a_symbolic_link_as_the_index_folder_is_named_as_one(tmp_path):
+    """It was refused as "is not a folder", which it looks like."""
+    from search.index.publish import claim_folder
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(IndexWriteError, match=r"is a symbolic link \(to .*real\).*--index .*real"):
+        claim_folder(tmp_path / "link")
+    assert not any((tmp_path / "real").iterdir())
+
+
 def test_an_index_built_before_the_mark_is_adopted(built, mini_corpus, embedder):
     from search.index.publish import OWNER_MARK
 
@@ -694,6 +720,8 @@ def test_the_export_folder_is_private_and_its_sweep_follows_no_link(tmp_path, mo
     (lambda: hostile.inflating(pages=10), "bomb-10-pages.pdf", "inflates past 30 MB"),  # did not finish in 15 min
     (hostile.many_paragraphs, "paragraphs.html", "120,000 paragraphs, over the limit of 20,000 (--max-passages)"),
     (hostile.tiny_tags, "tags.html", "tags, over the limit of 300,000 (--max-passages)"),
+    # pypdf's own limits are not a decompression bomb (it said "--max-chars"): the limit it met is named
+    (hostile.huge_to_unicode, "cmap.pdf", "over a safety limit of the PDF reader (Maximum /ToUnicode size limit"),
 ])
 def test_reports_that_are_much_work_are_refused_by_a_named_limit(tmp_path, make, name, message):
     """The catalogue's hangs: each read for minutes (or did not finish) and took up to 2.5 GB; bench/hostile.py times them."""
@@ -712,6 +740,17 @@ def test_a_read_past_its_time_is_stopped_and_the_next_read_works(tmp_path):
         with pytest.raises(DocumentError, match=r"took longer than 0.3 s \(--read-seconds\)"):
             reader.read(slow)
         assert reader.read(fine).title == "Ferry safety on the Mekong"
+
+
+def test_a_word_file_past_the_read_memory_names_the_limit(tmp_path):
+    """lxml, out of memory, says "XMLSyntaxError: unknown error": that was the whole message."""
+    big, fine = tmp_path / "big.docx", tmp_path / "fine.md"
+    big.write_bytes(hostile.huge_docx())
+    fine.write_text(NEW_REPORT, encoding="utf-8")
+    with BoundedReader(ReadLimits(memory_mb=256, max_passages=10**7, max_chars=10**9)) as reader:
+        with pytest.raises(DocumentError, match=r"more than 256 MB \(--read-memory-mb\)"):
+            reader.read(big)
+        assert reader.read(fine).paragraphs
 
 
 def test_a_read_past_its_memory_is_refused_and_the_next_read_works(tmp_path):

@@ -188,7 +188,10 @@ def claim_folder(index_dir: Path) -> None:
         IndexWriteError: the folder exists and holds files that are not an index's.
         OSError: the folder cannot be created or written.
     """
-    if index_dir.is_symlink() or (index_dir.exists() and not index_dir.is_dir()):
+    if index_dir.is_symlink():  # not followed: builds replace and remove what is in the folder
+        raise IndexWriteError(f"{index_dir} is a symbolic link (to {os.readlink(index_dir)}); an index folder is not "
+                              f"reached through a link: give the folder itself, --index {index_dir.resolve()}")
+    if index_dir.exists() and not index_dir.is_dir():
         raise IndexWriteError(f"{index_dir} is not a folder; choose a folder for the index with --index")
     index_dir.mkdir(parents=True, exist_ok=True)
     if (index_dir / OWNER_MARK).is_file():

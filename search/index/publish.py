@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search.display import json_line
 from search.errors import IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.centering import LanguageCentering
@@ -136,7 +137,7 @@ def _write_lines(path: Path, passages: Sequence[Passage], carried: Carried) -> n
                 lengths[start:stop] = np.diff(carried.passages.table.offsets[first:last + 1])
             else:
                 for i in range(start, stop):
-                    line = (json.dumps(passages[i].to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+                    line = (json_line(passages[i].to_record()) + "\n").encode("utf-8")  # no raw U+2028 or surrogate
                     f.write(line)
                     lengths[i] = len(line)
     return lengths

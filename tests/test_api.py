@@ -322,6 +322,8 @@ _MULTIPART = "Content-Type: multipart/form-data; boundary=zz"
     ("POST", "/gradio_api/queue/join", ("Content-Type: application/json",), b"{not json", 400, b"JSON"),
     ("POST", "/gradio_api/call/nosuch", ("Content-Type: application/json",), b'{"data": []}', 404, b"'nosuch'"),
     ("POST", "/gradio_api/run/nosuch", ("Content-Type: application/json",), b'{"data": []}', 404, b"'nosuch'"),
+    # too few values: Gradio's queue printed a traceback for each
+    ("POST", "/gradio_api/call/search", ("Content-Type: application/json",), b'{"data": []}', 400, b"takes 4 values"),
     ("POST", "/api/reports", ("X-Requested-With: t", "Content-Type: multipart/form-data"), b"--x\r\n", 400,
      b"boundary"),
     ("POST", "/gradio_api/upload", ("Content-Type: multipart/form-data",), b"--x\r\n", 400, b"boundary"),

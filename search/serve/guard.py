@@ -12,6 +12,7 @@ line in the log:
   this request at all; curl, R or Python add it in one option;
 - 400: a multipart body with no boundary, a queue request that is not JSON;
 - 404: a Gradio function (``fn_index`` or API name) the app does not have;
+- 400: a Gradio request with fewer values than its function takes (Gradio's queue printed a traceback);
 - 500: anything else that fails before an answer has begun, with a reference also in the log line.
 """
 
@@ -29,7 +30,7 @@ from search.display import bounded
 
 log = logging.getLogger(__name__)
 MAX_URL = 32_768  # characters of path and query; Gradio's own page fails past 65,536 (an httpx limit)
-MAX_JOIN_BODY = 8 * 2**20  # a queue request's JSON (the files themselves go to /upload)
+MAX_JOIN_BODY = 8 * 2**20  # a Gradio request's JSON (the files themselves go to /upload)
 API_WRITE_HEADER = "x-requested-with"
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 _NAMED = ("/call/v2/", "/call/", "/run/", "/api/")  # Gradio's routes that name a function by its API name
@@ -134,36 +135,40 @@ class Guard:
             raise Refusal(400, "a multipart body needs a boundary in its Content-Type (send the file as a form, "
                                "e.g. curl -F file=@report.pdf)")
         if self.blocks is not None:
-            return await self._check_function(path, receive)
+            return await self._check_function(method, path, receive)
         return receive
 
-    async def _check_function(self, path: str, receive):
-        """A Gradio request for a function the app does not have is refused (Gradio itself fails with a KeyError)."""
+    async def _check_function(self, method: str, path: str, receive):
+        """A Gradio request for a function the app does not have, or with fewer values than the function takes,
+        is refused (Gradio fails with a KeyError, or prints a traceback from its queue)."""
         fns = getattr(self.blocks, "fns", {})
+        fn = None
         for named in _NAMED:
             where = path.find("/gradio_api" + named)
             if where >= 0:
                 name = path[where + len("/gradio_api" + named):].strip("/").split("/")[0]
-                if name and name not in {fn.api_name for fn in fns.values()}:
+                fn = next((f for f in fns.values() if f.api_name == name), None)
+                if name and fn is None:
                     raise Refusal(404, f"this app has no function named {shown(name, 80)!r}")
+                break
+        else:
+            if not path.rstrip("/").endswith("/queue/join"):
                 return receive
-        if not path.rstrip("/").endswith("/queue/join"):
+        if method != "POST":
             return receive
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise Refusal(400, "the request ended before its body")
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > MAX_JOIN_BODY:
-                raise Refusal(413, f"a queue request's body is over {MAX_JOIN_BODY // 2**20} MB")
+        body = await _body(receive)
         try:
-            index = json.loads(body).get("fn_index")
+            payload = json.loads(body)
+            index = payload.get("fn_index")
         except (ValueError, AttributeError):
-            raise Refusal(400, "a queue request's body must be a JSON object") from None
-        if index is not None and (not isinstance(index, int) or isinstance(index, bool) or index not in fns):
-            raise Refusal(404, f"this app has no function number {shown(str(index), 40)}")
+            raise Refusal(400, "a Gradio request's body must be a JSON object") from None
+        if index is not None:
+            if not isinstance(index, int) or isinstance(index, bool) or index not in fns:
+                raise Refusal(404, f"this app has no function number {shown(str(index), 40)}")
+            fn = fns[index]
+        data = payload.get("data")
+        if fn is not None and isinstance(data, list) and len(data) < len(getattr(fn, "inputs", ())):
+            raise Refusal(400, f"this function takes {len(fn.inputs)} values; the request gave {len(data)}")
         sent = False
 
         async def replay():
@@ -181,3 +186,17 @@ class Guard:
         else:
             response = PlainTextResponse(message, status_code=status)
         await response(scope, receive, send)
+
+
+async def _body(receive) -> bytes:
+    """The whole request body, refused past :data:`MAX_JOIN_BODY` bytes."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Refusal(400, "the request ended before its body")
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > MAX_JOIN_BODY:
+            raise Refusal(413, f"a Gradio request's body is over {MAX_JOIN_BODY // 2**20} MB")
+    return body

@@ -1,8 +1,14 @@
-"""Citations: where a passage comes from, in words a reader can check."""
+"""Citations: where a passage comes from, in words a reader can check.
+
+A name, title or section is shown with its invisible characters made visible (:func:`search.display.visible`):
+``photo\u202egpj.txt``, not a name that reads as ``phototxt.jpg``. The :class:`Citation` itself keeps them as they are.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+
+from search.display import visible
 
 
 @dataclass(frozen=True)
@@ -38,13 +44,13 @@ def format_citation(citation: Citation, *, title: bool = True, chars: bool = Tru
 
     Example: ``laos-tip-2022-voa.txt · "TRAFFICKING…" · PROSECUTION · ¶ 12 · chars 6326–6871``.
     """
-    parts = [citation.document]
+    parts = [visible(citation.document)]
     titled = title and citation.title and citation.title != citation.document
     if titled:
         shown = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
-        parts.append(f"“{shown}”")
+        parts.append(f"“{visible(shown)}”")
     if citation.section and not (titled and citation.section == citation.title):  # not "LAOS: TIER 2" twice
-        parts.append(citation.section)
+        parts.append(visible(citation.section))
     parts.append(place(citation))
     if chars:
         parts.append(f"chars {citation.start}–{citation.end}")
@@ -62,9 +68,10 @@ def human_citation(citation: Citation) -> str:
     Example: ``“Trafficking in Persons Report 2022: Laos” (laos-tip-2022-voa.txt), PROSECUTION, ¶ 12``.
     """
     titled = citation.title and citation.title != citation.document
-    parts = [f"“{citation.title}” ({citation.document})" if titled else citation.document]
+    document = visible(citation.document)
+    parts = [f"“{visible(citation.title)}” ({document})" if titled else document]
     if citation.section and not (titled and citation.section == citation.title):
-        parts.append(citation.section)
+        parts.append(visible(citation.section))
     parts.append(f"¶ {citation.paragraph}")
     if citation.page is not None:
         parts.append(f"p. {citation.page}")

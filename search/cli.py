@@ -21,6 +21,7 @@ from search.serve.access import ROLES, read_users, remove_user, save_user
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE
 from search.index.build import build_index, make_embedder
 from search.cite import format_citation
+from search.display import visible
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, DEVICES, ENGINES, Embedder
 from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher, one_blas_thread
 from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
@@ -130,7 +131,7 @@ def run_build(corpus_dir: Path, index_dir: Path, model_cache: Path | None, model
     report = build_index(corpus_dir, index_dir, config=config, embedder=embedder, progress=progress, limits=limits,
                          embedded=embedded)
     for name, reason in report.skipped:
-        click.echo(f"skipped {name}: {reason}", err=True)
+        click.echo(f"skipped {visible(name)}: {reason}", err=True)
     where = f"{report.embedded} embedded here, {on_ray} on Ray" if embedded is not None else f"{report.embedded} embedded"
     click.echo(f"indexed {len(report.documents)} report(s), {report.passages} passages "
                f"({where}, {report.passages - report.embedded - on_ray} reused) into {index_dir}", err=True)

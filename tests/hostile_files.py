@@ -59,3 +59,54 @@ def many_paragraphs(paragraphs: int = 120_000) -> bytes:
 def tiny_tags(megabytes: int = 20) -> bytes:
     """HTML of nothing but tiny tags, ``megabytes`` MB of them."""
     return b"<html><body>" + b"<b></b>" * (megabytes * 2**20 // 7) + b"</body></html>"
+
+
+def huge_to_unicode(codes: int = 200_000) -> bytes:
+    """A one-page PDF whose font maps ``codes`` character codes to text (pypdf stops past 100,000: its own limit,
+    which is no decompression bomb)."""
+    cmap = (b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap 1 begincodespacerange <000000> <FFFFFF> "
+            b"endcodespacerange 1 beginbfrange <000000> <%06X> <0041> endbfrange endcmap end end" % (codes - 1))
+    page = pdf(1, text_ops("Rice harvest figures."))
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    stream = b"<< /Length %d >>\nstream\n" % len(cmap) + cmap + b"\nendstream"
+    return _rebuilt(page.replace(font, b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /ToUnicode 6 0 R >>"),
+                    stream)
+
+
+def _rebuilt(data: bytes, extra: bytes) -> bytes:
+    """``data`` (a PDF made by :func:`pdf`) with one more object, ``extra``, and its cross-reference table made again."""
+    import re
+
+    bodies = [m.group(1) for m in re.finditer(rb"\d+ 0 obj\n(.*?)\nendobj\n", data, re.S)] + [extra]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(bodies) + 1, xref)
+    return bytes(out)
+
+
+def huge_docx(paragraphs: int = 400_000) -> bytes:
+    """A Word file of about 130 KB whose document.xml is about 30 MB: more than a 256 MB read can parse."""
+    import io
+    import zipfile
+
+    import docx
+
+    blank = io.BytesIO()
+    document = docx.Document()
+    document.add_paragraph("x")
+    document.save(blank)
+    source, out = zipfile.ZipFile(io.BytesIO(blank.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                head, _, tail = data.partition(b"<w:body>")
+                para = b"<w:p><w:r><w:t>River ferry passengers counted in March.</w:t></w:r></w:p>"
+                data = head + b"<w:body>" + para * paragraphs + tail
+            z.writestr(item, data)
+    return out.getvalue()

@@ -495,6 +495,21 @@ def test_a_damaged_conversion_is_converted_again(private_cache, damage):
     assert vector.shape == (1, 384) and abs(float(np.linalg.norm(vector)) - 1) < 1e-4
 
 
+def test_a_model_cache_deleted_while_serving_is_made_again_at_the_next_build(private_cache, embedder):
+    """Questions ran on, but every upload and re-index failed until a restart: the builds' session is opened
+    later, from the deleted folder ("delete its folder to export again": it was gone already)."""
+    from search import Embedder
+
+    serving = Embedder(cache_dir=private_cache, threads=2)  # questions on one thread, builds on two: two sessions
+    assert serving.embed_queries(["ferry"]).shape == (1, 384)
+    shutil.rmtree(private_cache)
+    texts = [f"The ferry carried {n} passengers a day across the Mekong at Pakse. " * 8 for n in range(8)]  # a batch
+    # of over 512 tokens: the builds' session, on two threads, opened only now
+    vectors = serving.embed_passages(texts)
+    assert np.allclose(vectors, embedder.embed_passages(texts), atol=1e-5)
+    assert any(private_cache.iterdir())
+
+
 def test_a_conversion_says_so_only_when_it_runs(private_cache):
     said = []
     folder = converted_model_dir(private_cache, progress=said.append)
@@ -565,7 +580,9 @@ def test_a_file_name_with_any_line_break_is_one_audit_record(tmp_path):
     audit.record(tmp_path, "somchai", "upload", "report\u2028forged\tline\x85more\u2029.txt", "ok")
     audit.record(tmp_path, "noy", "remove", "plain.txt", "ok")
     records = audit.read(tmp_path)
-    assert len(records) == 2 and records[0]["file"] == "report forged line more .txt" and records[1]["user"] == "noy"
+    assert len(records) == 2 and records[0]["file"] == "report\u2028forged\tline\x85more\u2029.txt"
+    assert records[1]["user"] == "noy"
+    assert "report\\u2028forged\\x09line\\x85more\\u2029.txt" in (tmp_path / "audit.log").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("tail", [b"\x00\x01\x02\x03" * 64, bytes(range(1, 32)) * 40])
@@ -657,6 +674,17 @@ def test_a_users_files_in_an_index_folder_survive_builds(built, mini_corpus, emb
     assert len([p for p in built.iterdir() if re.fullmatch(r"gen-\d{8}T\d{6}-[0-9a-f]{6}", p.name)]) == 2
 
 
+def test_a_symbolic_link_as_the_index_folder_is_named_as_one(tmp_path):
+    """It was refused as "is not a folder", which it looks like."""
+    from search.index.publish import claim_folder
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(IndexWriteError, match=r"is a symbolic link \(to .*real\).*--index .*real"):
+        claim_folder(tmp_path / "link")
+    assert not any((tmp_path / "real").iterdir())
+
+
 def test_an_index_built_before_the_mark_is_adopted(built, mini_corpus, embedder):
     from search.index.publish import OWNER_MARK
 
@@ -692,6 +720,8 @@ def test_the_export_folder_is_private_and_its_sweep_follows_no_link(tmp_path, mo
     (lambda: hostile.inflating(pages=10), "bomb-10-pages.pdf", "inflates past 30 MB"),  # did not finish in 15 min
     (hostile.many_paragraphs, "paragraphs.html", "120,000 paragraphs, over the limit of 20,000 (--max-passages)"),
     (hostile.tiny_tags, "tags.html", "tags, over the limit of 300,000 (--max-passages)"),
+    # pypdf's own limits are not a decompression bomb (it said "--max-chars"): the limit it met is named
+    (hostile.huge_to_unicode, "cmap.pdf", "over a safety limit of the PDF reader (Maximum /ToUnicode size limit"),
 ])
 def test_reports_that_are_much_work_are_refused_by_a_named_limit(tmp_path, make, name, message):
     """The catalogue's hangs: each read for minutes (or did not finish) and took up to 2.5 GB; bench/hostile.py times them."""
@@ -719,6 +749,17 @@ def test_a_read_past_its_time_is_stopped_and_the_next_read_works(tmp_path):
         reader.limits = ReadLimits(seconds=600)
         assert reader.read(fine).title == "Ferry safety on the Mekong"  # by a new reading process
         assert reader._child is not child and reader._child.poll() is None
+
+
+def test_a_word_file_past_the_read_memory_names_the_limit(tmp_path):
+    """lxml, out of memory, says "XMLSyntaxError: unknown error": that was the whole message."""
+    big, fine = tmp_path / "big.docx", tmp_path / "fine.md"
+    big.write_bytes(hostile.huge_docx())
+    fine.write_text(NEW_REPORT, encoding="utf-8")
+    with BoundedReader(ReadLimits(memory_mb=256, max_passages=10**7, max_chars=10**9)) as reader:
+        with pytest.raises(DocumentError, match=r"more than 256 MB \(--read-memory-mb\)"):
+            reader.read(big)
+        assert reader.read(fine).paragraphs
 
 
 def test_a_read_past_its_memory_is_refused_and_the_next_read_works(tmp_path):
@@ -853,3 +894,29 @@ def test_an_upload_killed_midway_is_finished_or_undone_at_restart_and_recorded(b
     assert journal.pending(built) == [] and curator.recover() == []
     assert audit.read(built)[-1]["outcome"] == said[0] and audit.read(built)[-1]["action"] == "upload"
     assert index_is_stale(mini_corpus, built) is False
+
+
+def test_a_completely_full_disk_refuses_a_write_in_one_line_as_a_nearly_full_one(built, mini_corpus, embedder, tmp_path,
+                                                                                 monkeypatch):
+    """0 bytes free: the journal cannot be written, then neither can the audit line saying so (it escaped as a
+    bare OSError: a 500 from the API, "the change failed" on the page)."""
+    import errno
+
+    from search.errors import IndexWriteError
+    from search.serve import audit, journal
+    from search.serve.curate import Curator
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal, "write_atomic", full)
+    monkeypatch.setattr(audit.os, "write", full)
+    upload = tmp_path / "ferry.md"
+    upload.write_text(NEW_REPORT, encoding="utf-8")
+    before = sorted(p.name for p in mini_corpus.iterdir())
+    curator = Curator(Searcher(built, embedder=embedder), mini_corpus, max_upload_bytes=2**20, uploads_per_minute=5)
+    for write in (lambda: curator.add(None, upload, "ferry.md"), lambda: curator.remove(None, "rice-report.md"),
+                  lambda: curator.rebuild(None)):
+        with pytest.raises(IndexWriteError, match=r"No space left on device.*nothing was changed.*Free some disk space"):
+            write()
+    assert sorted(p.name for p in mini_corpus.iterdir()) == before

@@ -186,7 +186,7 @@ def team(tmp_path_factory, embedder):
     users = Users(users_file)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, users=users, uploads_per_minute=2, max_upload_mb=1)
     _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(users, False, 1, allowed_hosts("127.0.0.1")))
+                           css=CSS, **launch_options(users, False, 1, allowed_hosts("127.0.0.1"), app=app))
     yield {"url": url, "corpus": corpus, "index": index, "users": users_file, "root": root}
     app.close()
 

@@ -56,7 +56,8 @@ def load_gold(path: Path) -> tuple[list[GoldQuestion], list[GoldProblem]]:
         SearchError: the file cannot be read as UTF-8 text.
     """
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+        # split at line feeds only: U+2028, U+0085 and the like may stand raw inside a JSON string
+        lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise SearchError(f"cannot read gold set {path}: {exc}") from exc
     questions, problems, seen = [], [], set()

@@ -14,17 +14,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from search.evaluation.evaluate import EvalRun
 
 METRIC_NAMES = {"hit@1": "Success@1", "hit@3": "Success@3", "hit@5": "Success@5", "hit@10": "Success@10",
                 "mrr@10": "RR@10", "ndcg@10": "nDCG@10"}  # this program's names, as ir_measures and ranx spell them
-_SPACE = re.compile(r"\s")
+_SPACE = re.compile(r"[\s%]")
 
 
 def trec_id(name: str) -> str:
-    """An id without whitespace (TREC files are split on it): each whitespace character as ``%XX``."""
-    return _SPACE.sub(lambda m: "%{:02X}".format(ord(m.group())), name)
+    """An id without whitespace (TREC files are split on it): each whitespace character, and ``%`` itself, as the
+    ``%XX`` of its UTF-8 bytes, so :func:`from_trec_id` gives the id back exactly (``a%20b`` stays apart from ``a b``)."""
+    return _SPACE.sub(lambda m: quote(m.group(), safe=""), name)
+
+
+def from_trec_id(word: str) -> str:
+    """The id :func:`trec_id` was given."""
+    return unquote(word)
 
 
 def write_run(path: Path, run: EvalRun, tag: str | None = None) -> Path:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from search.display import json_line
 from search.errors import IndexWriteError
 from search.fileio import exclusive_lock, file_sha256, remove_leftovers, sync_tree, write_atomic
 from search.index.centering import LanguageCentering
@@ -138,7 +139,7 @@ def _write_lines(path: Path, passages: Sequence[Passage], carried: Carried) -> n
                 lengths[start:stop] = np.diff(carried.passages.table.offsets[first:last + 1])
             else:
                 for i in range(start, stop):
-                    line = (json.dumps(passages[i].to_record(), ensure_ascii=False) + "\n").encode("utf-8")
+                    line = (json_line(passages[i].to_record()) + "\n").encode("utf-8")  # no raw U+2028 or surrogate
                     f.write(line)
                     lengths[i] = len(line)
     return lengths
@@ -190,7 +191,10 @@ def claim_folder(index_dir: Path) -> None:
         IndexWriteError: the folder exists and holds files that are not an index's.
         OSError: the folder cannot be created or written.
     """
-    if index_dir.is_symlink() or (index_dir.exists() and not index_dir.is_dir()):
+    if index_dir.is_symlink():  # not followed: builds replace and remove what is in the folder
+        raise IndexWriteError(f"{index_dir} is a symbolic link (to {os.readlink(index_dir)}); an index folder is not "
+                              f"reached through a link: give the folder itself, --index {index_dir.resolve()}")
+    if index_dir.exists() and not index_dir.is_dir():
         raise IndexWriteError(f"{index_dir} is not a folder; choose a folder for the index with --index")
     index_dir.mkdir(parents=True, exist_ok=True)
     if (index_dir / OWNER_MARK).is_file():

@@ -17,6 +17,10 @@ from search.ingest.tables import row_texts
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 
 
+# libxml2 out of memory (a read's memory is capped: search/ingest/bounded.py): lxml says "unknown error"
+_OUT_OF_MEMORY = re.compile(r"^(unknown error|Memory allocation failed)")
+
+
 def docx_text(data: bytes, doc_id: str) -> str:
     """The readable text of a Word file, paragraphs separated by blank lines; its title and headings as
     ``#`` lines (the shapes the paragraph splitter knows from Markdown).
@@ -35,6 +39,8 @@ def docx_text(data: bytes, doc_id: str) -> str:
     except DocumentError:
         raise
     except Exception as exc:  # noqa: BLE001 - zipfile, lxml and python-docx each raise their own types
+        if type(exc).__name__ == "XMLSyntaxError" and _OUT_OF_MEMORY.search(str(exc)):
+            raise MemoryError(str(exc)) from exc  # the bounded reader names its memory limit (--read-memory-mb)
         hint = " (an old .doc: save it as .docx or PDF)" if data[:4] == b"\xd0\xcf\x11\xe0" else ""
         raise DocumentError(f"{doc_id}: cannot read this Word file{hint} ({type(exc).__name__}: {exc}); "
                             "save it again as .docx or as PDF") from exc

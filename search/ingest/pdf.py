@@ -16,6 +16,9 @@ from search.ingest.scans import needs_ocr, ocr_pdf_pages, pages_text
 
 _log = logging.getLogger(__name__)
 BYTES_PER_CHAR = 4  # a page's content stream may inflate to this many bytes per allowed character of text
+# pypdf's LimitReachedError is also a ToUnicode map, a width array or a page tree over its limits: only these
+# messages are a stream inflating past what we allowed (see pypdf/filters.py and _reader.py)
+_INFLATING = re.compile(r"(?i)decompress|declared size|stream length|decoding work")
 _STREAM_LIMITS = ("zlib_maximum_output_length", "lzw_maximum_output_length", "run_length_maximum_output_length",
                   "brotli_maximum_output_length", "maximum_declared_stream_length",
                   "array_based_stream_maximum_output_length")
@@ -68,8 +71,12 @@ def pdf_text(data: bytes, doc_id: str, limits: ReadLimits = DEFAULT_LIMITS
     except DocumentError:
         raise
     except LimitReachedError as exc:
-        raise DocumentError(f"{doc_id}: a stream of this PDF inflates past {inflate // 2**20} MB, more than its "
-                            f"text could need (--max-chars); it is refused as a decompression bomb") from exc
+        if _INFLATING.search(str(exc)):
+            raise DocumentError(f"{doc_id}: a stream of this PDF inflates past {inflate // 2**20} MB, more than its "
+                                f"text could need (--max-chars); it is refused as a decompression bomb") from exc
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise DocumentError(f"{doc_id}: this PDF is over a safety limit of the PDF reader ({reason}); it is refused. "
+                            "Print it to a new PDF, or save it as text, and add that") from exc
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types on damaged files; each is one message here
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise DocumentError(f"{doc_id}: cannot read this PDF ({reason}); check that the file is a complete PDF") from exc

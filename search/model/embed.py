@@ -142,7 +142,8 @@ class Embedder:
                 return onnx_dir(self._converted(), self.engine, progress=self._progress)
 
             def load(folder):
-                return OrtEncoder(folder, engine=self.engine, threads=self.threads, device=self.device, say=self._say)
+                return OrtEncoder(folder, engine=self.engine, threads=self.threads, device=self.device, say=self._say,
+                                  remake=prepare)  # a session opened later, after the cache was deleted
         else:
             prepare = self._converted
 

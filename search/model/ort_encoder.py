@@ -121,10 +121,12 @@ class OrtEncoder:
         threads: threads for batches (passages, terms); None for every core. Queries
             (calls of up to ``QUERY_TOKENS`` tokens) always run on one thread: a second
             one only waits for a busy core.
+        remake: makes the folder again and returns it, for a session opened after the folder was deleted
+            (the model cache removed while an app serves: its next upload opens the batch session).
     """
 
     def __init__(self, folder: Path, *, engine: str = "onnx-int8", threads: int | None = None, device: str = "cpu",
-                 say: Callable[[str], None] | None = None):
+                 say: Callable[[str], None] | None = None, remake: Callable[[], Path] | None = None):
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -136,7 +138,7 @@ class OrtEncoder:
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(settings["max_tokens"])
         self.dimension, self.pad_id = int(settings["dimension"]), int(settings["pad_id"])
-        self.path = folder / MODEL_FILES[engine]
+        self.path, self._engine, self._remake = folder / MODEL_FILES[engine], engine, remake
         self.batch_threads = threads or os.cpu_count() or 1
         self.device, self._say = device, say or (lambda line: None)
         self._sessions: dict[int, object] = {}
@@ -153,9 +155,15 @@ class OrtEncoder:
             options.log_severity_level = 3
             batches = threads != 1 or self.batch_threads == 1  # questions: one thread on the CPU, always
             providers = self._providers(ort) if batches and self.device != "cpu" else ["CPUExecutionProvider"]
+            if not self.path.is_file() and self._remake is not None:  # the cache was deleted while serving
+                self._say(f"{self.path} is gone (the model cache was deleted?): making it again")
+                self.path = Path(self._remake()) / MODEL_FILES[self._engine]
             try:
                 session = ort.InferenceSession(str(self.path), options, providers=providers)
             except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own types for a damaged file
+                if not self.path.is_file():
+                    raise ModelError(f"the ONNX model {self.path} is gone (the model cache was deleted?); restart the "
+                                     "app to convert the model again") from exc
                 raise ModelError(f"cannot load the ONNX model {self.path} ({exc}); delete its folder to export again") from exc
             if "CUDAExecutionProvider" in providers and "CUDAExecutionProvider" not in session.get_providers():
                 self._say("ONNX Runtime could not start on the GPU (a driver or CUDA library missing?): embedding on the CPU")

@@ -3,8 +3,8 @@
     GET    /api/search?q=…&lang=all|lo|en&k=5&doc=REPORT…   the answer and ranked passages (as the page shows them)
     GET    /api/passages/{id}                                one passage with its citation (``#`` in an id as ``%23``)
     GET    /api/reports                                      the reports in the index
-    POST   /api/reports            (multipart ``file``)      add a report (editors)
-    DELETE /api/reports/{name}                               remove a report (editors)
+    POST   /api/reports            (multipart ``file``)      add a report (editors; header X-Requested-With)
+    DELETE /api/reports/{name}                               remove a report (editors; header X-Requested-With)
     GET    /api/openapi.json                                 this API's OpenAPI description
 
 With a users file every request signs in with HTTP Basic (the same accounts, roles and lockout as the page);
@@ -30,7 +30,9 @@ from fastapi.routing import APIRoute
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from search.display import visible
 from search.errors import AccessError, DuplicateReportError, QueryError, SearchError
 from search.retrieve.engine import MAX_K, Searcher
 from search.serve.access import Users
@@ -55,7 +57,7 @@ class ApiError(Exception):
 
 def _error(status: int, message: str) -> JSONResponse:
     headers = {"WWW-Authenticate": 'Basic realm="report-search"'} if status == 401 else None
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return JSONResponse({"error": visible(message)}, status_code=status, headers=headers)
 
 
 def _status(exc: SearchError) -> int:
@@ -78,6 +80,9 @@ class _Route(APIRoute):
                 return await handler(request)
             except HTTPException:
                 raise
+            except StarletteHTTPException as exc:  # the body could not be parsed (a broken multipart form)
+                log.warning("api refused %s: the body could not be read: %s", request.url.path, exc.detail)
+                return _error(exc.status_code, f"the request's body could not be read: {exc.detail}")
             except Exception as exc:  # noqa: BLE001 - each becomes one JSON answer; unexpected ones are logged
                 return api_errors(request, exc)
         return guarded
@@ -133,23 +138,31 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
 
     if not read_only:
         @router.post("/reports", summary="Add a report (editors)")
-        def add(file: UploadFile = File(..., description="A .txt, .md, .html, .pdf or .docx report, or a scan (.png, .jpg, .tif), read by OCR."),
+        def add(file: list[UploadFile] = File(..., description="A .txt, .md, .html, .pdf or .docx report, or a scan (.png, .jpg, .tif), read by OCR (one)."),
                 name: str | None = Depends(user)) -> dict:
             """Save the report in the corpus and index it; the answer says what the index now holds of it."""
+            if len(file) != 1:  # FastAPI would keep the last one and drop the others without a word
+                names = ", ".join(visible(Path(f.filename or "?").name)[:80] for f in file[:5])
+                raise ApiError(400, f"one report per request: this one has {len(file)} files ({names}); "
+                                    "send each in a request of its own")
+            upload = file[0]
             folder = Path(tempfile.mkdtemp(prefix="report-search-api-"))
             try:
                 saved = folder / "upload"
-                _save(file, saved, curator.max_upload_bytes)
-                return _outcome(curator.add(name, saved, Path(file.filename or "report.txt").name))
+                title = Path(upload.filename or "report.txt").name
+                curator.check_name(title)  # before a byte is saved
+                _save(upload, saved, curator.max_upload_bytes)
+                return _outcome(curator.add(name, saved, title))
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
         @router.delete("/reports/{document}", summary="Remove a report (editors)")
         def remove(document: str, name: str | None = Depends(user)) -> dict:
             """Take the report out of the index; its file is moved aside in the corpus, not deleted."""
+            curator.check_name(document)  # a 2 MB name is refused here, not checked, recorded and logged
             if document not in searcher.index.manifest.documents:
                 curator.authorize(name, "remove", document)  # a reader learns nothing about what exists
-                raise ApiError(404, f"no report {document!r} in the index")
+                raise ApiError(404, f"no report {visible(document)!r} in the index")
             return _outcome(curator.remove(name, document))
 
     @router.get("/openapi.json", include_in_schema=False)

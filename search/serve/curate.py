@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from search.display import bounded, name_too_long
 from search.serve import audit, journal
 from search.serve.access import RateLimit, Users
 from search.index.build import BuildReport, build_index
@@ -86,6 +87,16 @@ class Curator:
                               f"{user or 'this session'} is {'a ' + role if role else 'not a user'}")
         return user
 
+    @staticmethod
+    def check_name(name: str) -> None:
+        """Refuse, before any work or record, a name no report can have (longer than a file name may be).
+
+        Raises:
+            DocumentError: the name is over :data:`~search.display.NAME_MAX_BYTES` bytes.
+        """
+        if why := name_too_long(name):
+            raise DocumentError(why)
+
     def add(self, user: str | None, source: Path, name: str, progress: Progress | None = None) -> WriteOutcome:
         """Add an uploaded report and index it.
 
@@ -94,6 +105,7 @@ class Curator:
             DuplicateReportError: the library holds the same file already (nothing is changed).
             DocumentError: the file is too big or cannot be read (nothing is changed).
         """
+        self.check_name(name)
         user = self.authorize(user, "upload", name)
         if wait := self._uploads.take(user):
             self._record(user, "upload", name, "refused: rate limit")
@@ -133,6 +145,7 @@ class Curator:
             AccessError: not an editor.
             DocumentError: no such report.
         """
+        self.check_name(document or "")
         user = self.authorize(user, "remove", document or "-")
 
         def work(entry: journal.Entry) -> WriteOutcome:
@@ -209,26 +222,27 @@ class Curator:
     def _run(self, user: str, action: str, file: str, work: Callable[[journal.Entry], WriteOutcome]) -> WriteOutcome:
         try:
             entry = journal.begin(self.searcher.index_dir, user, action, file)
-        except OSError as exc:
+        except OSError as exc:  # a full disk (0 bytes free) or a read-only folder: the audit line may fail too
             self._record(user, action, file, f"refused: the journal cannot be written ({exc.strerror or exc})")
             raise IndexWriteError(f"cannot write to the index folder {self.searcher.index_dir} ({exc.strerror or exc}); "
-                                  "nothing was changed") from exc
+                                  "nothing was changed. Free some disk space, or make the folder writable") from exc
         try:
             outcome = work(entry)
         except Exception as exc:
-            try:
-                self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
-            except OSError as unrecorded:
-                logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action, file, user, unrecorded)
+            self._record(user, action, file, f"{'refused' if isinstance(exc, SearchError) else 'failed'}: {exc}")
             entry.end()
             raise
-        try:
-            self._record(user, action, file, f"ok: {outcome.summary()}")
-        except OSError as exc:  # the write is done and served: say so, and that it went unrecorded
-            logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action, file, user, exc)
-            outcome = dataclasses.replace(outcome, unrecorded=f"the audit log could not record it ({exc.strerror or exc})")
+        if unrecorded := self._record(user, action, file, f"ok: {outcome.summary()}"):
+            outcome = dataclasses.replace(outcome, unrecorded=unrecorded)  # the write is done and served: said so
         entry.end()
         return outcome
 
-    def _record(self, user: str, action: str, file: str, outcome: str) -> None:
-        audit.record(self.searcher.index_dir, user, action, file, outcome)
+    def _record(self, user: str, action: str, file: str, outcome: str) -> str | None:
+        """Append the audit line; when it cannot be written, log one line and say why (None when written)."""
+        try:
+            audit.record(self.searcher.index_dir, user, action, file, outcome)
+        except OSError as exc:
+            logging.getLogger(__name__).error("audit log not written for %s %s by %s: %s", action,
+                                              bounded(file), bounded(user), exc.strerror or exc)
+            return f"the audit log could not record it ({exc.strerror or exc})"
+        return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import csv
-import json
 import shutil
 import tempfile
 import threading
@@ -13,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from search.cite import human_citation
+from search.display import json_line
 from search.retrieve.engine import SearchResult
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,7 +40,7 @@ def write_csv(path: Path, rows: list[dict]) -> Path:
     a tab or a carriage return) gets a leading ``'``, as OWASP advises against CSV injection; the
     JSON export keeps every text exactly.
     """
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+    with open(path, "w", encoding="utf-8-sig", newline="", errors="backslashreplace") as f:  # a lone surrogate: \udcff
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows({key: _inert(value) for key, value in row.items()} for row in rows)
@@ -55,7 +55,7 @@ def write_json(path: Path, result: SearchResult, rows: list[dict]) -> Path:
     """Write the question, the answer and the rows as JSON (Lao as Lao, not escapes)."""
     data = {"question": result.question, "question_lang": result.question_lang,
             "answer": result.answer.to_dict() if result.answer else None, "results": rows}
-    Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    Path(path).write_text(json_line(data, indent=2), encoding="utf-8")
     return Path(path)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from search.display import visible
 from search.errors import AccessError, SearchError
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import SUPPORTED_SUFFIXES
@@ -22,6 +23,7 @@ from search.retrieve.engine import Searcher
 from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
+from search.serve.guard import Guard
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, PAGE_MAX_K,
                                  SCROLL_TO_MARK, answer_html, card, k_param, md_text, question_language, search_error_html,
@@ -158,6 +160,10 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         reader(request)
         if not document:
             raise gr.Error("Choose the report to remove first.", print_exception=False)
+        try:
+            curator.check_name(document)
+        except SearchError as exc:
+            raise _user_error(exc) from exc
         return gr.update(visible=True), (f"Remove **{md_text(document)}** from the library? Searches stop finding it; "
                                          "its file moves to `corpus/.removed/`. · ເອົາບົດລາຍງານນີ້ອອກບໍ?")
 
@@ -195,7 +201,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         with gr.Row(elem_classes="stack-narrow"):
             k = gr.Slider(1, PAGE_MAX_K, value=5, step=1, label="Results · ຈຳນວນຜົນ", elem_id="k")
             lang = gr.Radio(list(LANG_FILTERS), value=next(iter(LANG_FILTERS)), label="Passage language · ພາສາ")
-            scope = gr.Dropdown(list(searcher.index.document_rows), value=[], multiselect=True, elem_id="scope",
+            scope = gr.Dropdown(_labelled(searcher.index.document_rows), value=[], multiselect=True, elem_id="scope",
                                 allow_custom_value=True,  # a report removed meanwhile: the search names it, nothing fails
                                 label="Search only these reports (all when empty) · ຄົ້ນສະເພາະບົດລາຍງານເຫຼົ່ານີ້")
         with gr.Row():
@@ -215,7 +221,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                     add = gr.Button("Add report · ເພີ່ມບົດລາຍງານ", elem_id="add-report")
                     # allow_custom_value: the API checks a name against the choices of the page's first build, so a
                     # report uploaded since could not be removed by a fresh client; the curator checks every name
-                    doomed = gr.Dropdown(list(searcher.index.manifest.documents), label="Remove a report · ເອົາບົດລາຍງານອອກ",
+                    doomed = gr.Dropdown(_labelled(searcher.index.manifest.documents), label="Remove a report · ເອົາບົດລາຍງານອອກ",
                                          elem_id="remove-choice", allow_custom_value=True)
                     drop = gr.Button("Remove the chosen report · ເອົາອອກ", variant="stop", elem_id="remove-report")
                     with gr.Column(visible=False, elem_id="remove-confirm") as confirming:
@@ -262,7 +268,7 @@ def _user_error(exc: Exception) -> gr.Error:
     """A user's mistake: shown on the page, logged as one line (no traceback), once."""
     if not already_logged(exc):
         log.warning("refused: %s", exc)
-    return gr.Error(str(exc), print_exception=False)
+    return gr.Error(visible(str(exc)), print_exception=False)
 
 
 
@@ -300,13 +306,19 @@ def _user(request: gr.Request | None) -> str | None:
 
 def _scope_choices(searcher: Searcher) -> dict:
     """The reports a search may be limited to (choices only: a user's choice stays, less removed reports)."""
-    return gr.update(choices=list(searcher.index.document_rows))
+    return gr.update(choices=_labelled(searcher.index.document_rows))
 
 
 
 def _report_choices(searcher: Searcher) -> dict:
     """The reports a user may remove, for the dropdown."""
-    return gr.update(choices=list(searcher.index.manifest.documents), value=None)
+    return gr.update(choices=_labelled(searcher.index.manifest.documents), value=None)
+
+
+
+def _labelled(names) -> list[tuple[str, str]]:
+    """Report names as dropdown choices: each shown with its invisible characters made visible, chosen as is."""
+    return [(visible(name), name) for name in names]
 
 
 
@@ -321,18 +333,20 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
     """``launch()``'s sign-in, upload, host and JSON API settings: Gradio's sign-in page checks the users file;
     read-only refuses every file upload (0 bytes), even into Gradio's own temporary folder; a request
     whose ``Host`` is not in ``hosts`` (see :func:`allowed_hosts`) is answered 400; ``app``'s JSON API
-    (made by :func:`build_app`) is served under ``/api/``, before Gradio's own routes."""
+    (made by :func:`build_app`) is served under ``/api/``, before Gradio's own routes; and every request
+    passes :class:`~search.serve.guard.Guard` first (no cross-site writes, no request ending in a traceback)."""
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
                "max_file_size": 0 if read_only else f"{max_upload_mb}mb", "i18n": page_words()}
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else []
+    middleware = [Middleware(Guard, blocks=app)]  # first: its checks and one-line failures cover the rest
+    if hosts:
+        middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
     if read_only:
         middleware.append(Middleware(NoUploads))
-    app_kwargs = {"middleware": middleware} if middleware else {}
+    app_kwargs = {"middleware": middleware}
     if app is not None:
         app_kwargs["routes"] = list(app.json_api.routes)
-    if app_kwargs:
-        options["app_kwargs"] = app_kwargs
+    options["app_kwargs"] = app_kwargs
     return options

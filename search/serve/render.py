@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from search.ingest.ocr import LOW_CONFIDENCE
 from search.cite import format_citation, human_citation, place
+from search.display import visible
 from search.errors import SearchError
 from search.serve.curate import WriteOutcome
 
@@ -147,8 +148,9 @@ def _why_html(hit) -> str:
 
 
 def md_text(text: str) -> str:
-    """Text shown inside Markdown: HTML-escaped and with Markdown's own signs neutralised."""
-    return html.escape(text).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`")
+    """Text shown inside Markdown: invisible characters shown (``\u202e``), HTML-escaped, and with Markdown's own
+    signs neutralised."""
+    return html.escape(visible(text)).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("`", "\\`")
 
 
 
@@ -238,7 +240,7 @@ def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> s
         a, b = map(int, highlight.split("-"))
         span = (a, b) if 0 <= a < b <= len(cited.text) else None
     c = cited.citation
-    head = (f'<div class="source-head"><a href="./">← Search · ຄົ້ນຫາ</a><h3>{html.escape(c.title)}</h3>'
+    head = (f'<div class="source-head"><a href="./">← Search · ຄົ້ນຫາ</a><h3>{html.escape(visible(c.title))}</h3>'
             f'<div class="cite">{html.escape(format_citation(c, title=False, chars=False))}'
             f' · passages {first + 1}–{first + len(passages)} shown</div></div>')
     body, section = [], None

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from search.display import bounded, json_line
 from search.errors import SearchError
 from search.retrieve.engine import SearchResult, Searcher
 
@@ -40,7 +41,7 @@ class RequestLog:
         try:
             result = searcher.search(question, k=k, lang=lang, highlight=True, docs=docs or None, timings=stages)
         except SearchError as exc:
-            self._write(record, question, start, stages, outcome=f"refused: {exc}")
+            self._write(record, question, start, stages, outcome=f"refused: {bounded(str(exc))}")
             exc.request_logged = True  # the caller need not log this refusal again (see already_logged)
             raise
         except Exception as exc:
@@ -58,7 +59,7 @@ class RequestLog:
                 "stages": {name: round(ms, 2) for name, ms in stages.items()}, "outcome": outcome}
         if self.questions:
             line["question"] = question
-        self.log.info(json.dumps(line, ensure_ascii=False))  # Lao as Lao; json escapes line breaks
+        self.log.info(json_line(line))  # Lao as Lao; every line break escaped
 
 
 def already_logged(exc: BaseException) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 
 from search.index.terms import TERM_COUNTS, TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
-from search.cite import Citation
+from search.cite import Citation, path_parts
 from search.model.embed import Embedder
 from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from search.fileio import stamped_sha256
@@ -111,7 +111,7 @@ def part_titles(title: str, title_lang: str, langs: list[str], sections: list[st
     A file may hold several parts, each in its own language: a Lao news article, then the English
     report chapter it is about. A new part begins where the language changes at a new section
     heading and stays changed for the next passage too (one quoted paragraph is not a part); its
-    title is that heading. Until then passages carry the document's title.
+    title is that heading (the last of the section's heading path). Until then passages carry the document's title.
 
     >>> part_titles("ລາວ ຍັງຖືກຈັດ", "lo", ["lo", "lo", "en", "en", "en"], [None, None, "LAOS: TIER 2", "LAOS: TIER 2", "PROSECUTION"])
     ['ລາວ ຍັງຖືກຈັດ', 'ລາວ ຍັງຖືກຈັດ', 'LAOS: TIER 2', 'LAOS: TIER 2', 'LAOS: TIER 2']
@@ -121,7 +121,7 @@ def part_titles(title: str, title_lang: str, langs: list[str], sections: list[st
         starts_section = section is not None and (i == 0 or sections[i - 1] != section)
         lasts = i + 1 == len(langs) or langs[i + 1] == lang
         if lang != current_lang and lang != "und" and starts_section and lasts:
-            current, current_lang = section, lang
+            current, current_lang = path_parts(section)[-1], lang  # the heading that starts the part
         out.append(current)
     return out
 

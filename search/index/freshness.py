@@ -16,8 +16,11 @@ from search.ingest.read import list_corpus
 # the index's languages, else und. 4: Lao numbered headings (ພາກທີ, ໝວດທີ, ມາດຕາ …) are sections.
 # 5: PDFs read by their layout (search/ingest/pdf_layout.py). 6: in PDFs, no space after a Lao mark
 # unless its letter is followed by one; ຳ drawn as ໍ + າ written ຳ. 7: chart labels inside a paragraph
-# left out of its passages (search/ingest/debris.py), kept as the passage's asides.
-READING = 7
+# left out of its passages (search/ingest/debris.py), kept as the passage's asides. 8: headings as authors
+# wrote them (search/ingest/outline.py): Markdown heading lines of any level, several in a row, legal numbering
+# standing alone are headings, never passages; a passage's section is its heading path; .docx and HTML headings
+# have levels.
+READING = 8
 
 
 def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:

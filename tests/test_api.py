@@ -140,7 +140,7 @@ def test_the_openapi_document_describes_the_routes(team):
     spec = _get(team, "/api/openapi.json").json()
     assert {"/api/search", "/api/passages/{passage_id}", "/api/reports", "/api/reports/{document}"} <= set(spec["paths"])
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "lang", "k", "doc"}
+    assert params == {"q", "lang", "k", "offset", "doc"}
 
 
 def test_a_read_only_app_has_no_write_route(tmp_path_factory, embedder):

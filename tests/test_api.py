@@ -36,14 +36,18 @@ def _serve(root: Path, embedder, *, users: Users | None, read_only: bool = False
     return app, url, corpus
 
 
-@pytest.fixture(scope="module")
-def team(tmp_path_factory, embedder):
-    """The app with a users file: a reader, an editor, and an account for wrong passwords."""
-    root = tmp_path_factory.mktemp("api")
+def _serve_team(root: Path, embedder):
+    """The app with a users file: a reader (ana), an editor (ed), and an account for wrong passwords (mallory);
+    each password is NAME-password."""
     users_file = root / "users.txt"
     for name, role in (("ana", "reader"), ("ed", "editor"), ("mallory", "reader")):
         save_user(users_file, name, role, f"{name}-password")
-    app, url, corpus = _serve(root, embedder, users=Users(users_file))
+    return _serve(root, embedder, users=Users(users_file))
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, embedder):
+    app, url, corpus = _serve_team(tmp_path_factory.mktemp("api"), embedder)
     yield {"url": url, "corpus": corpus}
     app.close()
 

@@ -36,14 +36,18 @@ def _serve(root: Path, embedder, *, users: Users | None, read_only: bool = False
     return app, url, corpus
 
 
-@pytest.fixture(scope="module")
-def team(tmp_path_factory, embedder):
-    """The app with a users file: a reader, an editor, and an account for wrong passwords."""
-    root = tmp_path_factory.mktemp("api")
+def _serve_team(root: Path, embedder):
+    """The app with a users file: a reader (ana), an editor (ed), and an account for wrong passwords (mallory);
+    each password is NAME-password."""
     users_file = root / "users.txt"
     for name, role in (("ana", "reader"), ("ed", "editor"), ("mallory", "reader")):
         save_user(users_file, name, role, f"{name}-password")
-    app, url, corpus = _serve(root, embedder, users=Users(users_file))
+    return _serve(root, embedder, users=Users(users_file))
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, embedder):
+    app, url, corpus = _serve_team(tmp_path_factory.mktemp("api"), embedder)
     yield {"url": url, "corpus": corpus}
     app.close()
 
@@ -140,7 +144,7 @@ def test_the_openapi_document_describes_the_routes(team):
     spec = _get(team, "/api/openapi.json").json()
     assert {"/api/search", "/api/passages/{passage_id}", "/api/reports", "/api/reports/{document}"} <= set(spec["paths"])
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "lang", "k", "doc"}
+    assert params == {"q", "lang", "k", "offset", "doc"}
 
 
 def test_a_read_only_app_has_no_write_route(tmp_path_factory, embedder):

@@ -265,6 +265,11 @@ class Users:
             self._failed.take(name)
         return bool(ok and user)
 
+    def locked_for(self, name: str) -> float:
+        """Seconds until ``name`` may sign in again after too many wrong passwords; 0 when it may now (the same
+        for a name that is no user, so the answer tells nothing of who exists)."""
+        return self._failed.wait(name)
+
     def role(self, name: str | None) -> str | None:
         """The user's role, or None for an unknown name (a user removed while signed in has no role)."""
         user = self._load().get(name or "")

@@ -1,16 +1,19 @@
 """The JSON API beside the page: plain HTTP for curl, R, Python or a spreadsheet.
 
-    GET    /api/search?q=…&lang=all|lo|en&k=5&doc=REPORT…   the answer and ranked passages (as the page shows them)
+    GET    /api/search?q=…&lang=all|lo|en&k=5&offset=0&doc=…  the answer and ranked passages (as the page shows them)
     GET    /api/passages/{id}                                one passage with its citation (``#`` in an id as ``%23``)
     GET    /api/reports                                      the reports in the index
     POST   /api/reports            (multipart ``file``)      add a report (editors; header X-Requested-With)
     DELETE /api/reports/{name}                               remove a report (editors; header X-Requested-With)
     GET    /api/openapi.json                                 this API's OpenAPI description
+    GET    /api/docs                                         that description as a page (works offline)
 
 With a users file every request signs in with HTTP Basic (the same accounts, roles and lockout as the page);
 without one, only this machine is served and its person may write, as on the page. A read-only app has no
 write route at all. Errors are JSON ``{"error": "…"}``: 400 a question or argument that cannot be searched,
-401 no or wrong credentials, 403 a role that may not do this, 404 no such passage or report, 413 too big.
+401 no or wrong credentials, 403 a role that may not do this, 404 no such passage or report, 409 a report already
+held, 413 too big, 422 an argument out of range, 429 a locked-out name (with Retry-After); each answer's shape is
+a typed model (search/serve/apischema.py), so the OpenAPI document describes what is really sent.
 """
 
 from __future__ import annotations
@@ -28,15 +31,18 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from search.display import visible
 from search.errors import AccessError, DuplicateReportError, QueryError, SearchError
-from search.retrieve.engine import MAX_K, Searcher
+from search.retrieve.engine import MAX_K, MAX_QUESTION_CHARS, Searcher
+from search.serve import apischema as schema
+from search.serve.apidocs import DOCS_PAGE
 from search.serve.access import Users
 from search.serve.curate import Curator
+from search.serve.render import source_link
 from search.serve.requestlog import RequestLog, already_logged
 
 log = logging.getLogger(__name__)
@@ -50,13 +56,14 @@ _basic = HTTPBasic(auto_error=False, realm="report-search")
 class ApiError(Exception):
     """A request the API refuses: its HTTP status and a one-line reason."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status = status
+        self.status, self.headers = status, headers
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="report-search"'} if status == 401 else None
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Basic realm="report-search"', **(headers or {})}
     return JSONResponse({"error": visible(message)}, status_code=status, headers=headers)
 
 
@@ -101,43 +108,62 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
             return None
         if credentials is None:
             raise ApiError(401, "sign in with HTTP Basic: the app's user name and password")
+        if wait := users.locked_for(credentials.username):
+            seconds = max(1, round(wait))
+            raise ApiError(429, f"too many wrong passwords for this name: signing in is locked for {seconds} s more",
+                           headers={"Retry-After": str(seconds)})
         if not users.authenticate(credentials.username, credentials.password):
-            raise ApiError(401, "wrong user name or password (or too many failures: wait and try again)")
+            raise ApiError(401, "wrong user name or password (after 5 wrong ones a name is locked for a while)")
         return credentials.username
 
-    router = APIRouter(prefix="/api", dependencies=[Depends(user)], route_class=_Route)
+    signed = (401, 429) if users is not None else ()
+    router = APIRouter(prefix="/api", dependencies=[Depends(user)], route_class=_Route,
+                       responses=schema.errors(*signed, 405, 414, 503))
 
-    @router.get("/search", summary="Search the reports")
-    def search(q: str = Query("", max_length=10_000, description="The question, in Lao or English."),
+    @router.get("/search", summary="Search the reports", response_model=schema.SearchAnswer,
+                responses=schema.errors(400, 422))
+    def search(request: Request,
+               q: str = Query("", max_length=MAX_QUESTION_CHARS, description="The question, in Lao or English."),
                lang: Literal["all", "lo", "en"] = Query("all", description="Only passages of this language."),
                k: int = Query(5, ge=1, le=MAX_K, description="How many passages."),
+               offset: int = Query(0, ge=0, le=MAX_K - 1, description=f"Skip this many first results (for the "
+                                   f"next page); offset + k is at most {MAX_K}."),
                doc: list[str] = Query([], description="Search only these reports (file names); all when none."),
                name: str | None = Depends(user)) -> dict:
         """The answer sentence (or null) and the ranked passages with citations, as the page shows them."""
+        if offset + k > MAX_K:
+            raise ApiError(422, f"offset + k: at most {MAX_K} results are ranked; got {offset} + {k}")
         searcher.follow()
         with gate:
-            result = requests.search(searcher, q, endpoint="api", user=name, k=k, lang=None if lang == "all" else lang,
-                                     docs=doc)
-        return result.to_dict()
+            result = requests.search(searcher, q, endpoint="api", user=name, k=offset + k,
+                                     lang=None if lang == "all" else lang, docs=doc)
+        answer = result.to_dict()
+        answer["hits"] = [{**hit, "link": _link(request, hit["id"], hit["highlight"])}
+                          for hit in answer["hits"][offset:]]
+        return {**answer, "offset": offset}
 
-    @router.get("/passages/{passage_id:path}", summary="One passage")
-    def passage(passage_id: str) -> dict:
-        """A passage by its id (as in search results), with its citation."""
+    @router.get("/passages/{passage_id:path}", summary="One passage", response_model=schema.Passage,
+                responses=schema.errors(404))
+    def passage(request: Request, passage_id: str) -> dict:
+        """A passage by its id (as in search results), with its citation (nested, as in /api/search; the flat
+        citation fields are kept for this release only)."""
         searcher.follow()
         try:
             passages, here, _ = searcher.source(passage_id, around=0)
         except QueryError as exc:
             raise ApiError(404, str(exc)) from exc
-        return passages[here].to_record()
+        found = passages[here]
+        return {**found.to_record(), "citation": found.citation.to_dict(), "link": _link(request, found.passage_id)}
 
-    @router.get("/reports", summary="The reports in the index")
+    @router.get("/reports", summary="The reports in the index", response_model=schema.Reports)
     def reports() -> dict:
         """Each report's file name, title, parts and passages; the index's model and build time."""
         searcher.follow()
         return searcher.index.summary()
 
     if not read_only:
-        @router.post("/reports", summary="Add a report (editors)")
+        @router.post("/reports", summary="Add a report (editors)", response_model=schema.WriteOutcome,
+                     responses=schema.errors(400, 403, 409, 413, 422))
         def add(file: list[UploadFile] = File(..., description="A .txt, .md, .html, .pdf or .docx report, or a scan (.png, .jpg, .tif), read by OCR (one)."),
                 name: str | None = Depends(user)) -> dict:
             """Save the report in the corpus and index it; the answer says what the index now holds of it."""
@@ -156,7 +182,8 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
 
-        @router.delete("/reports/{document}", summary="Remove a report (editors)")
+        @router.delete("/reports/{document}", summary="Remove a report (editors)", response_model=schema.WriteOutcome,
+                       responses=schema.errors(400, 403, 404))
         def remove(document: str, name: str | None = Depends(user)) -> dict:
             """Take the report out of the index; its file is moved aside in the corpus, not deleted."""
             curator.check_name(document)  # a 2 MB name is refused here, not checked, recorded and logged
@@ -167,8 +194,12 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
 
     @router.get("/openapi.json", include_in_schema=False)
     def openapi() -> dict:
-        return get_openapi(title="Report search", version="1", routes=router.routes,
-                           description=(__doc__ or "").split("\n\n")[0])
+        return _without_detail(get_openapi(title="Report search", version="1", routes=router.routes,
+                                           description=(__doc__ or "").split("\n\n")[0]))
+
+    @router.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
 
     return router
 
@@ -176,7 +207,7 @@ def json_api(searcher: Searcher, curator: Curator, *, users: Users | None = None
 def api_errors(request: Request, exc: Exception) -> JSONResponse:
     """Every refusal as JSON with its status; an unexpected failure logged once with its cause."""
     if isinstance(exc, ApiError):
-        return _error(exc.status, str(exc))
+        return _error(exc.status, str(exc), exc.headers)
     if isinstance(exc, RequestValidationError):  # FastAPI's checks of q, lang, k: the first one, in a line
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
@@ -188,6 +219,24 @@ def api_errors(request: Request, exc: Exception) -> JSONResponse:
     token = secrets.token_hex(4)
     log.error("api %s failed (ref %s)", request.url.path, token, exc_info=exc)
     return _error(500, f"the server failed (ref {token}); the index is as it was")
+
+
+def _without_detail(spec: dict) -> dict:
+    """``spec`` without the 422 FastAPI adds to each route with parameters (its ``{"detail": […]}``, never sent
+    here: :func:`api_errors` answers ``{"error": …}``); a route that can answer 422 documents it itself."""
+    for methods in spec.get("paths", {}).values():
+        for operation in methods.values():
+            answer = operation.get("responses", {}).get("422", {})
+            if "HTTPValidationError" in str(answer.get("content")):
+                del operation["responses"]["422"]
+    for name in ("HTTPValidationError", "ValidationError"):
+        spec.get("components", {}).get("schemas", {}).pop(name, None)
+    return spec
+
+
+def _link(request: Request, passage_id: str, span=None) -> str:
+    """The passage's address on the app's page, absolute (as the CSV export's link)."""
+    return str(request.base_url) + source_link(passage_id, span)
 
 
 def _save(upload: UploadFile, path: Path, limit: int) -> None:

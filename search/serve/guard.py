@@ -14,6 +14,10 @@ line in the log:
 - 404: a Gradio function (``fn_index`` or API name) the app does not have;
 - 400: a Gradio request with fewer values than its function takes (Gradio's queue printed a traceback);
 - 500: anything else that fails before an answer has begun, with a reference also in the log line.
+
+Under ``/api/`` the answers Starlette and FastAPI make themselves (a 404 for a route that does not exist, a 405
+for a method a route does not take: ``{"detail": …}``) are rewritten as ``{"error": …}``, the one shape the
+API's OpenAPI document gives for every refusal.
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ class Guard:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        if scope["path"].startswith("/api/"):
+            tracked = _errors_as_error(tracked)
         try:
             receive = await self._check(scope, receive)
             await self.app(scope, receive, tracked)
@@ -186,6 +192,36 @@ class Guard:
         else:
             response = PlainTextResponse(message, status_code=status)
         await response(scope, receive, send)
+
+
+def _errors_as_error(send):
+    """``send``, with a refusal's JSON ``{"detail": …}`` (Starlette's, FastAPI's) sent as ``{"error": …}``."""
+    start = None
+
+    async def rewrite(message):
+        nonlocal start
+        if message["type"] == "http.response.start" and message["status"] >= 400 and \
+                Headers(raw=message.get("headers", [])).get("content-type", "").startswith("application/json"):
+            start = message  # held back until the body is known
+            return
+        if start is None or message["type"] != "http.response.body":
+            return await send(message)
+        body = message.get("body", b"")
+        if message.get("more_body"):  # a refusal's body comes in one piece; a long one is sent as it is
+            held, start = start, None
+            await send(held)
+            return await send(message)
+        try:
+            detail = json.loads(body)
+            body = json.dumps({"error": shown(str(detail["detail"]), 500)}, ensure_ascii=False).encode("utf-8") \
+                if isinstance(detail, dict) and set(detail) == {"detail"} else body
+        except ValueError:
+            pass
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        held, start = {**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]}, None
+        await send(held)
+        await send({**message, "body": body})
+    return rewrite
 
 
 async def _body(receive) -> bytes:

@@ -231,6 +231,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                             no = gr.Button("Cancel · ຍົກເລີກ", elem_id="remove-cancel")
                     redo = gr.Button("Re-index the corpus folder · ສ້າງດັດຊະນີໃໝ່", size="sm", elem_id="rebuild")
                     status = gr.Markdown(elem_id="upload-status")
+        # in place of Gradio's footer link to its own endpoints: the JSON API's page (search/serve/apidocs.py)
+        gr.HTML('<a href="api/docs" target="_blank">Use via API · JSON API (curl, R, Python)</a>', elem_id="api-link")
 
         inputs, outputs = [question, k, lang, scope], [detected, answer, results, csv_button, json_button, source]
         address = ADDRESS_FOLLOWS % json.dumps({name: code or "all" for name, code in LANG_FILTERS.items()})
@@ -339,7 +341,8 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     options = {"auth": users.authenticate if users else None, "auth_message": AUTH_MESSAGE if users else None,
-               "max_file_size": 0 if read_only else f"{max_upload_mb}mb", "i18n": page_words()}
+               "max_file_size": 0 if read_only else f"{max_upload_mb}mb", "i18n": page_words(),
+               "footer_links": ["gradio", "settings"]}  # Gradio's "Use via API": the page's own link is ours
     middleware = [Middleware(Guard, blocks=app)]  # first: its checks and one-line failures cover the rest
     if hosts:
         middleware.append(Middleware(TrustedHostMiddleware, allowed_hosts=hosts))
@@ -347,6 +350,9 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
         middleware.append(Middleware(NoUploads))
     app_kwargs = {"middleware": middleware}
     if app is not None:
-        app_kwargs["routes"] = list(app.json_api.routes)
+        from starlette.responses import RedirectResponse
+        from starlette.routing import Route
+
+        app_kwargs["routes"] = [*app.json_api.routes, Route("/docs", lambda _: RedirectResponse("api/docs"))]
     options["app_kwargs"] = app_kwargs
     return options

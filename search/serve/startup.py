@@ -6,7 +6,9 @@ exists. Without this page the browser would only say that nothing answers at the
 address. :class:`StartupPage` answers there from the first second: every path gets a
 page, in Lao and English, that lists the steps done and the one under way, polled
 every second and a half; once the app has taken the port over, the page reloads
-itself, keeping its address, so a shared ``/?q=…`` link opens its search.
+itself, keeping its address, so a shared ``/?q=…`` link opens its search. A program
+calling the JSON API meanwhile gets what the API answers: JSON ``{"error": …}``, 503,
+with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from search.progress import STAGE_LABELS
 
 STATUS_PATH = "/__startup__.json"
+API_NOT_READY = "the app is getting ready (loading the model, indexing the reports): try again in a few seconds"
 # each build stage in Lao; its English is the terminal's label (search/progress.py)
 _LAO_STAGES = {"read": "ອ່ານບົດລາຍງານ", "ocr": "ອ່ານໜ້າທີ່ສະແກນ (OCR)", "embed": "ຝັງຂໍ້ຄວາມ", "terms": "ຝັງຄຳສັບ", "neighbours": "ວັດແທກຄວາມໃກ້ຄຽງ"}
 
@@ -79,8 +82,11 @@ class StartupPage:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 - http.server's name
-                if self.path.split("?")[0] == STATUS_PATH:
+                path = self.path.split("?")[0]
+                if path == STATUS_PATH:
                     body, status, kind = json.dumps(page.status(), ensure_ascii=False), 200, "application/json"
+                elif path.startswith("/api/"):  # a program: the API's own shape of a refusal
+                    body, status, kind = json.dumps({"error": API_NOT_READY}), 503, "application/json"
                 else:  # every other path: the app's page is not there yet (503, try again)
                     body, status, kind = page.html(), 503, "text/html"
                 data = body.encode("utf-8")
@@ -92,6 +98,12 @@ class StartupPage:
                     self.send_header("Retry-After", "2")
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_POST(self):  # noqa: N802 - a write while the app starts: the same 503, the body unread
+                self.close_connection = True
+                self.do_GET()
+
+            do_DELETE = do_PUT = do_PATCH = do_POST  # noqa: N815
 
             def log_message(self, *args):  # the console shows the steps, not every poll
                 pass

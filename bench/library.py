@@ -1,7 +1,8 @@
 """Quality alone and in a library: the dev sets on the bundled report, then on it among thousands of other passages.
 
     python bench/library.py [--retrievers default|all|NAME,...] [--work DIR] [--json OUT] [--threads N] [--engine E]
-                            [--sentence-vectors separate|late]
+                            [--sentence-vectors separate|late] [--model-context title,path] [--bm25-context title,path]
+                            [--gold FILE ...]
 
 Users search a library, not one report. This bench indexes the bundled report twice: alone, and
 beside the dev library of ``eval/library/reports/`` (public English legal text on the same
@@ -16,6 +17,9 @@ count the answers shown where none is right, and so do those of ``eval/contradic
 and in the library side by side: hit@5 and mrr@10 (all, Lao questions, lo->en), the second set's, the
 answer box (right / wrong / empty) and the unanswerable questions answered; ``--json`` writes
 the same with every question's rank, for ``bench/compare.py``-style comparisons.
+
+``--gold FILE`` (repeatable) runs a gold set about the library's other reports in the library, each
+question's own ``doc`` kept (alone, the bundled report cannot answer it), and prints it beside the others.
 """
 
 from __future__ import annotations
@@ -118,14 +122,33 @@ def summary(run: EvalRun) -> dict:
             "broken": [str(p) for p in run.problems]}
 
 
-def measure(searcher: Searcher, retriever: str) -> dict:
+def measure(searcher: Searcher, retriever: str, gold: dict[str, Path] | None = None) -> dict:
+    """The dev sets (scoped to the bundled report), the unanswerable questions, and the ``gold`` sets as they are."""
     out = {}
     for name, path in SETS.items():
         questions, problems = scoped(path)
         out[name] = summary(evaluate(searcher, questions, retriever=retriever, problems=problems))
     out["unanswerable_answered"] = unanswerable_answered(searcher, retriever)
     out["contradictions_answered"] = unanswerable_answered(searcher, retriever, CONTRADICTIONS)
+    for name, path in (gold or {}).items():
+        questions, problems = load_gold(path)
+        out[name] = summary(evaluate(searcher, questions, retriever=retriever, problems=problems))
     return out
+
+
+def gold_table(results: dict, names: list[str]) -> str:
+    """The ``--gold`` sets in the library, per retriever."""
+    lines = ["| retriever | gold set | n | hit@1 | hit@5 | mrr@10 | Lao hit@5 | lo->en mrr@10 | answer box right/wrong/empty |",
+             "|" + "---|" * 9]
+    for retriever, row in results["retrievers"].items():
+        for name in names:
+            r = row["library"][name]
+            lo = f"{r['lo']['hit@5']:.3f}" if r["lo"] else "–"
+            pair = f"{r['lo->en']['mrr@10']:.3f}" if r["lo->en"] else "–"
+            box = r["answer_box"]
+            lines.append(f"| {retriever} | {name} | {r['all']['n']} | {r['all']['hit@1']:.3f} | {r['all']['hit@5']:.3f} "
+                         f"| {r['all']['mrr@10']:.3f} | {lo} | {pair} | {box['right']}/{box['wrong']}/{box['empty']} |")
+    return "\n".join(lines)
 
 
 def _pair(a: dict | None, b: dict | None, key: str = "hit@5") -> str:
@@ -178,10 +201,19 @@ def main() -> None:
                         help="how sentences are embedded (give each its own --work)")
     parser.add_argument("--library-reports", type=int, default=None,
                         help="only the N smallest reports of the dev library (a smoke run; give it its own --work)")
+    parser.add_argument("--model-context", default=None, help="what the model reads before a passage: "
+                        "'title', 'path', 'title,path' or 'none' (default: the index's default)")
+    parser.add_argument("--bm25-context", default=None, help="the same for BM25's words")
+    parser.add_argument("--gold", type=Path, action="append", default=[],
+                        help="a gold set about the library's reports, run in the library with its own doc fields "
+                             "(repeatable)")
     args = parser.parse_args()
+    gold = {path.stem: path for path in args.gold}
+    context = {f"{reader}_context": tuple(p for p in value.split(",") if p and p != "none")
+               for reader, value in (("model", args.model_context), ("bm25", args.bm25_context)) if value is not None}
     retrievers = ([DEFAULT_RETRIEVER] if args.retrievers == "default" else list(RETRIEVERS) if args.retrievers == "all"
                   else args.retrievers.split(","))
-    config = IndexConfig(engine=args.engine, sentence_vectors=args.sentence_vectors)
+    config = IndexConfig(engine=args.engine, sentence_vectors=args.sentence_vectors, **context)
     embedder = make_embedder(config, threads=args.threads)
     results = {"builds": {}, "retrievers": {}, "latency": {}}
     for name, library in (("alone", False), ("library", True)):
@@ -190,7 +222,8 @@ def main() -> None:
     one_blas_thread()  # as the app and the CLI do once the index is built: a search's products are small
     searchers = {name: Searcher(args.work / f"index-{name}", embedder=embedder, threads=1) for name in results["builds"]}
     for retriever in retrievers:
-        results["retrievers"][retriever] = {name: measure(s, retriever) for name, s in searchers.items()}
+        results["retrievers"][retriever] = {name: measure(s, retriever, gold if name == "library" else None)
+                                            for name, s in searchers.items()}
     if not args.no_latency:
         questions = [q.question for path in SETS.values() for q in load_gold(path)[0]]
         for name, searcher in searchers.items():
@@ -201,6 +234,8 @@ def main() -> None:
               + (f"; default retriever p50 {results['latency'][name]['p50_ms']} ms, p90 {results['latency'][name]['p90_ms']} ms"
                  if name in results["latency"] else ""))
     print(table(results))
+    if gold:
+        print(gold_table(results, list(gold)))
     for line in moved(results):
         print(line)
     for retriever, row in results["retrievers"].items():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+PATH_SEPARATOR = " › "  # between the headings of a section's path, from the top
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -12,7 +14,7 @@ class Citation:
     Attributes:
         document: file name in ``corpus/``.
         title: the report's title.
-        section: the section heading in force, or None.
+        section: the heading path in force (``§ 7103. … › (c) Chairman``, the report's title left out), or None.
         paragraph: paragraph number in the document, from 1.
         start: first character of the passage in the document's source text.
         end: one past its last character.
@@ -44,7 +46,7 @@ def format_citation(citation: Citation, *, title: bool = True, chars: bool = Tru
         shown = citation.title if len(citation.title) <= 60 else citation.title[:59].rstrip() + "…"
         parts.append(f"“{shown}”")
     if citation.section and not (titled and citation.section == citation.title):  # not "LAOS: TIER 2" twice
-        parts.append(citation.section)
+        parts.append(short_path(citation.section))  # each heading cut for display; the stored path is whole
     parts.append(place(citation))
     if chars:
         parts.append(f"chars {citation.start}–{citation.end}")
@@ -64,8 +66,25 @@ def human_citation(citation: Citation) -> str:
     titled = citation.title and citation.title != citation.document
     parts = [f"“{citation.title}” ({citation.document})" if titled else citation.document]
     if citation.section and not (titled and citation.section == citation.title):
-        parts.append(citation.section)
+        parts.append(short_path(citation.section))
     parts.append(f"¶ {citation.paragraph}")
     if citation.page is not None:
         parts.append(f"p. {citation.page}")
     return ", ".join(parts)
+
+
+def path_parts(section: str | None) -> list[str]:
+    """The headings of a heading path, from the top."""
+    return section.split(PATH_SEPARATOR) if section else []
+
+
+def short_path(section: str | None, width: int = 48) -> str | None:
+    """A heading path for display: each heading cut to ``width`` characters (``…`` marks the cut).
+
+    >>> short_path("§ 7103. Interagency Task Force to Monitor and Combat Trafficking › (c) Chairman", 30)
+    '§ 7103. Interagency Task Force… › (c) Chairman'
+    """
+    if not section:
+        return section
+    cut = [p if len(p) <= width else p[:width].rstrip(" ,;:—–-") + "…" for p in path_parts(section)]
+    return PATH_SEPARATOR.join(cut)

@@ -1,9 +1,13 @@
+import re
+
 import pytest
 
 from search.errors import CorpusError, DocumentError
 from search.ingest.read import _standalone_heading, is_debris, list_corpus, read_document, split_paragraphs
 
-from conftest import CORPUS, DATA
+from conftest import CORPUS, DATA, ROOT
+
+LIBRARY = ROOT / "eval" / "library" / "reports"
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +60,58 @@ def test_lao_numbered_headings_are_sections():
     found = [(text[p.start:p.end].split()[0], p.section) for p in paragraphs]
     assert found == [
         ("ກົດໝາຍວ່າດ້ວຍການຕ້ານ", None), ("ລິ້ງ", None),
-        ("ກົດໝາຍສະບັບນີ້", "ມາດຕາ ໑ ຈຸດປະສົງ"),
-        ("ມາດຕາ", "ມາດຕາ 2 ການຄ້າມະນຸດ"),  # heading line over its text: kept as content, heads it
-        ("ມາດຕາ", "ມາດຕາ 2 ການຄ້າມະນຸດ"),  # a sentence that starts with an article number heads nothing
+        ("ກົດໝາຍສະບັບນີ້", "ພາກທີ I ບົດບັນຍັດທົ່ວໄປ › ມາດຕາ ໑ ຈຸດປະສົງ"),  # an article within its part
+        ("ມາດຕາ", "ພາກທີ I ບົດບັນຍັດທົ່ວໄປ › ມາດຕາ 2 ການຄ້າມະນຸດ"),  # heading line over its text: kept, heads it
+        ("ມາດຕາ", "ພາກທີ I ບົດບັນຍັດທົ່ວໄປ › ມາດຕາ 2 ການຄ້າມະນຸດ"),  # a sentence starting with a number heads nothing
     ]
-    assert _standalone_heading("ພາກທີ I\nບົດບັນຍັດທົ່ວໄປ", True) == "ພາກທີ I ບົດບັນຍັດທົ່ວໄປ"
-    assert _standalone_heading("ມາດຕາ ໑໕", True) == "ມາດຕາ ໑໕"
+    assert [h.text for h in _standalone_heading("ພາກທີ I\nບົດບັນຍັດທົ່ວໄປ", True)] == ["ພາກທີ I ບົດບັນຍັດທົ່ວໄປ"]
+    assert [h.text for h in _standalone_heading("ມາດຕາ ໑໕", True)] == ["ມາດຕາ ໑໕"]
     assert _standalone_heading("ມາດຕາ 15 ກຳນົດໂທດຕັດອິດສະລະພາບ.", True) is None  # a sentence
     assert _standalone_heading("ພາກທີສອງ", True) is None  # no number
+
+
+def test_heading_lines_in_a_row_are_headings_with_a_path():
+    text = ("# Title 22— FOREIGN RELATIONS\n### CHAPTER 78— TRAFFICKING VICTIMS PROTECTION\n"
+            "#### § 7103. Interagency Task Force to Monitor and Combat Trafficking\n##### (c) Chairman\n\n"
+            "The Task Force shall be chaired by the Secretary of State.\n\n"
+            "#### § 7103. Interagency Task Force to Monitor and Combat Trafficking\n"
+            "###### (d) Activities of the Task Force\n"
+            "(1) Coordinate the implementation of this chapter.\n\n"
+            "(13)\n\n(A) The terms mean what they say.\n\n(14) The term “person” means a person.\n\n"
+            "§ 7104.\n\nThe President shall establish and carry out programs.\n")
+    paragraphs = split_paragraphs(text, title="Title 22— FOREIGN RELATIONS")
+    found = [(text[p.start:p.end], p.section.split(" › ")[1:]) for p in paragraphs]
+    task_force = "§ 7103. Interagency Task Force to Monitor and Combat Trafficking"
+    assert found == [
+        ("The Task Force shall be chaired by the Secretary of State.", [task_force, "(c) Chairman"]),
+        ("(1) Coordinate the implementation of this chapter.", [task_force, "(d) Activities of the Task Force"]),
+        ("(A) The terms mean what they say.", [task_force, "(d) Activities of the Task Force", "(13)"]),
+        ("(14) The term “person” means a person.", [task_force, "(d) Activities of the Task Force"]),  # ends (13)
+        ("The President shall establish and carry out programs.", ["§ 7104."]),
+    ]
+    assert paragraphs[0].section.startswith("CHAPTER 78— TRAFFICKING VICTIMS PROTECTION › ")  # the title left out
+    # a list's short item and a sentence that starts with an article's number are no headings
+    items = split_paragraphs("(a) Apples\n\nArticle 215 of the penal code criminalized trafficking.\n", markdown=False)
+    assert [p.section for p in items] == [None, None] and len(items) == 2
+
+
+def test_us_code_file_holds_no_heading_passage():
+    from search.index.build import document_passages
+    from search.ingest.chunk import ChunkSettings
+
+    doc = read_document(LIBRARY / "us-code-title-18-ch77.md")
+    assert doc.title == "Title 18— CRIMES AND CRIMINAL PROCEDURE"
+    passages = document_passages(doc, None, ChunkSettings())
+    assert len(passages) > 50
+    for p in passages:
+        assert not re.search(r"^#+\s", p.text, re.M), p.text  # no heading line is a passage
+        assert "§" in (p.citation.section or ""), p.text  # every passage's citation names its section
+        assert p.citation.section.startswith("CHAPTER 77— PEONAGE")
+    sections = {p.citation.section.split(" › ")[1] for p in passages}
+    assert "§\u202f1583. Enticement into slavery" in sections
+    enticement = [p for p in passages if "1583" in p.citation.section]
+    assert [p.citation.section.split(" › ")[-1][:3] for p in enticement] == ["(a)"] * 3 + ["(b)"] * 2  # heading repeated
+    assert "Whoever violates this section" in enticement[-1].citation.section  # a lead-in kept whole in the path
 
 
 def test_html_drops_scripts_and_keeps_headings():
@@ -97,6 +145,16 @@ def test_html_drops_the_pages_header_footer_navigation_and_asides(tmp_path):
     assert texts == list(ARTICLE) and doc.title == "Garment factories inspected"
     assert {p.section for p in doc.paragraphs} == {"Garment factories inspected"}
     assert not any(f in doc.text for f in FURNITURE)
+
+
+def test_html_heading_levels_make_a_path(tmp_path):
+    page = tmp_path / "levels.html"
+    page.write_text("<html><body><h1>Labour Report</h1><h2>Labour</h2><h3>Fees</h3>"
+                    "<p>Workers paid recruitment fees of 12,000 baht each.</p><h2>Health</h2>"
+                    "<p>Clinics opened in three districts this year.</p></body></html>", encoding="utf-8")
+    doc = read_document(page)
+    assert doc.title == "Labour Report"
+    assert [p.section for p in doc.paragraphs] == ["Labour › Fees", "Health"]
 
 
 def test_pdf_pages(tmp_path):
@@ -182,7 +240,8 @@ def test_a_word_report_reads_as_paragraphs_sections_and_table_rows(tmp_path):
     texts = [doc.text[p.start:p.end] for p in doc.paragraphs]
     assert doc.title == TITLE
     assert texts[0] == "\n".join(CONDITIONS)  # the line break kept inside one paragraph
-    assert [p.section for p in doc.paragraphs][:3] == ["Labour conditions", "ການຈ່າຍເງິນຄືນ", "Remediation"]
+    # Heading 2 within Heading 1: a path; a style built on Heading 1 is at its level
+    assert [p.section for p in doc.paragraphs][:3] == ["Labour conditions", "Labour conditions › ການຈ່າຍເງິນຄືນ", "Remediation"]
     assert texts[1] == LAO and texts[2] == REMEDY  # Lao as Lao, its digits as written
     assert texts[3:] == ["Fees repaid by province"] + [  # the merged cell once, then each row with its columns' names
         ", ".join(f"{name}: {value}" for name, value in zip(ROWS[0], row)) for row in ROWS[1:]]

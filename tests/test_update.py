@@ -165,6 +165,31 @@ def test_counts_made_by_other_tokenizing_rules_are_counted_again(mini_corpus, tm
     assert report.embedded == 0 and len(tokenized) == report.passages
 
 
+def test_new_reading_rules_keep_the_vectors_of_the_texts_a_report_had(mini_corpus, tmp_path, embedder, monkeypatch):
+    """Read by newer rules (``READING``), a report whose passages are texts it had (a heading that was a passage
+    is one no more) is embedded no further: each passage keeps its text's vectors, passage and sentences."""
+    from search.index import freshness
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    before = load_index(index)
+    old = {before.passages[i].text: (before.vectors[i].copy(), before.sentence_vectors[a:b].copy())
+           for i, (a, b) in enumerate(before.sentence_rows)}
+    name = max(before.document_rows, key=lambda d: len(before.document_rows[d]))
+    dropped = before.passages[before.document_rows[name][0]].text
+    cut = build_module.document_passages
+    monkeypatch.setattr(build_module, "document_passages",  # the newer rules: that report's first passage is gone
+                        lambda doc, *a, **k: [p for p in cut(doc, *a, **k) if p.text != dropped])
+    monkeypatch.setattr(freshness, "READING", freshness.READING + 1)
+    report = build_index(mini_corpus, index, embedder=embedder)
+    assert report.embedded == 0 and report.passages == len(before.passages) - 1
+    after = load_index(index)
+    for i, (a, b) in enumerate(after.sentence_rows):
+        vector, sentences = old[after.passages[i].text]
+        np.testing.assert_array_equal(after.vectors[i], vector)
+        np.testing.assert_array_equal(after.sentence_vectors[a:b], sentences)
+
+
 def test_what_a_ray_build_need_not_send_is_what_the_build_keeps(mini_corpus, tmp_path, embedder):
     """The reports a build keeps as they are (their bytes, config, model and reading rules the same): a Ray build
     sends only the others. Another model (an adapter changed, another engine) keeps none."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from search.index.terms import TERM_COUNTS, TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
-from search.cite import Citation
+from search.cite import Citation, path_parts
 from search.model.embed import Embedder
 from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
 from search.fileio import stamped_sha256
@@ -21,6 +21,7 @@ from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
 from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
 from search.index.cluster import Embedded
+from search.index.context import header, model_inputs
 from search.index.dense import DenseIndex
 from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
 from search.index.terms import TERM_VECTORS, TERMS
@@ -115,7 +116,7 @@ def part_titles(title: str, title_lang: str, langs: list[str], sections: list[st
     A file may hold several parts, each in its own language: a Lao news article, then the English
     report chapter it is about. A new part begins where the language changes at a new section
     heading and stays changed for the next passage too (one quoted paragraph is not a part); its
-    title is that heading. Until then passages carry the document's title.
+    title is that heading (the last of the section's heading path). Until then passages carry the document's title.
 
     >>> part_titles("ລາວ ຍັງຖືກຈັດ", "lo", ["lo", "lo", "en", "en", "en"], [None, None, "LAOS: TIER 2", "LAOS: TIER 2", "PROSECUTION"])
     ['ລາວ ຍັງຖືກຈັດ', 'ລາວ ຍັງຖືກຈັດ', 'LAOS: TIER 2', 'LAOS: TIER 2', 'LAOS: TIER 2']
@@ -125,7 +126,7 @@ def part_titles(title: str, title_lang: str, langs: list[str], sections: list[st
         starts_section = section is not None and (i == 0 or sections[i - 1] != section)
         lasts = i + 1 == len(langs) or langs[i + 1] == lang
         if lang != current_lang and lang != "und" and starts_section and lasts:
-            current, current_lang = section, lang
+            current, current_lang = path_parts(section)[-1], lang  # the heading that starts the part
         out.append(current)
     return out
 
@@ -179,7 +180,8 @@ def build_index(
         with BoundedReader(limits, ocr_cache=index_dir / OCR_CACHE) as reader:
             embedded = dict(embedded or {})
             read = _Reading(reader, limits, {**(documents or {}), **{k: e.document for k, e in embedded.items()}}, embedded,
-                            on_page=(lambda done, total: progress("ocr", done, total)) if progress else None)
+                            on_page=(lambda done, total: progress("ocr", done, total)) if progress else None,
+                            context=config.model_context)
             for i, path in enumerate(files, 1):
                 entry = _read_or_reuse(path, path.relative_to(corpus_dir).as_posix(), previous, embedder, settings,
                                        report, config.languages, read)
@@ -189,7 +191,8 @@ def build_index(
                     progress("read", i, len(files))
         if not kept:
             raise CorpusError(f"no readable report in {corpus_dir}; add .txt, .md, .html, .pdf or .docx files, or scans (.png, .jpg, .tif)")
-        vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late")
+        vectors, sentence_vectors = _embed_new(kept, embedder, progress, report, late=config.sentence_vectors == "late",
+                                               context=config.model_context)
         passages = Joined([e.passages for e in kept])  # a kept report's passages are not parsed
         documents = {e.info["doc_id"]: {k: v for k, v in e.info.items() if k != "doc_id"} for e in kept}
         manifest = Manifest(config, embedder.model_id, vectors.shape[1], len(passages), documents, report.unreadable)
@@ -224,7 +227,7 @@ def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig
     """
     if previous is None or previous.lexical is None:
         counts = TermCounts()
-        sparse = SparseIndex.from_tokens(_tokens((p for e in kept for p in e.passages), counts),
+        sparse = SparseIndex.from_tokens(_tokens((p for e in kept for p in e.passages), counts, config.bm25_context),
                                          k1=config.bm25_k1, b=config.bm25_b)
         return sparse, counts
     sparse, counts = previous.lexical
@@ -235,7 +238,8 @@ def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig
             staying[e.rows] = True
     for passage in old.passages.many(np.flatnonzero(~staying)):
         counts.remove(passage.lang, words_and_tokens(passage.text))
-    pieces = [np.asarray(e.rows, np.int64) if e.rows is not None else list(_tokens(e.passages, counts)) for e in kept]
+    pieces = [np.asarray(e.rows, np.int64) if e.rows is not None else list(_tokens(e.passages, counts, config.bm25_context))
+              for e in kept]
     return sparse.updated(pieces), counts
 
 
@@ -257,12 +261,14 @@ def _carried(kept: list[_Entry], previous: _Previous | None) -> Carried | None:
                    previous.centering)
 
 
-def _tokens(passages, counts: TermCounts):
-    """Each passage's BM25 tokens, counting its terms for the bridge on the way (one tokenizing pass)."""
+def _tokens(passages, counts: TermCounts, context: tuple[str, ...] = ()):
+    """Each passage's BM25 tokens (of its text with its ``context``: :mod:`search.index.context`), counting the
+    terms of its own text for the bridge on the way."""
     for p in passages:
         pairs = words_and_tokens(p.text)
         counts.add(p.lang, pairs)
-        yield [t for _, t in pairs]
+        head = header(p, context) if context else ""
+        yield [t for _, t in words_and_tokens(head)] + [t for _, t in pairs] if head else [t for _, t in pairs]
 
 
 @dataclass
@@ -279,8 +285,15 @@ class _Previous:
     centering: dict[str, LanguageCentering] | None = None  # the passages' and the sentences'
 
 
+def same_vectors(a: IndexConfig, b: IndexConfig) -> bool:
+    """Whether indexes built with ``a`` and ``b`` hold the same vectors: they differ at most in BM25's settings."""
+    plain = dict(bm25_k1=0.0, bm25_b=0.0, bm25_context=())
+    return replace(a, **plain) == replace(b, **plain)
+
+
 def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:
-    """The previous index if its vectors can be reused (same model and settings, files intact), else None.
+    """The previous index if its vectors can be reused (same model and settings but BM25's, files intact), else
+    None. Its BM25 counts are reused only when BM25's settings are the same too.
 
     Every file is checksummed: a damaged file is not reused but made again. Passage
     vectors need ``passages.jsonl`` and ``vectors.npy``; the sentence and term vectors
@@ -290,7 +303,7 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
         generation, manifest = current_generation(index_dir)
     except (IndexNotFoundError, IndexFormatError):
         return None
-    if manifest.config != config or manifest.model_id != embedder.model_id:
+    if not same_vectors(manifest.config, config) or manifest.model_id != embedder.model_id:
         return None
     damaged = damaged_files(generation, manifest)
     if PASSAGES in damaged or VECTORS in damaged:
@@ -308,7 +321,7 @@ def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Prev
     previous = _Previous(index, trusted_sentences, not damaged.keys() & {TERMS, TERM_VECTORS})
     lexical_files = {MATRIX, VOCAB, COUNTS, TERM_COUNTS}
     with contextlib.suppress(IndexFormatError):
-        if lexical_files <= manifest.files.keys() and not damaged.keys() & lexical_files:
+        if lexical_files <= manifest.files.keys() and not damaged.keys() & lexical_files and manifest.config == config:
             previous.lexical = (index.sparse.load_counts(generation), TermCounts.load(generation))
     with contextlib.suppress(IndexFormatError):
         if NUMBERS not in damaged:
@@ -348,6 +361,7 @@ class _Reading:
     documents: dict[str, Document]
     embedded: dict[str, Embedded] = field(default_factory=dict)
     on_page: Callable[[int, int], None] | None = None  # told (done, total) as a report's scanned pages are OCR'd
+    context: tuple[str, ...] = ()  # what the model reads before a passage (IndexConfig.model_context)
 
     def __call__(self, path: Path, doc_id: str, digest: str) -> Document:
         ready = self.documents.get(doc_id)
@@ -393,12 +407,14 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
             "parts": list(dict.fromkeys(p.citation.title for p in passages)), **stamped,
             **({"ocr": {str(page): confidence for page, confidence in doc.ocr}} if doc.ocr else {})}
     done = read.embedded.get(doc_id)
-    if done is not None and done.document.content_hash == digest and done.texts == tuple(p.text for p in passages):
+    texts = model_inputs(passages, read.context)[0]
+    if done is not None and done.document.content_hash == digest and done.texts == tuple(texts):
         return _Entry(passages, info, done.vectors, done.sentence_vectors)  # embedded on the cluster
-    if same_bytes:  # read again with newer rules: the same texts keep their vectors
+    if same_bytes:  # read again with newer rules: texts it had (as the model reads them) keep their vectors
         rows = old.document_rows.get(doc_id, [])
-        if [old.passages[i].text for i in rows] == [p.text for p in passages]:
-            return _Entry(passages, info, *_old_vectors(previous, rows))
+        had = dict(zip(model_inputs([old.passages[i] for i in rows], read.context)[0], rows))
+        if all(text in had for text in texts):  # e.g. headings that were passages are no more: the rest kept
+            return _Entry(passages, info, *_old_vectors(previous, [had[text] for text in texts]))
     return _Entry(passages, info)
 
 
@@ -417,8 +433,10 @@ def _old_vectors(previous: _Previous, rows: list[int]) -> tuple[np.ndarray, np.n
 
 
 def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport, *,
-               late: bool) -> tuple[np.ndarray, np.ndarray]:
+               late: bool, context: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
     """Embed what changed documents (and damaged files) lack; return all passage and sentence vectors, in order.
+
+    Passages are embedded with their ``context`` (:mod:`search.index.context`), sentences alone.
 
     With ``late``, sentence vectors come from their passages' model pass
     (:meth:`Embedder.embed_passages_and_sentences`); otherwise each sentence is embedded alone.
@@ -430,12 +448,11 @@ def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildRe
     dim = embedder.dimension
     if late:
         # Entries that lack sentence vectors but kept their passage vectors keep those.
-        vectors, sentence_vectors = embedder.embed_passages_and_sentences(
-            [p.text for e in resentenced for p in e.passages], [p.sentences for e in resentenced for p in e.passages],
-            progress=on_batch)
+        texts, spans = model_inputs([p for e in resentenced for p in e.passages], context)
+        vectors, sentence_vectors = embedder.embed_passages_and_sentences(texts, spans, progress=on_batch)
         return (_gather(kept, resentenced, vectors, lambda e: e.vectors, _passages_of, dim, keep_old=True),
                 _gather(kept, resentenced, sentence_vectors, lambda e: e.sentence_vectors, _sentences_of, dim))
-    texts = [p.text for e in fresh for p in e.passages]
+    texts, _ = model_inputs([p for e in fresh for p in e.passages], context)
     sentences = [p.text[a:b] for e in resentenced for p in e.passages for a, b in p.sentences]
     vectors = embedder.embed_passages(texts + sentences, progress=on_batch)
     return (_gather(kept, fresh, vectors[:len(texts)], lambda e: e.vectors, _passages_of, dim),

@@ -129,6 +129,7 @@ def _embed_report(data: bytes, doc_id: str, config: IndexConfig, cache_dir: str 
                   limits: ReadLimits) -> Embedded | None:
     """One Ray task: read a report from its bytes, cut it, embed it. None when it cannot be read."""
     from search.index.build import document_passages, make_embedder
+    from search.index.context import model_inputs
     from search.ingest.bounded import BoundedReader
     from search.ingest.chunk import ChunkSettings
 
@@ -147,12 +148,11 @@ def _embed_report(data: bytes, doc_id: str, config: IndexConfig, cache_dir: str 
                                          languages=config.languages)
         except DocumentError:
             return None  # the driver reads it again and records why
-    texts = [p.text for p in passages]
-    spans = [p.sentences for p in passages]
+    texts, spans = model_inputs(passages, config.model_context)  # each passage as the model reads it
     if config.sentence_vectors == "late":
         vectors, sentence_vectors = embedder.embed_passages_and_sentences(texts, spans)
     else:
-        sentences = [t[a:b] for t, s in zip(texts, spans) for a, b in s]
+        sentences = [p.text[a:b] for p in passages for a, b in p.sentences]
         both = embedder.embed_passages(texts + sentences)
         vectors, sentence_vectors = both[:len(texts)], both[len(texts):]
     return Embedded(document, tuple(texts), np.asarray(vectors, np.float32),

@@ -19,7 +19,10 @@ from search.ingest.read import list_corpus
 # left out of its passages (search/ingest/debris.py), kept as the passage's asides. 8: PDF columns found
 # by their edges, paragraphs joined across a column's end, table rows (PDF, Word) with their columns' names,
 # shaped Lao without pypdf's spaces after marks, HTML page furniture (footer, aside, banner header) dropped.
-READING = 8
+# 9: headings as authors wrote them (search/ingest/outline.py): Markdown heading lines of any level, several in
+# a row, legal numbering standing alone are headings, never passages; a passage's section is its heading path;
+# .docx and HTML headings have levels.
+READING = 9
 
 
 def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dict[str, str]:

@@ -100,7 +100,9 @@ def current_generation(index_dir: Path) -> tuple[Path, Manifest]:
                 f"index at {index_dir} has format version {values.get('format_version')!r}, this program reads "
                 f"version {FORMAT_VERSION}; {REBUILD_HINT}"
             )
-        return generation, Manifest(**{**values, "config": IndexConfig(**values["config"])})
+        # an index written before passages had context was embedded without it, whatever the default is now
+        config = IndexConfig(**{"model_context": (), "bm25_context": (), **values["config"]})
+        return generation, Manifest(**{**values, "config": config})
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IndexFormatError(f"{generation / MANIFEST} is damaged ({exc}); {REBUILD_HINT}") from exc
 

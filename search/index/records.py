@@ -52,6 +52,9 @@ class IndexConfig:
             in the passage's own pass (faster to build, a little lower on the dev set).
         languages: the languages passages may be tagged with; anything else is ``"und"`` (unsure).
         adapter: the default model with the package's Lao adapter merged in (search/model/adapter.py).
+        model_context: what the model reads before each passage (:mod:`search.index.context`): ``"title"``
+            (its report's title), ``"path"`` (its heading path), both, or neither.
+        bm25_context: the same for BM25's words. Citations and highlights are the passage's own text.
     """
 
     model: str = DEFAULT_MODEL
@@ -66,9 +69,12 @@ class IndexConfig:
     sentence_vectors: str = "separate"
     languages: tuple[str, ...] = ("lo", "en")
     adapter: bool = True
+    model_context: tuple[str, ...] = ()
+    bm25_context: tuple[str, ...] = ()
 
     def __post_init__(self):
-        object.__setattr__(self, "languages", tuple(self.languages))  # a JSON list in the manifest
+        for name in ("languages", "model_context", "bm25_context"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))  # a JSON list in the manifest
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Word reports (``.docx``) to plain text: one block per paragraph, heading styles as ``#`` lines, tables as rows.
+"""Word reports (``.docx``) to plain text: one block per paragraph, heading styles as ``#`` lines (``##`` for
+Heading 2, …), tables as rows.
 
 The body is read in its own order, paragraphs and tables alike. Headers, footers and footnotes are
 not body text and stay out of the passages (a running header repeated on every page would otherwise
@@ -46,20 +47,25 @@ def _paragraph(paragraph) -> list[str]:
     lines = [line for line in lines if line]
     if not lines:
         return []
-    if _is_heading(paragraph):
-        return ["# " + " ".join(lines)]
+    level = _heading_level(paragraph)
+    if level:
+        return ["#" * level + " " + " ".join(lines)]
     return ["\n".join(lines)]
 
 
-def _is_heading(paragraph) -> bool:
-    """A Title or Heading style, or a style built on one (a report's own "Chapter heading")."""
+def _heading_level(paragraph) -> int | None:
+    """1 for a Title style, N for "Heading N" (1 when unnumbered), the same for a style built on one (a
+    report's own "Chapter heading"); None for a body paragraph."""
     style = paragraph.style
     while style is not None:
         name = (style.name or "").lower()
-        if name == "title" or name.startswith("heading"):
-            return True
+        if name == "title":
+            return 1
+        if name.startswith("heading"):
+            number = re.search(r"[0-9]+", name)
+            return min(int(number.group()), 9) if number else 1
         style = style.base_style
-    return False
+    return None
 
 
 def _table_rows(table) -> list[str]:

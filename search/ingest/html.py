@@ -1,4 +1,4 @@
-"""HTML reports to plain text: one block per paragraph, headings as ``# `` lines."""
+"""HTML reports to plain text: one block per paragraph, headings as ``#`` lines of their level (``##`` for h2)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def html_text(markup: str) -> str:
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     text = "".join(_text_parts(soup))
     blocks = [re.sub(r"[ \t\r\f\v]+", " ", b).strip() for b in re.split(r"\n\s*\n", text)]
-    blocks = [re.sub(r" *\n *", "\n", b) for b in blocks if b and b != "#"]
+    blocks = [re.sub(r" *\n *", "\n", b) for b in blocks if b and b.strip("#")]
     if title and not any(b.startswith("# ") for b in blocks[:1]):
         blocks.insert(0, "# " + title)
     return "\n\n".join(blocks) + "\n"
@@ -60,6 +60,6 @@ def _text_parts(soup):
                 yield "\n"
         elif type(node) in (NavigableString, CData) and not dropped:
             if block is not current:
-                yield "\n\n# " if block is not None and block.name in _HEADINGS else "\n\n"
+                yield f"\n\n{'#' * int(block.name[1])} " if block is not None and block.name in _HEADINGS else "\n\n"
                 current = block
             yield str(node)

@@ -17,24 +17,20 @@ from pathlib import Path
 from search.errors import CorpusError, DocumentError
 from search.ingest.lang import has_lao
 from search.ingest.limits import DEFAULT_LIMITS, TAGS_PER_PASSAGE, ReadLimits
+from search.ingest.outline import LAO_HEADING_RE, MD_HEADING_RE, Heading, Outline, heading_line, label_rank, unleveled
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 _BLOCK_RE = re.compile(r"\S(?:.*?\S)?(?=\n[ \t]*\n|\s*\Z)", re.S)
-_MD_HEADING_RE = re.compile(r"#{1,6}[ \t]+(.+?)[ \t#]*")
 # An all-capitals lead such as "PROSECUTION" or "LAOS: TIER 2" before a normal sentence.
 _INLINE_HEADING_RE = re.compile(r"([A-Z][A-Z0-9 ,:&'’–-]*[A-Z0-9])[:.]?[ \t]+(?=[A-Z][a-z])")
-# Lao has no capitals: a Lao heading is a numbered part, chapter, section or article at the start of a
-# line ("ພາກທີ I", "ໝວດທີ 2", "ມາດຕາ ໑໕ ການຄ້າມະນຸດ"), in Arabic, Lao or Roman numerals, as laws and
-# government reports number them. A short unnumbered Lao line is not taken for one: in web articles those
-# are links, date lines and captions.
-_LAO_HEADING_RE = re.compile(r"(?:(?:ພາກ|ໝວດ|ຫມວດ|ບົດ|ສ່ວນ|ຂໍ້)\s*ທີ|ມາດຕາ)\s*(?:[0-9໐-໙]+|[IVXLC]+)(?![0-9໐-໙A-Za-z])")
 
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A paragraph of a document: its number, its span in the source text, its section and page."""
+    """A paragraph of a document: its number, its span in the source text, its section (the heading path in
+    force, :mod:`search.ingest.outline`) and page."""
 
     number: int
     start: int
@@ -161,11 +157,12 @@ def read_document(path: Path, doc_id: str | None = None, limits: ReadLimits = DE
             limits.check(text.count("<"), "max_passages", doc_id, "tags", per=TAGS_PER_PASSAGE)  # before parsing them
             text = html_text(text)
     limits.check(len(text), "max_chars", doc_id, "characters of text")
-    paragraphs = tuple(split_paragraphs(text, page_starts=page_starts, markdown=suffix != ".txt"))
+    title = find_title(text, doc_id)
+    paragraphs = tuple(split_paragraphs(text, page_starts=page_starts, markdown=suffix != ".txt", title=title))
     limits.check(len(paragraphs), "max_passages", doc_id, "paragraphs")
     if not paragraphs:
         raise DocumentError(f"{doc_id}: no readable text found")
-    return Document(doc_id, find_title(text, doc_id), text, paragraphs, hashlib.sha256(data).hexdigest(), ocr)
+    return Document(doc_id, title, text, paragraphs, hashlib.sha256(data).hexdigest(), ocr)
 
 
 # Lao set in a legacy (pre-Unicode) font is stored as the codes that font drew Lao glyphs at: Latin-1
@@ -266,37 +263,43 @@ def _text_only(text: str, doc_id: str) -> str:
     return text
 
 
-def split_paragraphs(text: str, *, page_starts: tuple[int, ...] = (), markdown: bool = True) -> list[Paragraph]:
-    """Split a source text into content paragraphs with their sections and pages.
+def split_paragraphs(text: str, *, page_starts: tuple[int, ...] = (), markdown: bool = True,
+                     title: str | None = None) -> list[Paragraph]:
+    """Split a source text into content paragraphs with their heading paths and pages.
 
     Paragraphs are blocks separated by blank lines; a line repeated right after
-    itself (a photo caption printed twice) starts no new paragraph. Blocks that
-    are headings set the section of what follows; site debris (a few letters,
-    menu tokens such as ``XS SM MD LG``) is dropped.
+    itself (a photo caption printed twice) starts no new paragraph. Headings
+    (:mod:`search.ingest.outline`: Markdown lines of any level, several in a row,
+    legal numbering standing alone, capitals, Lao numbering) are no paragraphs:
+    they set the heading path of what follows. Site debris (a few letters, menu
+    tokens such as ``XS SM MD LG``) is dropped.
 
     Args:
         text: the source text.
         page_starts: the offset at which each page starts, for PDFs.
         markdown: whether ``#`` lines are headings.
+        title: the document's title, left out of the paths (it is shown apart).
 
     Returns:
-        The paragraphs, numbered from 1.
+        The paragraphs, numbered from 1; each one's ``section`` is its heading path.
     """
-    out, section = [], None
-    for start, end in _blocks(text):
-        block = text[start:end]
-        heading = _standalone_heading(block, markdown)
-        if heading:
-            section = heading
+    out, outline = [], Outline(title)
+    for piece in _pieces(text, markdown):
+        if isinstance(piece, Heading):
+            outline.enter(piece)
             continue
+        start, end = piece
+        block = text[start:end]
         if is_debris(block):
             continue
         inline = _INLINE_HEADING_RE.match(block)
         if inline and sum(ch.isupper() for ch in inline.group(1)) >= 5:
-            section = inline.group(1).strip()
-        elif _LAO_HEADING_RE.match(block) and "\n" in block and len(first := block.split("\n", 1)[0]) <= 100:
-            section = first.strip()  # "ມາດຕາ 3 ...\n<the article's text>": the first line heads it
-        out.append(Paragraph(len(out) + 1, start, end, section, _page_of(start, page_starts)))
+            outline.enter(unleveled(inline.group(1).strip()))
+        elif LAO_HEADING_RE.match(block) and "\n" in block and len(first := block.split("\n", 1)[0]) <= 100:
+            outline.enter(unleveled(first.strip()))  # "ມາດຕາ 3 ...\n<the article's text>": the first line heads it
+        else:
+            outline.close_numbered(label_rank(block))  # "(14) The term …" ends the "(13)" standing over "(A) …"
+        out.append(Paragraph(len(out) + 1, start, end, outline.path(), _page_of(start, page_starts)))
     return out
 
 
@@ -317,20 +320,48 @@ def _blocks(text: str):
             yield start, match.end()
 
 
-def _standalone_heading(block: str, markdown: bool) -> str | None:
-    if len(block) > 100:
-        return None
+def _pieces(text: str, markdown: bool):
+    """The text's headings (:class:`Heading`) and paragraph spans ``(start, end)``, in reading order.
+
+    In Markdown every ``#`` line is a heading, blank line or not around it; the lines between headings
+    are a paragraph. A block that is a heading as a whole (capitals, Lao numbering, a label standing
+    alone) is one too.
+    """
+    for start, end in _blocks(text):
+        spans, pos, run = [], start, None
+        for line in text[start:end].split("\n"):
+            heading = heading_line(line, markdown=True) if markdown and line.lstrip().startswith("#") else None
+            if heading:
+                if run:
+                    spans.append(run)
+                spans.append(heading)
+                run = None
+            elif line.strip():
+                run = (run[0] if run else pos + len(line) - len(line.lstrip()), pos + len(line.rstrip()))
+            pos += len(line) + 1
+        if run:
+            spans.append(run)
+        for piece in spans:
+            if isinstance(piece, Heading):
+                yield piece
+            else:
+                yield from _standalone_heading(text[piece[0]:piece[1]], markdown) or [piece]
+
+
+def _standalone_heading(block: str, markdown: bool) -> list[Heading] | None:
+    """The headings a block is as a whole, or None: Lao numbering over at most one more line (its name),
+    a line of capitals, or legal numbering standing alone (``§ 7103.``, ``(a)``)."""
     lines = [line.strip() for line in block.split("\n")]
-    if _LAO_HEADING_RE.match(block) and len(lines) <= 2 and not block.endswith((".", "!", "?", ":")):
-        return " ".join(lines)  # "ພາກທີ I" over "ບົດບັນຍັດທົ່ວໄປ" (its name) is one heading
+    if len(block) <= 100 and LAO_HEADING_RE.match(block) and len(lines) <= 2 and not block.endswith((".", "!", "?", ":")):
+        return [unleveled(" ".join(lines))]  # "ພາກທີ I" over "ບົດບັນຍັດທົ່ວໄປ" (its name) is one heading
     if len(lines) > 1:
         return None
-    md = _MD_HEADING_RE.fullmatch(block) if markdown else None
-    if md:
-        return md.group(1).strip()
+    legal = heading_line(block, markdown=markdown)
+    if legal:
+        return [legal]
     letters = [ch for ch in block if ch.isalpha()]
-    if len(letters) >= 4 and all(ch.isupper() for ch in letters) and not block.endswith("."):
-        return block.strip()
+    if len(block) <= 100 and len(letters) >= 4 and all(ch.isupper() for ch in letters) and not block.endswith("."):
+        return [unleveled(block.strip())]
     return None
 
 
@@ -350,9 +381,9 @@ def find_title(text: str, fallback: str) -> str:
     """
     for i, (start, end) in enumerate(_blocks(text)):
         block = text[start:end]
-        md = _MD_HEADING_RE.fullmatch(block)
+        md = MD_HEADING_RE.fullmatch(block.split("\n", 1)[0].strip())
         if md:
-            return md.group(1).strip()
+            return md.group(2).strip()
         if "\n" not in block and 30 <= len(block) <= 200 and not block.rstrip().endswith((".", "!", "?", ":")):
             return block.strip()
         if i >= 4:

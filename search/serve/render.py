@@ -12,7 +12,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from search.ingest.ocr import LOW_CONFIDENCE
-from search.cite import format_citation, human_citation, place
+from search.cite import format_citation, human_citation, place, short_path
 from search.errors import SearchError
 from search.serve.curate import WriteOutcome
 
@@ -245,7 +245,7 @@ def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> s
     for i, p in enumerate(passages):
         if p.citation.section and p.citation.section != section:
             section = p.citation.section
-            body.append(f"<h4>{html.escape(section)}</h4>")
+            body.append(f"<h4>{html.escape(short_path(section))}</h4>")
         label = f'<span class="para">{html.escape(place(p.citation))}</span> '
         inner = _source_text(p, [span] if span and i == here else [])
         if i == here:

@@ -7,7 +7,7 @@ when the three ranked lists all put its passage first (down to ``AGREED_FLOOR``)
 measured on the dev set and on questions the bundled report does not answer
 (``eval/no-answer.jsonl``; ``python bench/readme.py`` makes the table of docs/quality.md, *The answer box*);
 and only when it stands out: its cosine beats the best sentence of the next hits by ``MARGIN``, and it is not
-the report's title or a heading (docs/library.md, *The answer box in a library*). When the question asks
+the report's title or a heading (docs/library.md, *Adopted: the answer box shows only an answer that stands out*). When the question asks
 for a number, the quantities in the sentence are marked for emphasis. However confident, no answer is shown when
 its passage contradicts a year, a number or a place the question names (:mod:`search.retrieve.conflict`;
 ``eval/contradictions.jsonl``).
@@ -46,7 +46,8 @@ AGREED_FLOOR = 0.62
 # answer was there, or nowhere). An answer is shown only when its cosine beats the best sentence of the
 # next ``RIVALS`` hits by ``MARGIN`` (``AGREED_MARGIN`` when the three lists agree on its passage). Chosen on
 # library-a and the dev set (bench/library.py): library-a 18 right, 12 wrong → 11 / 1; dev in the library
-# 18 / 5 → 16 / 0, alone 29 / 1 → 24 / 0. docs/library.md, *The answer box in a library*, has the sweep.
+# 18 / 5 → 16 / 0, alone 29 / 1 → 26 / 0 (with :func:`corroborates`). docs/library.md, *Adopted: the answer box
+# shows only an answer that stands out*, has the sweep.
 MARGIN = 0.04
 AGREED_MARGIN = 0.03
 RIVALS = 4

@@ -16,7 +16,8 @@ count the answers shown where none is right, and so do those of ``eval/contradic
 (the report contradicts the year, number or place they name). For each retriever it prints, alone
 and in the library side by side: hit@5 and mrr@10 (all, Lao questions, lo->en), the second set's, the
 answer box (right / wrong / empty) and the unanswerable questions answered; ``--json`` writes
-the same with every question's rank, for ``bench/compare.py``-style comparisons.
+the same with every question's rank, for ``bench/compare.py``-style comparisons. In the library, the 20
+questions of ``eval/library-no-answer.jsonl`` (no report of the dev library answers them) count answers shown too.
 
 ``--gold FILE`` (repeatable) runs a gold set about the library's other reports in the library, each
 question's own ``doc`` kept (alone, the bundled report cannot answer it), and prints it beside the others.
@@ -47,6 +48,7 @@ LIBRARY = ROOT / "eval" / "library" / "reports"
 SETS = {"dev": ROOT / "eval" / "gold" / "laos-tip-2022.jsonl", "second": ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"}
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
 CONTRADICTIONS = ROOT / "eval" / "contradictions.jsonl"  # questions whose year, number or place the report contradicts
+LIBRARY_NO_ANSWER = ROOT / "eval" / "library-no-answer.jsonl"  # questions no report of the dev library answers
 
 
 def corpus(folder: Path, *, library: bool, reports: int | None = None) -> Path:
@@ -130,6 +132,8 @@ def measure(searcher: Searcher, retriever: str, gold: dict[str, Path] | None = N
         out[name] = summary(evaluate(searcher, questions, retriever=retriever, problems=problems))
     out["unanswerable_answered"] = unanswerable_answered(searcher, retriever)
     out["contradictions_answered"] = unanswerable_answered(searcher, retriever, CONTRADICTIONS)
+    if gold is not None:  # in the library: the questions none of its reports answers
+        out["library_unanswerable_answered"] = unanswerable_answered(searcher, retriever, LIBRARY_NO_ANSWER)
     for name, path in (gold or {}).items():
         questions, problems = load_gold(path)
         out[name] = summary(evaluate(searcher, questions, retriever=retriever, problems=problems))
@@ -242,7 +246,9 @@ def main() -> None:
         print(f"{retriever}: answer box right/wrong/empty, alone → library: "
               + "; ".join(f"{name} {_box(row['alone'][name])} → {_box(row['library'][name])}" for name in SETS)
               + "; contradictions answered (eval/contradictions.jsonl): "
-              + " → ".join(str(len(row[where]["contradictions_answered"])) for where in ("alone", "library")))
+              + " → ".join(str(len(row[where]["contradictions_answered"])) for where in ("alone", "library"))
+              + "; in the library, questions no report answers answered (eval/library-no-answer.jsonl): "
+              + str(len(row["library"]["library_unanswerable_answered"])))
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from search.ingest.ocr import LOW_CONFIDENCE
-from search.retrieve.answer import answer_candidate
+from search.retrieve.answer import RIVALS, answer_candidate
 from search.ingest.numbers import asks_for_number
 from search.retrieve.bridge import (expand_question, lao_content_words, lao_translations, read_as_thai,
                                     thai_readings, with_thai_readings)
@@ -280,14 +280,19 @@ class Searcher:
                 names.append("bm25")
             if numeric:
                 rankings = [numeric_first(ranking, index.numeric_passages) for ranking in rankings]
-            ranked = one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0], k)
+            # the answer box weighs the top hit's sentence against the next hits' (RIVALS of them), whatever k is
+            listed = one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights) if fused else rankings[0],
+                                      max(k, 1 + RIVALS) if highlight else k)
+            ranked = listed[:k]
             rows = [row for row, _ in ranked]
             clock.lap("fusion")
-            spans = best_sentences(index, vector, rows, numbers_first=numeric) if highlight else [None] * len(rows)
+            listed_rows = [row for row, _ in listed]
+            listed_spans = best_sentences(index, vector, listed_rows, numbers_first=numeric) if highlight else []
+            spans = listed_spans[:k] if highlight else [None] * len(rows)
             agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
             # No answer from a page OCR read poorly: its words may not be the report's.
             candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed,
-                                          question=question)
+                                          question=question, rivals=list(zip(listed_rows[1:], listed_spans[1:])))
                          if highlight and rows and not _low_ocr(index, index.passages[rows[0]].citation) else None)
             whys = explain(index, rows, dict(zip(names, rankings)), query, set(tokenize(question)),
                            numeric) if highlight else [None] * len(rows)

@@ -81,7 +81,7 @@ def test_the_recorded_library_run_alone_is_what_a_fresh_run_gives(searcher):
         assert fresh[name]["ranks"] == recorded[name]["ranks"], f"{name}: rerun python bench/library.py (see bench/README.md)"
         assert fresh[name]["answers"] == recorded[name]["answers"]
     assert fresh["unanswerable_answered"] == recorded["unanswerable_answered"]
-    assert readme.library_run()["builds"]["library"]["passages"] > 7000
+    assert readme.library_run()["builds"]["library"]["passages"] > 6000  # the dev library, not a run on the bundled report alone
 
 
 DOCUMENTS = [readme.README, *sorted(readme.DOCS.glob("*.md"))]

@@ -53,7 +53,9 @@ class IndexConfig:
         languages: the languages passages may be tagged with; anything else is ``"und"`` (unsure).
         adapter: the default model with the package's Lao adapter merged in (search/model/adapter.py).
         model_context: what the model reads before each passage (:mod:`search.index.context`): ``"title"``
-            (its report's title), ``"path"`` (its heading path), both, or neither.
+            (its report's title), ``"path"`` (its heading path), both, or neither. The path by default: a short
+            passage (one sentence under ``(c) Chairman``) is found by what its headings say; the title, on
+            every passage of a report, lost bundled-report questions (docs/library.md).
         bm25_context: the same for BM25's words. Citations and highlights are the passage's own text.
     """
 
@@ -69,7 +71,7 @@ class IndexConfig:
     sentence_vectors: str = "separate"
     languages: tuple[str, ...] = ("lo", "en")
     adapter: bool = True
-    model_context: tuple[str, ...] = ()
+    model_context: tuple[str, ...] = ("path",)
     bm25_context: tuple[str, ...] = ()
 
     def __post_init__(self):

@@ -371,6 +371,11 @@ def summary() -> str:
              f"| beside the dev library ({builds['library']['passages']:,} passages, {builds['library']['reports']} reports) |",
              "|---|---|---|"]
     lines += [f"| {label} | {cell(row['alone'])} | {cell(row['library'])} |" for label, cell in rows]
+    for name in sorted(n for n in row["library"] if n.startswith("library-")):  # about the library's own reports
+        run_ = row["library"][name]
+        lines.append(f"| {name}, {run_['all']['n']} questions about the library's own reports ({run_['lo']['n']} in Lao): "
+                     f"hit@5; answer box right / wrong | – | {run_['all']['hit@5']:.3f}; {run_['answer_box']['right']} / "
+                     f"{run_['answer_box']['wrong']} |")
     lines.append(f"| search p50, one question | {latency['alone']['p50_ms']} ms | {latency['library']['p50_ms']} ms |")
     largest = _scale_runs()[-1]
     lines += ["", f"In a synthetic library of {largest['passages']:,} passages the search itself, the question's encoding "

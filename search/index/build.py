@@ -172,6 +172,7 @@ def build_index(
     """
     embedder = embedder or make_embedder(config, cache_dir=cache_dir)
     settings = ChunkSettings(config.max_chars, config.max_words, config.max_tokens)
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)  # the Python API takes strings too
     files, skipped = list_corpus(corpus_dir)
     with index_lock(index_dir):  # one build at a time; fails at once on a read-only folder
         previous = _reusable(index_dir, config, embedder)

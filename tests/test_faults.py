@@ -777,7 +777,7 @@ def test_an_upload_is_read_once_and_a_refused_report_is_not_read_again(searcher,
 
     reads = []
     real = BoundedReader.read
-    monkeypatch.setattr(BoundedReader, "read", lambda self, path, doc_id=None: reads.append(doc_id) or real(self, path, doc_id))
+    monkeypatch.setattr(BoundedReader, "read", lambda self, path, doc_id=None, **options: reads.append(doc_id) or real(self, path, doc_id, **options))
     index = tmp_path / "index"
     (mini_corpus / "pages.pdf").write_bytes(hostile.many_pages(4000))
     build_index(mini_corpus, index, embedder=embedder)

@@ -10,6 +10,7 @@ from search import Embedder, Searcher, build_index, index_is_stale
 from search.model.convert import converted_model_dir
 from search.index.dense import DenseIndex
 from search.errors import CorpusError, IndexFormatError, IndexNotFoundError, IndexWriteError
+from search.index.context import model_inputs
 from search.index.generations import current_generation
 from search.index.store import load_index
 
@@ -45,7 +46,8 @@ def test_rebuild_embeds_only_the_changed_document(mini_corpus, tmp_path, counted
     first = build_index(mini_corpus, index_dir, embedder=embedder)
     passages = load_index(index_dir).passages
     assert first.embedded == first.passages == len(passages) and len(first.documents) == 3
-    assert {p.text for p in passages} <= set(seen)  # passages, then their sentences for highlighting
+    # passages as the model reads them (after their heading path), then their sentences for highlighting
+    assert set(model_inputs(passages, load_index(index_dir).manifest.config.model_context)[0]) <= set(seen)
     assert len(seen) == len(passages) + sum(len(p.sentences) for p in passages)
     question = "How much rice was harvested in Savannakhet?"
     # Plain cosine: the check is that the stored vectors come back unchanged after a rebuild.
@@ -81,7 +83,8 @@ def test_late_sentence_vectors_cost_no_model_pass_of_their_own(mini_corpus, tmp_
     index_dir = tmp_path / "index"
     report = build_index(mini_corpus, index_dir, config=config, embedder=embedder)
     index = load_index(index_dir)
-    assert alone == [] and sorted(together) == sorted(p.text for p in index.passages) and report.embedded == len(together)
+    assert alone == [] and sorted(together) == sorted(model_inputs(index.passages, config.model_context)[0])
+    assert report.embedded == len(together)
     assert index.manifest.config.sentence_vectors == "late"
     assert len(index.sentence_vectors) == sum(len(p.sentences) for p in index.passages) > 0
 
@@ -116,10 +119,12 @@ def test_rebuild_embeds_only_new_terms(mini_corpus, tmp_path, embedder, monkeypa
 
 def test_unreadable_files_are_skipped_and_named(mini_corpus, tmp_path, embedder):
     (mini_corpus / "scan.pdf").write_bytes(b"%PDF-1.4 garbage")
-    (mini_corpus / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (mini_corpus / "photo.jpg").write_bytes(b"\xff\xd8\xff")  # a scan's type (read by OCR), cut off
+    (mini_corpus / "slides.pptx").write_bytes(b"PK\x03\x04")
     report = build_index(mini_corpus, tmp_path / "index", embedder=embedder)
     skipped = dict(report.skipped)
-    assert "cannot read this PDF" in skipped["scan.pdf"] and "unsupported" in skipped["photo.jpg"]
+    assert "cannot read this PDF" in skipped["scan.pdf"] and "cannot read this image" in skipped["photo.jpg"]
+    assert "unsupported" in skipped["slides.pptx"]
     assert len(report.documents) == 3
     assert not index_is_stale(mini_corpus, tmp_path / "index")  # skipped files don't make it stale
 

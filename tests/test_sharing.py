@@ -344,6 +344,23 @@ def test_a_changed_password_ends_open_sessions(team):
         save_user(team["users"], "ana", "reader", "readerpass", replace=True)
 
 
+def test_the_source_views_page_images_need_a_signed_in_session(team):
+    """The page-image route is the app's own, outside Gradio's and the API's sign-in: it asks for the page's."""
+    import http.cookiejar
+    import urllib.parse
+
+    address = team["url"] + "page-image?" + urllib.parse.urlencode({"doc": "rice-report.md", "page": 1})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(address, timeout=30)
+    assert refused.value.code == 401 and refused.value.read().decode() == "Sign in on the app's page first."
+    signed = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = urllib.parse.urlencode({"username": "ana", "password": "readerpass"}).encode()
+    signed.open(team["url"] + "login", data=login, timeout=30)
+    with pytest.raises(urllib.error.HTTPError) as refused:  # signed in: past the door, and no such page image
+        signed.open(address, timeout=30)
+    assert refused.value.code == 404 and "rice-report.md was not read by OCR" in refused.value.read().decode()
+
+
 @pytest.mark.parametrize("host, status", [("127.0.0.1", 200), ("localhost", 200), ("evil.example", 400),
                                           ("rebind.attacker.test", 400)])
 def test_requests_for_other_host_names_are_refused(team, host, status):

@@ -137,7 +137,7 @@ def ocr_image(image, doc_id: str = "image") -> OcrPage:
     """
     gray = image.convert("L")
     cache = CACHE_DIR.get()
-    key = hashlib.sha256(f"{LANGUAGES} {OCR_VERSION} {gray.size}".encode() + gray.tobytes()).hexdigest()
+    key = page_key(gray)
     cached = _cached(cache, key)
     if cached is not None:
         return cached
@@ -156,6 +156,17 @@ def ocr_image(image, doc_id: str = "image") -> OcrPage:
     page = page_from_tsv(done.stdout.decode("utf-8"), gray.size)
     _keep(cache, key, page)
     return page
+
+
+def page_key(gray) -> str:
+    """A page's name in the cache: the hash of its grey pixels (a PIL image in mode ``L``) and of the OCR's
+    settings."""
+    return hashlib.sha256(f"{LANGUAGES} {OCR_VERSION} {gray.size}".encode() + gray.tobytes()).hexdigest()
+
+
+def cached_page(image, cache: Path) -> OcrPage | None:
+    """What the OCR read on this page image before (kept in ``cache``), or None; nothing is OCR'd here."""
+    return _cached(cache, page_key(image.convert("L")))
 
 
 def page_from_tsv(tsv: str, size: tuple[int, int] = (0, 0)) -> OcrPage:

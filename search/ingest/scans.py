@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from pathlib import Path
 
 from search.errors import DocumentError
 from search.ingest.limits import ReadLimits
@@ -101,6 +102,42 @@ def _drawn(page, doc_id: str):
     image.info["dpi"] = (round(72 * scale), round(72 * scale))
     page.close()
     return image
+
+
+def page_image(path: Path, page: int, doc_id: str):
+    """Page ``page`` (from 1) of a scanned report, as its OCR read it: a PDF page drawn by PDFium at ``DPI``, an
+    image file's frame, the same pixels (so the OCR's cache finds the page by them).
+
+    Raises:
+        DocumentError: the report has no such page, or it cannot be drawn.
+    """
+    if Path(path).suffix.lower() == ".pdf":
+        import pypdfium2 as pdfium
+
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as exc:
+            raise DocumentError(f"{doc_id}: its pages cannot be drawn ({exc})") from exc
+        try:
+            if not 1 <= page <= len(pdf):
+                raise DocumentError(f"{doc_id} has no page {page}")
+            return _drawn(pdf[page - 1], doc_id)
+        finally:
+            pdf.close()
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if not 1 <= page <= getattr(image, "n_frames", 1):
+                raise DocumentError(f"{doc_id} has no page {page}")
+            image.seek(page - 1)
+            return _checked(image, doc_id)
+    except DocumentError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError, OSError,
+            SyntaxError, ValueError) as exc:
+        raise DocumentError(f"{doc_id}: its page {page} cannot be read ({type(exc).__name__})") from exc
 
 
 def pages_text(pages: list, ocr: dict[int, OcrPage]) -> tuple[str, tuple[int, ...], tuple[tuple[int, float], ...]]:

@@ -29,7 +29,8 @@ from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION,
                                  SCROLL_TO_MARK, answer_html, card, k_param, md_text, question_language, search_error_html,
                                  source_html, source_link, summary, write_message)
 from search.serve.requestlog import RequestLog, already_logged
-from search.serve.web import NoUploads, end_sessions, session_alive
+from search.serve.scanview import ScanPages
+from search.serve.web import NoUploads, end_sessions, session_alive, session_user
 
 log = logging.getLogger(__name__)
 # Gradio's sign-in form labels its fields in the browser's language, and it has no Lao; its sign-in page takes no
@@ -73,6 +74,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     if not read_only:
         for outcome in curator.recover():  # writes a crash interrupted: finished or undone, and recorded
             log.warning("a write interrupted by a crash: %s", outcome)
+    scans = ScanPages(searcher, corpus_dir)
     if refresh:
         threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
 
@@ -113,7 +115,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         params = request.query_params
         if params.get("source"):
             reader(request)
-            return (gr.update(),) * 9 + (source_html(searcher, params["source"], params.get("hl")),)
+            return (gr.update(),) * 9 + (source_html(searcher, params["source"], params.get("hl"), scans),)
         question = (params.get("q") or "").strip()
         if not question:
             return (gr.update(),) * 10
@@ -261,8 +263,11 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
                  api_visibility="private")
     # Gradio runs each event one call at a time unless told: 8 clients got 1.2x one client's throughput
     app.queue(default_concurrency_limit=search_concurrency)  # "search" and the light events alike
+    # the page images of the source view (scanned pages), for whoever may search: signed in on the page, if users
+    scans.allowed = (lambda request: users.role(session_user(app, request)) is not None) if users else None
     app.json_api = json_api(searcher, curator, users=users, read_only=read_only, requests=requests,
                             search_concurrency=search_concurrency)  # served by launch_options(app=)
+    app.scan_pages = scans  # its route too
     return app
 
 
@@ -353,6 +358,6 @@ def launch_options(users: Users | None, read_only: bool, max_upload_mb: int, hos
         from starlette.responses import RedirectResponse
         from starlette.routing import Route
 
-        app_kwargs["routes"] = [*app.json_api.routes, Route("/docs", lambda _: RedirectResponse("api/docs"))]
+        app_kwargs["routes"] = [*app.json_api.routes, *app.scan_pages.routes, Route("/docs", lambda _: RedirectResponse("api/docs"))]
     options["app_kwargs"] = app_kwargs
     return options

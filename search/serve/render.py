@@ -19,6 +19,7 @@ from search.serve.curate import WriteOutcome
 
 if TYPE_CHECKING:
     from search.retrieve.engine import Searcher
+    from search.serve.scanview import ScanPages, ScanView
 
 EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
                   'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
@@ -56,6 +57,9 @@ SCROLL_TO_MARK = """
 const show = () => {  // scroll the report's own box, so its title and the page's top stay in view
   const box = element.querySelector(".source-view .source-body"), mark = element.querySelector("#cited");
   if (box && mark) box.scrollTop = mark.offsetTop - box.clientHeight / 3;
+  const scan = element.querySelector(".page-scan"), line = element.querySelector(".line-mark");
+  if (scan && line)  // the scanned page beside it, scrolled to the passage's first line
+    scan.scrollTop += line.getBoundingClientRect().top - scan.getBoundingClientRect().top - scan.clientHeight / 3;
 };
 watch("value", show);
 show();
@@ -83,6 +87,11 @@ CSS = """
 .source-view .para {color: #57606a; font-size: 0.85em;}
 .source-view .aside {color: #8c959f; font-size: 0.85em;}
 .source-view mark.passage {background: #fff8c5;} .source-view mark.sentence {background: #ffd33d;}
+.source-split {display: flex; gap: 16px; align-items: flex-start;} .source-split > * {flex: 1 1 0; min-width: 0;}
+.page-scan {max-height: 65vh; overflow-y: auto;} .scan-note {color: #57606a; font-size: 0.85em; margin-bottom: 4px;}
+.scan-frame {position: relative;} .scan-frame img {display: block; width: 100%; height: auto; border: 1px solid #d0d7de;}
+.line-mark {position: absolute; background: #fff3b0; mix-blend-mode: multiply; outline: 2px solid #d4a72c;}
+.line-mark.sentence {background: #ffd33d; outline: none;}
 @media (max-width: 600px) { .stack-narrow {flex-direction: column !important;}
                              .stack-narrow > * {width: 100% !important; min-width: 100% !important;} }
 """
@@ -228,8 +237,9 @@ def k_param(value: str | None) -> int:
 
 
 
-def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> str:
-    """A passage in its report, marked (``<mark>``), with the passages around it and their sections."""
+def source_html(searcher: Searcher, passage_id: str, highlight: str | None, scans: ScanPages | None = None) -> str:
+    """A passage in its report, marked (``<mark>``), with the passages around it and their sections; for a
+    passage read by OCR (``scans`` given), its scanned page beside them, the passage's lines marked."""
     try:
         passages, here, first = searcher.source(passage_id)
     except SearchError as exc:
@@ -254,7 +264,28 @@ def source_html(searcher: Searcher, passage_id: str, highlight: str | None) -> s
             body.append(f'<p class="src-p cited" id="cited">{label}<mark class="passage">{inner}</mark></p>')
         else:
             body.append(f'<p class="src-p">{label}{inner}</p>')
-    return f'<div class="source-view">{head}<div class="source-body">{"".join(body)}</div></div>'
+    text = f'<div class="source-body">{"".join(body)}</div>'
+    scan = scans.view(cited, span) if scans is not None else None
+    if scan is not None:
+        text = f'<div class="source-split stack-narrow">{_scan_html(scan, c.document)}{text}</div>'
+    return f'<div class="source-view">{head}{text}</div>'
+
+
+def _scan_html(scan: ScanView, document: str) -> str:
+    """The scanned page, each line of the passage marked over it (its sentence's darker), placed in shares of
+    the page so that the image may be shown at any size."""
+    width, height = scan.size
+
+    def marks(boxes, kind: str) -> str:
+        return "".join(f'<span class="line-mark {kind}" style="left:{100 * x / width:.3f}%;top:{100 * y / height:.3f}%;'
+                       f'width:{100 * w / width:.3f}%;height:{100 * h / height:.3f}%"></span>' for x, y, w, h in boxes)
+
+    name = html.escape(visible(document))
+    return (f'<div class="page-scan" data-size="{width},{height}"><div class="scan-note">p. {scan.page} as scanned, the '
+            f'passage’s lines marked · ໜ້າ {scan.page} ທີ່ສະແກນ, ແຖວຂອງຂໍ້ຄວາມນີ້ຖືກໝາຍໄວ້</div>'
+            f'<div class="scan-frame"><img class="page-image" src="{html.escape(scan.src)}" width="{width}" '
+            f'height="{height}" alt="Page {scan.page} of {name}, as scanned">'
+            f'{marks(scan.lines, "passage")}{marks(scan.sentence, "sentence")}</div></div>')
 
 
 

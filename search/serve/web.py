@@ -33,9 +33,19 @@ def session_alive(blocks: gr.Blocks, request: gr.Request | None) -> bool:
     server = _server(blocks)
     if server is None or request is None or getattr(request, "request", None) is None:
         return True
-    cookies = request.request.cookies
-    token = cookies.get(f"access-token-{server.cookie_id}") or cookies.get(f"access-token-unsecure-{server.cookie_id}")
-    return token in server.tokens
+    return _token(server, request.request) in server.tokens
+
+
+def session_user(blocks: gr.Blocks, request) -> str | None:
+    """The user signed in on the page that sends ``request`` (a Starlette request: a route of our own, outside
+    Gradio's), by its session cookie; None without a session, or before launch."""
+    server = _server(blocks)
+    return None if server is None else server.tokens.get(_token(server, request))
+
+
+def _token(server, request) -> str | None:
+    cookies = request.cookies
+    return cookies.get(f"access-token-{server.cookie_id}") or cookies.get(f"access-token-unsecure-{server.cookie_id}")
 
 
 class NoUploads:

@@ -53,7 +53,7 @@ DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
 LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
 SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
-THRESHOLDS = (None, 0.62, 0.66, ANSWER_THRESHOLD, 0.74)
+THRESHOLDS = (None, 0.54, 0.58, ANSWER_THRESHOLD, 0.66, 0.70)
 
 
 @functools.lru_cache(maxsize=None)

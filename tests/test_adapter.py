@@ -12,6 +12,7 @@ import pytest
 
 from search import Embedder
 from search.errors import ModelError
+from search.ingest.lang import is_lao_char
 from search.evaluation.gold import load_gold
 from search.model.adapter import ADAPTER_DIR, CONFIG, WEIGHTS, default_adapter, merge_adapter
 
@@ -59,8 +60,10 @@ def test_the_shipped_adapter_is_small_and_says_how_it_was_made():
     assert (ADAPTER_DIR / WEIGHTS).stat().st_size <= 20_000_000
     assert config["weights_sha256"] == hashlib.sha256((ADAPTER_DIR / WEIGHTS).read_bytes()).hexdigest()
     assert config["command"].startswith("python train/adapt.py")
-    # trained on the dictionary this install carries, and on it only
+    # trained on the dictionary this install carries and the written questions as committed
     assert config["data"]["sha256"] == hashlib.sha256(adapt.dictionary_path().read_bytes()).hexdigest()
+    for name, sha in config["data"]["questions"]["files"].items():
+        assert sha == hashlib.sha256((ROOT / name).read_bytes()).hexdigest(), name
 
 
 def test_training_pairs_come_from_the_dictionary_and_never_from_the_eval():
@@ -81,12 +84,41 @@ def test_training_pairs_come_from_the_dictionary_and_never_from_the_eval():
 def test_batches_take_turns_and_never_repeat_a_text():
     pairs = [(f"ລາວ{i}", f"word{i % 50}") for i in range(200)]
     batches = list(adapt.batches(pairs, 16, 6, seed=0))
-    assert [kind for kind, _, _ in batches] == list(adapt.KINDS) * 2
-    for kind, queries, passages in batches:
-        assert len(queries) == len(passages) == 16
+    assert [kind for kind, *_ in batches] == list(adapt.WORD_KINDS) * 2
+    for kind, queries, passages, targets in batches:
+        assert len(queries) == len(passages) == 16 and targets == list(range(16))
         assert len(set(queries) | set(passages)) == 32
         assert all(q.startswith("query: ") for q in queries) and all(p.startswith("passage: ") for p in passages)
     assert batches == list(adapt.batches(pairs, 16, 6, seed=0))  # seeded
+
+
+def test_question_batches_point_each_question_at_its_own_paragraph():
+    """Half the batches are written questions; each question's target is the paragraph that answers it, with
+    hard negatives of the same law beside it and no paragraph twice (a shared one would be a false negative)."""
+    pairs = [(f"ລາວ{i}", f"word{i}") for i in range(100)]
+    triples = adapt.question_triples()
+    answers = {}
+    for question, answer, _ in triples:
+        answers.setdefault(question, set()).add(answer)
+    batches = list(adapt.batches(pairs, 8, 12, seed=0, triples=triples, qa_size=16, qa_every=2))
+    assert [kind for kind, *_ in batches] == list(adapt.kinds_in_turn(2)) * 2
+    for kind, queries, passages, targets in batches:
+        if kind != "qa":
+            continue
+        assert len(queries) == len(targets) == 16 and len(set(passages)) == len(passages) > 16
+        for query, target in zip(queries, targets):
+            assert passages[target].removeprefix("passage: ") in answers[query.removeprefix("query: ")]
+    assert batches == list(adapt.batches(pairs, 8, 12, seed=0, triples=triples, qa_size=16, qa_every=2))
+
+
+def test_written_questions_train_in_both_languages_and_never_from_the_eval():
+    triples = adapt.question_triples()
+    assert len(triples) >= 1500
+    lao = [t for t in triples if any(is_lao_char(c) for c in t[0])]
+    assert len(lao) >= 1000
+    assert sum(1 for q, a, _ in lao if not any(is_lao_char(c) for c in a)) >= 600  # Lao questions, English answers
+    gold = {q.question for path in sorted((ROOT / "eval" / "gold").glob("*.jsonl")) for q in load_gold(path)[0]}
+    assert not gold & {t[0] for t in triples}
 
 
 WORDS = {  # Lao words of the report's subject, and the English the search needs to reach

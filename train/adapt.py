@@ -1,16 +1,23 @@
-"""Train the Lao adapter: a LoRA on the converted multilingual-e5-small, from laonlp's dictionary alone.
+"""Train the Lao adapter: a LoRA on the converted multilingual-e5-small, from laonlp's dictionary and
+the project's written questions.
 
     pip install -e '.[train]'
     python train/adapt.py                      # writes search/model/adapter/
+    python train/adapt.py --no-questions       # the dictionary alone (the first adapter's recipe)
 
-The data is laonlp's Lao–English dictionary (shipped in the package), nothing else:
-no gold question, no gold answer and no text of the bundled report reaches training.
-Three kinds of contrastive pairs take turns, one kind per batch:
+The data is laonlp's Lao–English dictionary (shipped in the package) and ``train/data/``: questions
+written over public-domain law texts that are not in ``corpus/`` or ``eval/`` (train/data/README.md;
+tests/test_training_data.py checks that no passage shares a run of words with them). No gold
+question, no gold answer and no text of the bundled report or the dev library reaches training.
+Kinds of contrastive pairs take turns, one kind per batch:
 
 * ``query: <Lao word>`` → ``passage: <its English gloss>``;
 * ``query: <English gloss>`` → ``passage: <Lao word>``;
 * ``query: <Lao word>`` → ``passage: <the word read as Thai>`` (the model saw far more
-  Thai than Lao; see search/retrieve/bridge.py).
+  Thai than Lao; see search/retrieve/bridge.py);
+* ``query: <question>`` → ``passage: <the paragraph that answers it>``, in Lao or English either side,
+  against the batch's other paragraphs and each question's written hard negatives (paragraphs of the
+  same law that do not answer it), every other batch.
 
 The loss is in-batch softmax over cosine similarities (sentence-transformers'
 MultipleNegativesRankingLoss, written out: ``datasets``/``accelerate`` trainers are not
@@ -42,7 +49,10 @@ from search.model.convert import PASSAGE_PREFIX, QUERY_PREFIX, converted_model_d
 from search.model.embed import default_cache_dir  # noqa: E402
 from search.retrieve.bridge import read_as_thai  # noqa: E402
 
-KINDS = ("lo>en", "en>lo", "lo>th")
+WORD_KINDS = ("lo>en", "en>lo", "lo>th")
+QA_EVERY = 4  # with questions: one batch in four is a question batch (--qa-every)
+DATA_DIR = ROOT / "train" / "data"
+DATA_FILES = ("questions.jsonl", "passages-en.jsonl", "passages-lo.jsonl")
 
 
 def dictionary_path() -> Path:
@@ -78,12 +88,72 @@ def dictionary_pairs(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def batches(pairs: list[tuple[str, str]], size: int, steps: int, seed: int):
-    """Yield ``steps`` batches of (kind, queries, passages), kinds in turn, no text twice in a batch."""
+def question_triples(folder: Path = DATA_DIR) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(question, the paragraph that answers it, paragraphs of the same law that do not), normalised as the
+    index normalises what the model reads."""
+    passages = {}
+    for name in DATA_FILES[1:]:
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            passages[row["id"]] = normalize_text(row["text"])
+    triples = []
+    for line in (folder / DATA_FILES[0]).read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        triples.append((normalize_text(row["question"]), passages[row["passage"]],
+                        tuple(passages[n] for n in row["negatives"])))
+    return triples
+
+
+def question_batches(triples, size: int, seed: int):
+    """Endless batches of (queries, passages, targets): ``size`` questions, their paragraphs and one hard
+    negative each, no paragraph twice (a question whose paragraph is already in is left for a later batch)."""
     rng = random.Random(seed)
-    orders = {kind: [] for kind in KINDS}
+    order: list[int] = []
+    while True:
+        queries, passages, targets, later = [], [], [], []
+        while len(queries) < size:
+            if not order:
+                order = list(range(len(triples)))
+                rng.shuffle(order)
+            i = order.pop()
+            question, answer, negatives = triples[i]
+            if answer in passages or question in queries:
+                later.append(i)
+                continue
+            queries.append(QUERY_PREFIX + question)
+            targets.append(len(passages))
+            passages.append(answer)
+            negative = rng.choice(negatives) if negatives else None
+            if negative is not None and negative not in passages:
+                passages.append(negative)
+        order.extend(later)
+        yield queries, [PASSAGE_PREFIX + p for p in passages], targets
+
+
+def kinds_in_turn(qa_every: int | None) -> tuple[str, ...]:
+    """The batches' kinds in one turn: the word kinds, with a question batch after every ``qa_every - 1`` of
+    them (none when ``qa_every`` is None)."""
+    if not qa_every:
+        return WORD_KINDS
+    words = WORD_KINDS * (qa_every - 1)
+    return tuple(k for i, word in enumerate(words) for k in ((word, "qa") if i % (qa_every - 1) == qa_every - 2 else (word,)))
+
+
+def batches(pairs: list[tuple[str, str]], size: int, steps: int, seed: int, triples=None, qa_size: int = 16,
+            qa_every: int = QA_EVERY):
+    """Yield ``steps`` batches of (kind, queries, passages, targets), kinds in turn, no text twice in a batch.
+
+    Word batches pair query i with passage i; question batches (``triples`` given) carry hard negatives,
+    so their targets say which passage answers each query."""
+    rng = random.Random(seed)
+    kinds = kinds_in_turn(qa_every if triples else None)
+    orders = {kind: [] for kind in WORD_KINDS}
+    questions = question_batches(triples, qa_size, seed) if triples else None
     for step in range(steps):
-        kind = KINDS[step % len(KINDS)]
+        kind = kinds[step % len(kinds)]
+        if kind == "qa":
+            yield (kind, *next(questions))
+            continue
         queries, passages, seen = [], [], set()
         while len(queries) < size:
             if not orders[kind]:
@@ -96,7 +166,7 @@ def batches(pairs: list[tuple[str, str]], size: int, steps: int, seed: int):
             seen.update((query, passage))
             queries.append(QUERY_PREFIX + query)
             passages.append(PASSAGE_PREFIX + passage)
-        yield kind, queries, passages
+        yield kind, queries, passages, list(range(len(queries)))
 
 
 def main(argv=None) -> int:
@@ -107,7 +177,11 @@ def main(argv=None) -> int:
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--alpha", type=float, default=32.0)
-    parser.add_argument("--max-len", type=int, default=32)
+    parser.add_argument("--max-len", type=int, default=32, help="tokens of a word pair's texts")
+    parser.add_argument("--qa-batch", type=int, default=16, help="questions in a question batch")
+    parser.add_argument("--qa-max-len", type=int, default=160, help="tokens of a question batch's paragraphs")
+    parser.add_argument("--qa-every", type=int, default=QA_EVERY, help="one batch in N is a question batch")
+    parser.add_argument("--no-questions", action="store_true", help="the dictionary alone")
     parser.add_argument("--scale", type=float, default=20.0, help="similarity scale (1 / temperature)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
@@ -129,6 +203,9 @@ def main(argv=None) -> int:
     data_sha = hashlib.sha256(data.read_bytes()).hexdigest()
     pairs = dictionary_pairs(data)
     print(f"{len(pairs)} dictionary pairs from {data.name} (sha256 {data_sha[:16]})", flush=True)
+    triples = None if args.no_questions else question_triples()
+    if triples:
+        print(f"{len(triples)} written questions from {DATA_DIR.relative_to(ROOT)}", flush=True)
 
     base = converted_model_dir(args.cache, adapter=None)
     tokenizer = AutoTokenizer.from_pretrained(base)
@@ -141,17 +218,20 @@ def main(argv=None) -> int:
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min((s + 1) / warmup, max(0.0, (args.steps - s) / max(1, args.steps - warmup))))
 
-    def embed(texts):
-        enc = tokenizer(texts, padding=True, truncation=True, max_length=args.max_len, return_tensors="pt")
+    def embed(texts, max_len):
+        enc = tokenizer(texts, padding=True, truncation=True, max_length=max_len, return_tensors="pt")
         states = model(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).float()
         return torch.nn.functional.normalize((states * mask).sum(1) / mask.sum(1), dim=-1)
 
     model.train()
-    started, losses = time.time(), {kind: [] for kind in KINDS}
-    for step, (kind, queries, passages) in enumerate(batches(pairs, args.batch, args.steps, args.seed), 1):
-        scores = embed(queries) @ embed(passages).T * args.scale
-        loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(queries)))
+    kinds = WORD_KINDS + (("qa",) if triples else ())
+    started, losses = time.time(), {kind: [] for kind in kinds}
+    steps = batches(pairs, args.batch, args.steps, args.seed, triples, args.qa_batch, args.qa_every)
+    for step, (kind, queries, passages, targets) in enumerate(steps, 1):
+        query_len, passage_len = (64, args.qa_max_len) if kind == "qa" else (args.max_len, args.max_len)
+        scores = embed(queries, query_len) @ embed(passages, passage_len).T * args.scale
+        loss = torch.nn.functional.cross_entropy(scores, torch.tensor(targets))
         optimiser.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -172,13 +252,21 @@ def main(argv=None) -> int:
     (args.out / WEIGHTS).chmod(0o644)
     # every setting that shapes the weights (not where they are written or the model cache)
     command = (f"python train/adapt.py --steps {args.steps} --batch {args.batch} --lr {args.lr} --rank {args.rank} "
-               f"--alpha {args.alpha} --max-len {args.max_len} --scale {args.scale} --seed {args.seed} --threads {args.threads}")
+               f"--alpha {args.alpha} --max-len {args.max_len} --scale {args.scale} --seed {args.seed} --threads {args.threads}"
+               + (" --no-questions" if not triples else f" --qa-batch {args.qa_batch} --qa-max-len {args.qa_max_len} --qa-every {args.qa_every}"))
+    data_record = {"file": f"laonlp/corpus/{data.name}", "sha256": data_sha, "pairs": len(pairs)}
+    if triples:
+        data_record["questions"] = {
+            "files": {f"train/data/{name}": hashlib.sha256((DATA_DIR / name).read_bytes()).hexdigest()
+                      for name in DATA_FILES},
+            "questions": len(triples)}
     (args.out / CONFIG).write_text(json.dumps({
         "kind": "lora", "rank": args.rank, "alpha": args.alpha, "scaling": args.alpha / args.rank,
         "targets": TARGETS, "command": command,
-        "base": base.name, "data": {"file": f"laonlp/corpus/{data.name}", "sha256": data_sha, "pairs": len(pairs)},
+        "base": base.name, "data": data_record,
         "training": {"steps": args.steps, "batch": args.batch, "lr": args.lr, "max_len": args.max_len,
-                     "scale": args.scale, "seed": args.seed, "threads": args.threads, "kinds": list(KINDS),
+                     "scale": args.scale, "seed": args.seed, "threads": args.threads, "kinds": list(kinds_in_turn(args.qa_every if triples else None)),
+                     **({"qa_batch": args.qa_batch, "qa_max_len": args.qa_max_len} if triples else {}),
                      "seconds": round(time.time() - started), "final_loss": {k: round(float(np.mean(v[-7:])), 4)
                                                                             for k, v in losses.items() if v}},
         "weights_sha256": hashlib.sha256((args.out / WEIGHTS).read_bytes()).hexdigest(),

@@ -8,7 +8,8 @@ folder (or ``--work DIR``, reused when it is up to date), then asks every gold q
 every engine and retriever in turn (interleaved, so machine noise hits all alike), one
 question at a time as a user would. ``raw`` is the question's encoding plus one FAISS search,
 nothing else. The bridge's cache of embedded question words is off: every Lao question pays
-for embedding its words, the worst case. With ``--cold N``, also times N one-shot
+for embedding the words its index lacks (its Lao terms' Thai readings are the index's, terms-thai.npy), the
+worst case. With ``--cold N``, also times N one-shot
 ``python -m search query`` processes per engine (start-up, model load, one question).
 
 Prints medians, 90th percentiles and ratios; ``--json`` writes

@@ -69,6 +69,23 @@ def test_an_int8_question_does_not_depend_on_its_batchmates(int8_embedder):
 
 
 @pytest.mark.parametrize("fixture", ["embedder", "int8_embedder"])
+def test_the_builds_batch_of_thai_readings_equals_each_word_embedded_alone(request, fixture):
+    """The index embeds its Lao terms read as Thai in batches (search/index/terms.py) for a question's words to be
+    looked up instead of embedded: each vector must be the one the word gets alone. Float32: padding in a batch
+    changes nothing (to 1e-6); 8-bit: questions (and these) are encoded one at a time, equal exactly."""
+    from search.index.terms import _thai_vectors
+    from search.ingest.thai import read_as_thai
+
+    embedder = request.getfixturevalue(fixture)
+    words = ["ດ່ານຊາຍແດນ", "ລັດຖະບານ", "ຜູ້ເຄາະຮ້າຍ", "ປີ", "ກົດຫມາຍອາຍາ", "ຈຳຄຸກ", "ຊາຍແດນ", "ແຮງງານ"]
+    batched = _thai_vectors(words, embedder, None, None)
+    alone = np.vstack([embedder.embed_queries([read_as_thai(w)]) for w in words])
+    if embedder.engine == "onnx-int8":
+        assert np.array_equal(batched, alone)
+    np.testing.assert_allclose(batched, alone, atol=1e-6)
+
+
+@pytest.mark.parametrize("fixture", ["embedder", "int8_embedder"])
 def test_a_question_and_its_thai_reading_run_each_alone_side_by_side(request, fixture, monkeypatch):
     """A Lao question and its Thai reading (one search's two texts) are two single-text runs on two threads
     at once: each gets the vector it gets alone, in order (the 8-bit engine's rule holds), and no run waits

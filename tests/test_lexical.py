@@ -377,8 +377,73 @@ def test_a_big_term_table_is_searched_through_its_graph_and_saved_with_it(tmp_pa
     queries = vectors[rng.choice(3000, 50, replace=False)] + 0.05 * rng.standard_normal((50, 32)).astype(np.float32)
     found, truth = table.closest_many(queries, 10), exact.closest_many(queries, 10)
     assert np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth)]) >= 0.98
-    term_tables.save_term_tables({"en": table, "lo": TermTable("lo", ["ກ"], ["ກ"], vectors[:1], hub[:1])}, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["terms-en.faiss", "terms.json", "terms.npy"]
+    lao = TermTable("lo", ["ກ"], ["ກ"], vectors[:1], hub[:1], thai=vectors[1:2])
+    term_tables.save_term_tables({"en": table, "lo": lao}, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["terms-en.faiss", "terms-thai.npy", "terms.json", "terms.npy"]
     again = term_tables.load_term_tables(tmp_path)
     assert again["en"].closest_many(queries, 10) == found and again["lo"].index is None
+    assert again["en"].thai is None and set(again["lo"].thai_vectors(["ກ", "ຂ"])) == {"ກ"}
+    assert np.array_equal(again["lo"].thai_vectors(["ກ"])["ກ"], vectors[1])
     assert np.array_equal(again["en"].vectors, vectors) and np.array_equal(again["en"].hub, hub)
+
+
+def test_the_index_keeps_its_lao_terms_read_as_thai_as_a_question_word_gets_them(searcher):
+    """The build embeds the Lao terms read as Thai in batches; each vector is the one the word gets embedded
+    alone while a user waits (float32: padding in a batch changes nothing), so looking it up ranks the same."""
+    table = searcher.index.terms["lo"]
+    assert table.thai is not None and table.thai.shape == (len(table.keys), searcher.embedder.dimension)
+    keys = table.keys[::4]
+    alone = np.vstack([searcher.embedder.embed_queries([read_as_thai(key)]) for key in keys])
+    stored = table.thai_vectors(keys)
+    np.testing.assert_allclose(np.vstack([stored[key] for key in keys]), alone, atol=1e-6)
+
+
+def test_a_lao_question_embeds_only_the_words_its_index_lacks_and_ranks_as_before(tip_index, embedder, monkeypatch):
+    """One thread, the word cache off (bench/latency.py's worst case): a Lao question's words that are the index's
+    Lao terms are looked up, not embedded; every dev Lao question ranks as when all its words are embedded."""
+    with_table, without = (engine.Searcher(tip_index, embedder=embedder, word_cache_size=0) for _ in range(2))
+    without.index.terms["lo"].thai = None  # as an index built before the table
+    questions = [q.question for q in load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold"
+                                               / "laos-tip-2022.jsonl")[0] if q.lang == "lo"]
+    embedded, real = [], embedder.embed_queries
+    monkeypatch.setattr(embedder, "embed_queries", lambda texts, **kw: embedded.append(list(texts)) or real(texts, **kw))
+    keys, looked_up = set(with_table.index.terms["lo"].keys), 0
+    for question in questions:
+        embedded.clear()
+        ours = with_table.search(question, highlight=True)
+        words = lao_content_words(tokenize(question))
+        missing = [read_as_thai(w) for w in words if w not in keys]
+        assert embedded == [[question, read_as_thai(question)]] + ([missing] if missing else []), question
+        looked_up += len(words) - len(missing)
+        theirs = without.search(question, highlight=True)
+        assert [h.passage_id for h in ours.hits] == [h.passage_id for h in theirs.hits], question
+        np.testing.assert_allclose([h.score for h in ours.hits], [h.score for h in theirs.hits], rtol=1e-6)
+        assert (ours.answer and ours.answer.text) == (theirs.answer and theirs.answer.text)
+    assert looked_up > len(questions)  # most questions had words to look up
+
+
+def test_an_index_written_before_the_thai_table_is_searched_and_brought_up_to_date(mini_corpus, tmp_path, embedder,
+                                                                                     monkeypatch):
+    from search import build_index, index_is_stale
+    from search.index.generations import current_generation
+    from search.index.records import THAI_VECTORS
+    from search.index.store import load_index
+    from index_files import rewrite_manifest
+
+    index_dir = tmp_path / "index"
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    assert load_index(index_dir).terms["lo"].thai is not None
+    generation = rewrite_manifest(index_dir, lambda values: values["files"].pop(THAI_VECTORS))
+    (generation / THAI_VECTORS).unlink()
+    assert load_index(index_dir).terms["lo"].thai is None
+    assert engine.Searcher(index_dir, embedder=embedder).search("ລາຍງານ ປີ 2023").hits  # its words embedded
+    assert index_is_stale(mini_corpus, index_dir)
+    passages, queries = [], []
+    real_passages, real_queries = embedder.embed_passages, embedder.embed_queries
+    monkeypatch.setattr(embedder, "embed_passages", lambda texts, *a, **kw: passages.extend(texts) or real_passages(texts, *a, **kw))
+    monkeypatch.setattr(embedder, "embed_queries", lambda texts, *a, **kw: queries.extend(texts) or real_queries(texts, *a, **kw))
+    build_index(mini_corpus, index_dir, embedder=embedder)
+    table = load_index(index_dir).terms["lo"]
+    assert not index_is_stale(mini_corpus, index_dir) and passages == []  # only the readings were embedded
+    assert sorted(queries) == sorted(read_as_thai(key) for key in table.keys) and table.thai is not None
+    assert (current_generation(index_dir)[0] / THAI_VECTORS).is_file()

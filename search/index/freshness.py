@@ -7,7 +7,7 @@ from pathlib import Path
 from search.errors import IndexFormatError, IndexNotFoundError
 from search.fileio import stamped_sha256
 from search.index.generations import read_manifest
-from search.index.records import HUBNESS, NEIGHBOURS, IndexConfig
+from search.index.records import HUBNESS, NEIGHBOURS, THAI_VECTORS, IndexConfig
 from search.ingest.read import list_corpus
 
 # How reports are read into passages and citations. Bump it when a change alters passages or
@@ -40,8 +40,8 @@ def kept_as_they_are(index_dir: Path, config: IndexConfig, model_id: str) -> dic
 
 def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     """True when the index is missing, the corpus's files differ from those it was built from,
-    a report was read by older rules (``READING``), or the index has no hubness or no neighbourhoods (written
-    before them).
+    a report was read by older rules (``READING``), or the index has no hubness, no neighbourhoods or no Thai
+    readings of its Lao terms (written before them; the rebuild embeds only what is missing).
 
     Only file hashes are compared, and a file whose stamp (size, times, inode) is the one the build
     recorded is not read again (:func:`search.fileio.stamped_sha256`): cheap at start-up, whatever the
@@ -57,7 +57,7 @@ def index_is_stale(corpus_dir: Path, index_dir: Path) -> bool:
     current = {name: _digest(p, recorded.get(name)) for name, p in zip(names, files)}
     known = {doc: info["sha256"] for doc, info in recorded.items()}
     return (current != known or any(info.get("reading") != READING for info in manifest.documents.values())
-            or not {HUBNESS, NEIGHBOURS} <= manifest.files.keys())  # written before them: rebuilt, nothing embedded
+            or not {HUBNESS, NEIGHBOURS, THAI_VECTORS} <= manifest.files.keys())  # written before them: rebuilt
 
 
 def _digest(path: Path, known: dict | None) -> str | None:

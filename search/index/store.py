@@ -16,6 +16,7 @@ Layout (see docs/index-format.md)::
     index/gen-…/terms.json, terms.npy       the language bridge's terms and their embeddings
     index/gen-…/term-counts.json     each language's terms' document counts and written forms (the same)
     index/gen-…/terms-<lang>.faiss          a big language's terms, searchable (above 20,000 terms only)
+    index/gen-…/terms-thai.npy              the Lao terms read as Thai, embedded (a Lao question's words)
 
 No pickle anywhere. A build (:mod:`search.index.publish`) writes a new generation under a
 staging name, flushes it to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``):

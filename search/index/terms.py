@@ -1,9 +1,10 @@
 """The language bridge's term tables: each language's content terms, embedded at build time.
 
 Every content term of the indexed passages is embedded once (a query embedding of the word as
-written); at search time :mod:`search.retrieve.bridge` picks a question's closest terms of the other
-languages. Terms that sit close to everything (hubs) are discounted by their mean similarity to their
-nearest passages of the other languages (CSLS-style), computed here at build time.
+written), each Lao term once more read as Thai (:func:`search.ingest.thai.read_as_thai`: the vector the
+bridge asks of a Lao question's word); at search time :mod:`search.retrieve.bridge` picks a question's
+closest terms of the other languages. Terms that sit close to everything (hubs) are discounted by their mean
+similarity to their nearest passages of the other languages (CSLS-style), computed here at build time.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from search.errors import REBUILD_HINT, IndexFormatError
+from search.index.records import THAI_VECTORS
 from search.index.sparse import top_indices
-from search.ingest.lang import is_lao_char
+from search.ingest.lang import LAO, is_lao_char
+from search.ingest.thai import read_as_thai
 from search.ingest.tokenize import TOKENS
 from search.model.embed import Embedder
 
@@ -46,6 +49,9 @@ class TermTable:
         words: the words embedded for each key (as written, before stemming).
         vectors: their L2-normalised query embeddings, one row per key.
         hub: each term's mean similarity to its nearest passages of other languages.
+        thai: the Lao table's keys read as Thai, their query embeddings, one row per key (None for
+            other languages, and in an index built before they were kept): a Lao question's words
+            are looked up here instead of being embedded while the user waits.
     """
 
     lang: str
@@ -54,6 +60,16 @@ class TermTable:
     vectors: np.ndarray
     hub: np.ndarray
     index: object | None = None  # a faiss.IndexHNSWFlat above TERMS_ANN_FROM terms
+    thai: np.ndarray | None = None
+    _rows: dict[str, int] | None = field(default=None, repr=False, compare=False)  # key -> row, on first use
+
+    def thai_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored Thai-reading vectors (:attr:`thai`) of those ``keys`` the table holds."""
+        if self.thai is None:
+            return {}
+        if self._rows is None:
+            self._rows = {key: row for row, key in enumerate(self.keys)}
+        return {key: np.array(self.thai[self._rows[key]], np.float32) for key in keys if key in self._rows}
 
     def closest(self, query: np.ndarray, n: int) -> list[str]:
         """The ``n`` keys whose terms are closest to a question vector, hubs discounted."""
@@ -187,7 +203,22 @@ def build_term_tables(
         others = np.flatnonzero(langs != lang)
         hub = _hubness(vectors, passage_vectors, others)
         tables[lang] = TermTable(lang, [k for k, _ in terms], [w for _, w in terms], vectors, hub, _term_index(vectors, hub))
+    if LAO in tables:
+        tables[LAO].thai = _thai_vectors(tables[LAO].keys, embedder, (previous or {}).get(LAO), progress)
     return tables
+
+
+def _thai_vectors(keys: list[str], embedder: Embedder, previous: TermTable | None, progress) -> np.ndarray:
+    """The query embeddings of ``keys`` read as Thai, those of a previous build reused by key.
+
+    Embedded in batches at build time, each vector is the one a question's word gets embedded alone at search
+    time (float32: equal; the 8-bit engine embeds questions one at a time anyway; tests/test_engines.py).
+    """
+    known = previous.thai_vectors(keys) if previous is not None else {}
+    fresh = [key for key in keys if key not in known]
+    if fresh:
+        known.update(zip(fresh, embedder.embed_queries([read_as_thai(key) for key in fresh], progress=progress)))
+    return np.array([known[key] for key in keys], np.float32).reshape(len(keys), embedder.dimension)
 
 
 def _term_index(vectors: np.ndarray, hub: np.ndarray):
@@ -233,12 +264,16 @@ def _hubness(vectors: np.ndarray, passage_vectors: np.ndarray, others: np.ndarra
 
 
 def save_term_tables(tables: dict[str, TermTable], folder: Path) -> None:
-    """Write ``terms.json`` (keys and words per language, UTF-8), ``terms.npy`` (vectors, then hub) and, for a
-    table above ``TERMS_ANN_FROM`` terms, its graph ``terms-<lang>.faiss``."""
+    """Write ``terms.json`` (keys and words per language, UTF-8), ``terms.npy`` (vectors, then hub), the Lao
+    table's ``terms-thai.npy`` (:attr:`TermTable.thai`) and, for a table above ``TERMS_ANN_FROM`` terms, its
+    graph ``terms-<lang>.faiss``."""
     meta = {lang: {"keys": t.keys, "words": t.words} for lang, t in tables.items()}
     (Path(folder) / TERMS).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     parts = [np.hstack([t.vectors, t.hub[:, None]]) for t in tables.values() if len(t.keys)]
     np.save(Path(folder) / TERM_VECTORS, np.vstack(parts) if parts else np.zeros((0, 1), np.float32), allow_pickle=False)
+    thai = tables[LAO].thai if LAO in tables else None  # written (empty) without Lao too: it dates the index
+    np.save(Path(folder) / THAI_VECTORS, np.zeros((0, 1), np.float32) if thai is None else np.asarray(thai, np.float32),
+            allow_pickle=False)
     for lang, table in tables.items():
         if table.index is not None:
             import faiss
@@ -255,7 +290,13 @@ def load_term_tables(folder: Path) -> dict[str, TermTable]:
     try:
         meta = json.loads((Path(folder) / TERMS).read_text(encoding="utf-8"))
         rows = np.load(Path(folder) / TERM_VECTORS, allow_pickle=False, mmap_mode="r")
-        return _split_term_rows(meta, rows, folder)
+        tables = _split_term_rows(meta, rows, folder)
+        if LAO in tables and (Path(folder) / THAI_VECTORS).is_file():  # an older index has none: words embedded
+            thai = np.load(Path(folder) / THAI_VECTORS, allow_pickle=False, mmap_mode="r")
+            if len(thai) and len(thai) != len(tables[LAO].keys):
+                raise ValueError(f"terms.json and {THAI_VECTORS} in {folder} disagree")
+            tables[LAO].thai = thai if len(thai) else None
+        return tables
     except (OSError, ValueError, EOFError, KeyError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
         raise IndexFormatError(f"the term files in {folder} are missing or damaged ({exc}); {REBUILD_HINT}") from exc
 

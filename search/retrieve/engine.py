@@ -306,7 +306,7 @@ class Searcher:
         tokens = tokenize(question)
         if pipeline.bridge:
             clock.lap("bridge")
-            thai = self._thai_word_vectors(lao_content_words(tokens))
+            thai = self._thai_word_vectors(lao_content_words(tokens), index)
             clock.lap("encode")
             query = expand_question(tokens, question_lang, vector, index.terms, thai_word_vectors=thai,
                                     question_words=tokenize(question, keep_stopwords=True))
@@ -317,9 +317,12 @@ class Searcher:
         clock.lap("bm25")
         return ranked, query
 
-    def _thai_word_vectors(self, words: list[str]) -> list[np.ndarray]:
-        """Query embeddings of Lao words read as Thai, cached: questions share most of their words."""
+    def _thai_word_vectors(self, words: list[str], index: StoredIndex | None = None) -> list[np.ndarray]:
+        """Query embeddings of Lao words read as Thai: the index's (its Lao terms', embedded at build time), the
+        cached (questions share most of their words), and only the others embedded now."""
+        table = (index or self.index).terms.get(LAO)
         found = {w: self._word_vectors.get(w) for w in words}
+        found.update(table.thai_vectors([w for w, v in found.items() if v is None]) if table is not None else {})
         missing = [w for w, v in found.items() if v is None]
         if missing:
             found.update(zip(missing, self.embedder.embed_queries([read_as_thai(w) for w in missing])))

@@ -172,7 +172,7 @@ def batches(pairs: list[tuple[str, str]], size: int, steps: int, seed: int, trip
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ADAPTER_DIR)
-    parser.add_argument("--steps", type=int, default=360)
+    parser.add_argument("--steps", type=int, default=480, help="batches in all (the dictionary-only recipe: 360)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--rank", type=int, default=16)

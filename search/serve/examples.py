@@ -7,8 +7,9 @@ Each report in the index brings its own examples, from the first of:
    questions are shown only while the report is in the index.
 2. the bundled report's own examples (:data:`BUNDLED_EXAMPLES`, checked against the real model by
    tests/test_examples.py), when the index holds that report's exact text under any name;
-3. a question made from the report's title and its first heading, in Lao and in English; one is shown only
-   when its search finds that report's passage first (no report's title is sensible in every library).
+3. a question made from the report's title and one of its first headings (or the title alone), in Lao and in
+   English; one is shown only when its search finds that report's passage first (a made question that found
+   another report would mislead).
 
 The page shows :data:`SHOWN` of them, a report at a time in turn (so a library's examples are not all about
 one report), Lao and English in turn where both exist. The dot keeps the file out of the index
@@ -34,8 +35,8 @@ log = logging.getLogger(__name__)
 EXAMPLES_FILE = ".examples.txt"
 SHOWN = 4
 # The bundled report (corpus/laos-tip-2022-voa.txt), known by its text's SHA-256 under any file name: an edited
-# copy is another text, whose examples are made as any report's are. The first Lao question is answered in the
-# answer box by the Lao passage; the second by an English one; the last English question's first passage is Lao.
+# copy is another text, whose examples are made as any report's are. The first (Lao) is answered in the answer box
+# by a Lao passage, the second and third (Lao) by English ones; the fourth (English) finds a Lao passage first.
 BUNDLED_SHA256 = "6eaa3edcccbd5db6e6dae3359d930f0e5dfcb964c6d5faf2d9903c5fe0bb7ff9"
 BUNDLED_EXAMPLES = (
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍຈາກການຄ້າມະນຸດໄດ້ຈັກຄົນ ໃນປີ 2021?",

@@ -224,6 +224,18 @@ def test_page_example_button_runs_a_search(page):
     assert "conviction of 10 traffickers" in page.locator("#results .hit").first.inner_text()
 
 
+def test_page_the_first_example_is_lao_and_answered(page):
+    """The first thing a newcomer clicks: a Lao question, its answer in the box (tests/test_examples.py checks
+    every bundled example with the real model; this is the page showing it)."""
+    first = page.locator("#examples button.example").first
+    assert first.inner_text().strip() == "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍຈາກການຄ້າມະນຸດໄດ້ຈັກຄົນ ໃນປີ 2021?"
+    first.click()
+    answer = page.locator("#answer .answer .answer-text")
+    answer.wait_for(timeout=60_000)
+    assert "ລະບຸຕົວ 110 ຄົນ" in answer.inner_text() and "110" in page.locator("#answer strong").all_inner_texts()
+    assert "ລະບຸຕົວ 110 ຄົນ" in page.locator("#results .hit").first.inner_text()
+
+
 def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app, tmp_path):
     report = tmp_path / "ferry <b>notes<b>.txt"
     report.write_text(XSS_REPORT, encoding="utf-8")

@@ -23,6 +23,7 @@ from search.retrieve.engine import Searcher
 from search.serve.access import Users
 from search.serve.api import DEFAULT_SEARCH_CONCURRENCY, json_api
 from search.serve.curate import DEFAULT_MAX_UPLOAD_MB, DEFAULT_UPLOADS_PER_MINUTE, Curator
+from search.serve.examples import SHOWN, Examples
 from search.serve.guard import Guard
 from search.serve.export import ExportFolder, result_rows, write_csv, write_json
 from search.serve.render import (ADDRESS_FOLLOWS, COPY_CITATION, EMPTY_QUESTION, LANG_FILTERS, PAGE_MAX_K,
@@ -37,12 +38,6 @@ log = logging.getLogger(__name__)
 # translations of ours. The message above the form names each field in Lao beside its English label.
 AUTH_MESSAGE = ("Report search · ຄົ້ນຫາໃນບົດລາຍງານ: sign in with the account your team gave you · "
                 "ເຂົ້າລະບົບດ້ວຍບັນຊີທີ່ທີມຂອງທ່ານໃຫ້. Username · ຊື່ຜູ້ໃຊ້, Password · ລະຫັດຜ່ານ, Login · ເຂົ້າລະບົບ")
-EXAMPLES = (
-    "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍໄດ້ຈັກຄົນ ໃນປີ 2021?",
-    "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
-    "How many traffickers were convicted in 2021?",
-    "Which groups lacked access to victim protection services?",
-)
 
 def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: Embedder | None = None,
               refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
@@ -71,6 +66,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     searcher.warm_up()  # load index and model now, not on the first question
     curator = Curator(searcher, corpus_dir, users=users, max_upload_bytes=max_upload_mb * 2**20,
                       uploads_per_minute=uploads_per_minute, limits=limits)
+    examples = Examples(searcher, corpus_dir)  # about the reports the index holds (search/serve/examples.py)
     if not read_only:
         for outcome in curator.recover():  # writes a crash interrupted: finished or undone, and recorded
             log.warning("a write interrupted by a crash: %s", outcome)
@@ -148,7 +144,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             raise _user_error(exc) from exc
         except Exception as exc:
             raise gr.Error(f"the change failed, and the index is as it was: {exc}") from exc
-        return write_message(outcome), summary(searcher), _report_choices(searcher), _scope_choices(searcher)
+        return (write_message(outcome), summary(searcher), _report_choices(searcher), _scope_choices(searcher),
+                *_example_updates(examples))
 
     def upload(file_path: str | None, request: gr.Request, progress=gr.Progress()):
         reader(request)
@@ -182,7 +179,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         """A page opened now sees today's corpus (uploads since the app started), who is signed in, and
         the write panel if they may write (the curator refuses the others anyway)."""
         searcher.follow()
-        corpus = [summary(searcher), _scope_choices(searcher)] + ([] if read_only else [_report_choices(searcher)])
+        corpus = ([summary(searcher), _scope_choices(searcher), *_example_updates(examples)]
+                  + ([] if read_only else [_report_choices(searcher)]))
         if not users:
             return [gr.update(), gr.update()] + corpus
         role = users.role(_user(request))
@@ -206,8 +204,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
             scope = gr.Dropdown(_labelled(searcher.index.document_rows), value=[], multiselect=True, elem_id="scope",
                                 allow_custom_value=True,  # a report removed meanwhile: the search names it, nothing fails
                                 label="Search only these reports (all when empty) · ຄົ້ນສະເພາະບົດລາຍງານເຫຼົ່ານີ້")
-        with gr.Row():
-            example_buttons = [gr.Button(text, size="sm", variant="secondary") for text in EXAMPLES]
+        with gr.Row(elem_id="examples"):  # their questions are set by _example_updates, on load and after a change
+            example_buttons = [gr.Button(q, visible=bool(q), size="sm", variant="secondary", elem_classes="example")
+                               for q in _example_questions(examples)]
         detected = gr.Markdown(elem_id="detected")
         answer = gr.HTML(elem_id="answer", js_on_load=COPY_CITATION)
         results = gr.HTML(elem_id="results", js_on_load=COPY_CITATION)
@@ -246,20 +245,21 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         for control in (lang, k, scope):
             control.input(rerun, inputs, outputs, api_visibility="private", js=address, trigger_mode="always_last",
                           **searching)
-        for button, text in zip(example_buttons, EXAMPLES):
-            button.click(lambda t=text: t, None, question, api_visibility="private").then(
+        for button in example_buttons:  # a button's question is its label, whatever the library's examples now are
+            button.click(lambda text: text, button, question, api_visibility="private").then(
                 run_search, inputs, outputs, api_visibility="private", js=address, **searching)
         app.load(from_url, None, inputs + outputs, api_visibility="private", **searching)
         gr.api(api_search, api_name="search", **searching)
         if not read_only:
             writes = {"api_visibility": "undocumented", "concurrency_id": "write", "concurrency_limit": 1}
-            add.click(upload, upload_file, [status, stats, doomed, scope, upload_file], **writes)
+            add.click(upload, upload_file, [status, stats, doomed, scope, *example_buttons, upload_file], **writes)
             drop.click(confirm_remove, doomed, [confirming, asking], api_visibility="private")
             for cancel in (no.click, doomed.change):  # another choice: ask again, never remove what was not named
                 cancel(lambda: gr.update(visible=False), None, confirming, api_visibility="private")
-            yes.click(remove, doomed, [status, stats, doomed, scope, confirming], api_name="remove", **writes)
-            redo.click(reindex, None, [status, stats, doomed, scope], **writes)
-        app.load(on_load, None, [signed_in, editing, stats, scope] + ([] if read_only else [doomed]),
+            yes.click(remove, doomed, [status, stats, doomed, scope, *example_buttons, confirming], api_name="remove",
+                      **writes)
+            redo.click(reindex, None, [status, stats, doomed, scope, *example_buttons], **writes)
+        app.load(on_load, None, [signed_in, editing, stats, scope, *example_buttons] + ([] if read_only else [doomed]),
                  api_visibility="private")
     # Gradio runs each event one call at a time unless told: 8 clients got 1.2x one client's throughput
     app.queue(default_concurrency_limit=search_concurrency)  # "search" and the light events alike
@@ -320,6 +320,19 @@ def _scope_choices(searcher: Searcher) -> dict:
 def _report_choices(searcher: Searcher) -> dict:
     """The reports a user may remove, for the dropdown."""
     return gr.update(choices=_labelled(searcher.index.manifest.documents), value=None)
+
+
+
+def _example_questions(examples: Examples) -> list[str]:
+    """The example buttons' questions now, one a button; "" for a button left hidden."""
+    shown = [e.question for e in examples.current()]
+    return shown + [""] * (SHOWN - len(shown))
+
+
+
+def _example_updates(examples: Examples) -> list[dict]:
+    """The example buttons as they should be now."""
+    return [gr.update(value=q, visible=bool(q)) for q in _example_questions(examples)]
 
 
 

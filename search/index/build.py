@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from search.index.terms import TERM_COUNTS, TermCounts, build_term_tables, save_term_tables
+from search.index.terms import TermCounts, build_term_tables, save_term_tables
 from search.ingest.chunk import ChunkSettings, chunk_spans, sentence_spans
 from search.cite import Citation, path_parts
 from search.model.embed import Embedder
-from search.errors import CorpusError, DocumentError, IndexFormatError, IndexNotFoundError
+from search.errors import CorpusError, DocumentError
 from search.fileio import stamped_sha256
 from search.ingest.bounded import BoundedReader
 from search.ingest.limits import DEFAULT_LIMITS, ReadLimits
@@ -22,19 +20,12 @@ from search.ingest.read import Document, list_corpus
 from search.ingest.lang import document_tagger
 from search.index.cluster import Embedded
 from search.index.context import header, model_inputs
-from search.index.dense import DenseIndex
-from search.index.sparse import COUNTS, MATRIX, VOCAB, SparseIndex
-from search.index.terms import TERM_VECTORS, TERMS
+from search.index.sparse import SparseIndex
 from search.index.publish import OCR_CACHE, Carried, index_lock, write_index
 from search.index.reference import reference_means
 from search.index import freshness
-from search.index.generations import current_generation, damaged_files
-from search.index.centering import LanguageCentering
-from search.index.hubness import Neighbourhoods
-from search.index.neighbours import load_neighbourhoods
-from search.index.records import (CENTERING, DENSE, NEIGHBOUR_SCORES, NEIGHBOURS, NUMBERS, PASSAGES, SENTENCES, UNITS,
-                                  VECTORS, IndexConfig, Joined, Manifest, Passage)
-from search.index.store import StoredIndex, load_index
+from search.index.records import IndexConfig, Joined, Manifest, Passage
+from search.index.reuse import Previous, old_vectors, reusable
 from search.ingest.debris import without_labels
 from search.ingest.tokenize import words_and_tokens
 
@@ -175,7 +166,7 @@ def build_index(
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)  # the Python API takes strings too
     files, skipped = list_corpus(corpus_dir)
     with index_lock(index_dir):  # one build at a time; fails at once on a read-only folder
-        previous = _reusable(index_dir, config, embedder)
+        previous = reusable(index_dir, config, embedder)
         report = BuildReport(skipped=list(skipped))
         kept: list[_Entry] = []
         with BoundedReader(limits, ocr_cache=index_dir / OCR_CACHE) as reader:
@@ -218,7 +209,7 @@ def language_reference(embedder: Embedder, config: IndexConfig) -> dict[str, dic
                            key=repr(settings))
 
 
-def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig) -> tuple[SparseIndex, TermCounts]:
+def _lexical(kept: list[_Entry], previous: Previous | None, config: IndexConfig) -> tuple[SparseIndex, TermCounts]:
     """BM25 and the bridge's term counts of the new index.
 
     When the previous index kept its counts, they are updated: the passages of reports that left
@@ -244,14 +235,14 @@ def _lexical(kept: list[_Entry], previous: _Previous | None, config: IndexConfig
     return sparse.updated(pieces), counts
 
 
-def _langs(kept: list[_Entry], previous: _Previous | None) -> np.ndarray:
+def _langs(kept: list[_Entry], previous: Previous | None) -> np.ndarray:
     """Each passage's language: a kept report's from the previous index's table, without reading its passages."""
     names = previous.index.table.lang_names() if previous is not None else None
     return np.concatenate([names[e.rows] if e.rows is not None else np.array([p.lang for p in e.passages], str)
                            for e in kept])
 
 
-def _carried(kept: list[_Entry], previous: _Previous | None) -> Carried | None:
+def _carried(kept: list[_Entry], previous: Previous | None) -> Carried | None:
     """What the new generation takes over from the previous one: the kept reports' rows, lines,
     quantities and places in the inverted files."""
     if previous is None:
@@ -270,76 +261,6 @@ def _tokens(passages, counts: TermCounts, context: tuple[str, ...] = ()):
         counts.add(p.lang, pairs)
         head = header(p, context) if context else ""
         yield [t for _, t in words_and_tokens(head)] + [t for _, t in pairs] if head else [t for _, t in pairs]
-
-
-@dataclass
-class _Previous:
-    """The previous index, as far as it can be trusted for reuse."""
-
-    index: StoredIndex
-    trusted_sentences: bool
-    trusted_terms: bool
-    lexical: tuple[SparseIndex, TermCounts] | None = None  # BM25 with its raw counts, and the term counts
-    numbers: np.ndarray | None = None  # which passages, then sentences, state a quantity
-    clusters: dict[str, DenseIndex] = field(default_factory=dict)  # inverted files whose clusters can be reused
-    neighbourhoods: tuple[Neighbourhoods, Neighbourhoods] | None = None  # the passages' and the units'
-    centering: dict[str, LanguageCentering] | None = None  # the passages' and the sentences'
-
-
-def same_vectors(a: IndexConfig, b: IndexConfig) -> bool:
-    """Whether indexes built with ``a`` and ``b`` hold the same vectors: they differ at most in BM25's settings."""
-    plain = dict(bm25_k1=0.0, bm25_b=0.0, bm25_context=())
-    return replace(a, **plain) == replace(b, **plain)
-
-
-def _reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> _Previous | None:
-    """The previous index if its vectors can be reused (same model and settings but BM25's, files intact), else
-    None. Its BM25 counts are reused only when BM25's settings are the same too.
-
-    Every file is checksummed: a damaged file is not reused but made again. Passage
-    vectors need ``passages.jsonl`` and ``vectors.npy``; the sentence and term vectors
-    are reused only when their own files are intact.
-    """
-    try:
-        generation, manifest = current_generation(index_dir)
-    except (IndexNotFoundError, IndexFormatError):
-        return None
-    if not same_vectors(manifest.config, config) or manifest.model_id != embedder.model_id:
-        return None
-    damaged = damaged_files(generation, manifest)
-    if PASSAGES in damaged or VECTORS in damaged:
-        return None
-    try:
-        index = load_index(index_dir, verify="none", dense=False)
-        index.vectors  # noqa: B018 - its shape is checked here, not halfway through the build
-    except (IndexNotFoundError, IndexFormatError):
-        return None
-    trusted_sentences = SENTENCES not in damaged
-    try:
-        index.sentence_vectors  # noqa: B018
-    except IndexFormatError:
-        trusted_sentences = False
-    previous = _Previous(index, trusted_sentences, not damaged.keys() & {TERMS, TERM_VECTORS})
-    lexical_files = {MATRIX, VOCAB, COUNTS, TERM_COUNTS}
-    with contextlib.suppress(IndexFormatError):
-        if lexical_files <= manifest.files.keys() and not damaged.keys() & lexical_files and manifest.config == config:
-            previous.lexical = (index.sparse.load_counts(generation), TermCounts.load(generation))
-    with contextlib.suppress(IndexFormatError):
-        if NUMBERS not in damaged:
-            previous.numbers = np.concatenate([index.numeric_passages, index.numeric_sentences])
-    for name in (DENSE, UNITS):
-        with contextlib.suppress(IndexFormatError):
-            if name not in damaged:
-                previous.clusters[name] = DenseIndex.load(generation / name)
-    with contextlib.suppress(IndexFormatError):
-        if CENTERING not in damaged:
-            previous.centering = {"passages": index.centering, "sentences": index.sentence_centering}
-    if {NEIGHBOURS, NEIGHBOUR_SCORES} <= manifest.files.keys() and not damaged.keys() & {NEIGHBOURS, NEIGHBOUR_SCORES}:
-        with contextlib.suppress(IndexFormatError):
-            passages = len(index.passages)
-            loaded = load_neighbourhoods(generation, passages + len(index.unit_owner))
-            previous.neighbourhoods = (loaded[:passages], loaded[passages:]) if loaded is not None else None
-    return previous
 
 
 @dataclass
@@ -389,7 +310,7 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
     if same_bytes and known.get("reading") == freshness.READING:
         rows = old.document_rows.get(doc_id, [])
         info = {"doc_id": doc_id, **{k: v for k, v in known.items() if k != "stamp"}, **stamped}
-        return _Entry(old.passages.rows(rows), info, *_old_vectors(previous, rows), rows=rows)
+        return _Entry(old.passages.rows(rows), info, *old_vectors(previous, rows), rows=rows)
     refused = old.manifest.skipped.get(doc_id) if old is not None else None
     if isinstance(refused, dict) and {**refused, "reason": None} == {**read.refusal(digest), "reason": None}:
         report.skipped.append((doc_id, refused["reason"]))  # the same bytes, refused by the same rules
@@ -415,22 +336,8 @@ def _read_or_reuse(path, doc_id, previous, embedder, settings, report, languages
         rows = old.document_rows.get(doc_id, [])
         had = dict(zip(model_inputs([old.passages[i] for i in rows], read.context)[0], rows))
         if all(text in had for text in texts):  # e.g. headings that were passages are no more: the rest kept
-            return _Entry(passages, info, *_old_vectors(previous, [had[text] for text in texts]))
+            return _Entry(passages, info, *old_vectors(previous, [had[text] for text in texts]))
     return _Entry(passages, info)
-
-
-def _old_vectors(previous: _Previous, rows: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
-    """The previous index's vectors of passage ``rows``, and of their sentences (None when those are not trusted)."""
-    old = previous.index
-    sentences = old.sentence_rows[rows] if len(rows) else np.zeros((0, 2), np.int64)
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and np.all(np.diff(rows) == 1):
-        # A report's rows follow each other (a build writes reports whole): views of the mapped files, so
-        # the vectors of a kept report are copied once, into the new generation's arrays, not twice.
-        passage_vectors = old.vectors[rows[0]:rows[-1] + 1]
-        sentence_vectors = old.sentence_vectors[sentences[0, 0]:sentences[-1, 1]] if previous.trusted_sentences else None
-        return passage_vectors, sentence_vectors
-    sentence_rows = [r for a, b in sentences for r in range(a, b)]
-    return old.vectors[rows], old.sentence_vectors[sentence_rows] if previous.trusted_sentences else None
 
 
 def _embed_new(kept: list[_Entry], embedder: Embedder, progress, report: BuildReport, *,

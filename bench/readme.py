@@ -52,7 +52,7 @@ SCALE_RUNS = ROOT / "bench" / "results"  # bench/scale.py --json bench/results/s
 DEV_SET = ROOT / "eval" / "gold" / "laos-tip-2022.jsonl"
 LO_EN_SET = ROOT / "eval" / "gold" / "laos-tip-2022-lo-en.jsonl"
 NO_ANSWER = ROOT / "eval" / "no-answer.jsonl"
-SAMPLE_QUESTION = "How many traffickers were convicted in 2021?"
+SAMPLE_QUESTION = "How many police officers were trained on anti-trafficking laws?"
 THRESHOLDS = (None, 0.54, 0.58, ANSWER_THRESHOLD, 0.66, 0.70)
 
 
@@ -112,7 +112,7 @@ def eval_table_lo_en(searcher: Searcher) -> str:
 
 
 def query_sample(searcher: Searcher) -> str:
-    """What ``python -m search query "How many traffickers were convicted in 2021?" -k 1`` prints (passage cut)."""
+    """What ``python -m search query "How many police officers were trained on anti-trafficking laws?" -k 1`` prints (passage cut)."""
     result = searcher.search(SAMPLE_QUESTION, k=1, highlight=True)
     hit, answer = result.hits[0], result.answer
     wrap = lambda text: textwrap.shorten(text, 260, placeholder=" ...")  # noqa: E731

@@ -66,19 +66,19 @@ def _ask(page, question):
 
 
 def test_api_search_in_english(client):
-    result = client.predict("How many traffickers were convicted in 2021?", 3, "all", api_name="/search")
+    result = client.predict("How many police officers were trained on anti-trafficking laws?", 3, "all", api_name="/search")
     hits = result["hits"]
     assert [h["rank"] for h in hits] == [1, 2, 3] and result["question_lang"] == "en"
-    assert "conviction of 10 traffickers" in hits[0]["text"]
+    assert "at least 300 police officers" in hits[0]["text"]
     citation = hits[0]["citation"]
     assert citation["document"] == "laos-tip-2022-voa.txt" and citation["section"] == "PROSECUTION"
     assert set(citation) >= {"document", "section", "paragraph", "start", "end", "page"}
     start, end = hits[0]["highlight"]
-    assert "conviction of 10 traffickers" in hits[0]["text"][start:end]
+    assert "at least 300 police officers" in hits[0]["text"][start:end]
     answer = result["answer"]  # the same sentence, first
     assert answer["text"] == hits[0]["text"][start:end] and answer["id"] == hits[0]["id"]
     assert answer["confidence"] >= ANSWER_THRESHOLD and answer["citation"] == citation
-    assert "10" in [answer["text"][a:b] for a, b in answer["numbers"]]  # "how many": the quantities are marked
+    assert "300" in [answer["text"][a:b] for a, b in answer["numbers"]]  # "how many": the quantities are marked
 
 
 def test_api_returns_what_the_cli_prints(client, live_app):
@@ -219,9 +219,9 @@ def test_page_lao_question_shows_a_cited_result(page):
 
 
 def test_page_example_button_runs_a_search(page):
-    page.get_by_role("button", name="How many traffickers were convicted in 2021?").click()
+    page.get_by_role("button", name="How many police officers were trained on anti-trafficking laws?").click()
     page.locator("#results .hit").first.wait_for(timeout=60_000)
-    assert "conviction of 10 traffickers" in page.locator("#results .hit").first.inner_text()
+    assert "at least 300 police officers" in page.locator("#results .hit").first.inner_text()
 
 
 def test_page_the_first_example_is_lao_and_answered(page):
@@ -418,8 +418,8 @@ def _open(browser, url, width=1200):
 
 
 @pytest.mark.parametrize("question, sentence", [
-    ("How many traffickers were convicted in 2021?", "conviction of 10 traffickers"),
-    ("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", "five to 15 years"),  # Lao question, English answer
+    ("How many police officers were trained on anti-trafficking laws?", "at least 300 police officers"),
+    ("ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?", "conviction of 10 traffickers"),  # Lao question, English answer
 ])
 def test_page_a_shared_address_opens_the_search_with_its_answer_first(browser, live_app, question, sentence):
     from urllib.parse import urlencode
@@ -429,7 +429,7 @@ def test_page_a_shared_address_opens_the_search_with_its_answer_first(browser, l
     assert page.locator("#question textarea").input_value() == question and page.locator("#results .hit").count() == 3
     answer = page.locator("#answer .answer")
     assert sentence in answer.locator(".answer-text").inner_text()
-    assert "10" in answer.locator("strong").all_inner_texts() or "15" in answer.locator("strong").all_inner_texts()
+    assert "10" in answer.locator("strong").all_inner_texts() or "300" in answer.locator("strong").all_inner_texts()
     link = answer.locator("a.source-link").get_attribute("href")
     assert link.startswith("?source=laos-tip-2022-voa.txt")
     source = _open(browser, live_app["url"] + link)  # pasted into another tab

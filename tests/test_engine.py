@@ -220,14 +220,14 @@ def test_sparse_postings_tell_which_rows_hold_which_tokens():
 def test_an_answer_below_the_threshold_is_shown_when_all_three_lists_put_its_passage_first(searcher):
     from search.retrieve.answer import AGREED_FLOOR, ANSWER_THRESHOLD, shown
 
-    result = searcher.search("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5, highlight=True)  # dev lo-01
+    result = searcher.search("ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?", k=5, highlight=True)  # dev lo-02
     candidate = result.candidate
     assert candidate.agreed and set(result.hits[0].why.ranks.values()) == {1}
     assert AGREED_FLOOR <= candidate.confidence < ANSWER_THRESHOLD  # the cosine alone would leave the box empty
-    assert result.answer is candidate and "five to 15 years" in candidate.text
+    assert result.answer is candidate and "conviction of 10 traffickers" in candidate.text
     assert result.to_dict()["answer"]["lists_agree"] is True
     assert shown(candidate, agreement=False) is None
     assert shown(replace(candidate, confidence=AGREED_FLOOR - 0.01)) is None
     assert shown(replace(candidate, agreed=False)) is None
-    dense_only = searcher.search("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5, highlight=True, retriever="dense")
+    dense_only = searcher.search("ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?", k=5, highlight=True, retriever="dense")
     assert not dense_only.candidate.agreed  # one list agrees with itself: that is no agreement

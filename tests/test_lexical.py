@@ -150,8 +150,9 @@ def test_places_are_read_as_places_not_as_the_words_they_are_spelt_like():
 
 def test_a_lao_question_that_names_a_province_finds_that_province(searcher, monkeypatch):
     """"What is the new recruitment centre in Bokeo province for?": the answer names Bokeo. The bridged BM25 list
-    (which the place names feed) ranks it 6th with them, 11th without; the default retriever ranks it 1st (2nd
-    without the names before the hub discount; in the dev library 9th -> 4th then, 2nd either way now)."""
+    (which the place names feed) ranks it 7th with them (6th with the dictionary-only adapter), past 10th without;
+    the default retriever ranks it 2nd, after the skills-training passage of the same ministry (1st with the
+    dictionary-only adapter; in the dev library 9th -> 4th before the hub discount, 2nd either way then)."""
     import search.retrieve.bridge as bridge
 
     question = "ສູນຈັດຫາງານໃໝ່ຢູ່ແຂວງບໍ່ແກ້ວ ເປີດເພື່ອຫຍັງ?"
@@ -161,9 +162,9 @@ def test_a_lao_question_that_names_a_province_finds_that_province(searcher, monk
         return next((h.rank for h in hits if "recruitment centers in Bokeo" in h.text), 31)
 
     with_places = rank("lexical+bridge")
-    assert rank("hybrid+bridge+sentences+answer-type") == 1
+    assert rank("hybrid+bridge+sentences+answer-type") <= 2
     monkeypatch.setattr(bridge, "lao_translations", bridge.lao_english_dictionary)
-    assert with_places <= 6 < 10 < rank("lexical+bridge")
+    assert with_places <= 7 < 10 < rank("lexical+bridge")
 
 
 def test_dictionary_phrases_across_segmented_words():
@@ -258,14 +259,16 @@ def test_only_lao_questions_are_averaged_with_their_thai_reading():
 
 def test_the_question_read_as_thai_lifts_lao_questions_answered_in_english(searcher, monkeypatch):
     """The model's lists search with a Lao question's vector averaged with its Thai reading's. Measured on the
-    dev set's 24 lo->en questions, `dense`: hit@5 16 -> 19, mrr@10 0.432 -> 0.583 (in the dev library the
-    default retriever's dev hit@5 goes 0.788 -> 0.818: docs/library.md). English questions are untouched."""
+    dev set's 24 lo->en questions, `dense`: hit@5 19 -> 20, mrr@10 0.535 -> 0.594 with the adapter taught on
+    questions (16 -> 19, 0.432 -> 0.583 with the dictionary-only one: the adapter reads Lao better, the reading
+    adds less; in the dev library the default retriever's dev hit@5 went 0.788 -> 0.818 then: docs/library.md).
+    English questions are untouched."""
     questions, _ = load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold" / "laos-tip-2022.jsonl")
     read = evaluate(searcher, questions, retriever="dense")
     monkeypatch.setattr(engine, "thai_readings", lambda questions, langs: {})
     unread = evaluate(searcher, questions, retriever="dense")
-    assert read.by_pair["lo->en"]["hit@5"] > unread.by_pair["lo->en"]["hit@5"] + 0.08  # two questions or more
-    assert read.by_pair["lo->en"]["mrr@10"] > unread.by_pair["lo->en"]["mrr@10"] + 0.08
+    assert read.by_pair["lo->en"]["hit@5"] > unread.by_pair["lo->en"]["hit@5"] + 0.04  # one question or more
+    assert read.by_pair["lo->en"]["mrr@10"] > unread.by_pair["lo->en"]["mrr@10"] + 0.05
     english = [(a["id"], a["top"]) for a in read.questions if a["lang"] == "en"]
     assert english and english == [(a["id"], a["top"]) for a in unread.questions if a["lang"] == "en"]
 

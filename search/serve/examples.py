@@ -36,12 +36,13 @@ EXAMPLES_FILE = ".examples.txt"
 SHOWN = 4
 # The bundled report (corpus/laos-tip-2022-voa.txt), known by its text's SHA-256 under any file name: an edited
 # copy is another text, whose examples are made as any report's are. The first (Lao) is answered in the answer box
-# by a Lao passage, the second and third (Lao) by English ones; the fourth (English) finds a Lao passage first.
+# by a Lao passage, the second (English) by an English one, the third (Lao) by an English one; the fourth (English)
+# finds a Lao passage first.
 BUNDLED_SHA256 = "6eaa3edcccbd5db6e6dae3359d930f0e5dfcb964c6d5faf2d9903c5fe0bb7ff9"
 BUNDLED_EXAMPLES = (
     "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍຈາກການຄ້າມະນຸດໄດ້ຈັກຄົນ ໃນປີ 2021?",
-    "How many traffickers were convicted in 2021?",
-    "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?",
+    "How many police officers were trained on anti-trafficking laws?",
+    "ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?",
     "Which groups lacked access to victim protection services?",
 )
 # Questions made from a report's title (and a heading); the names are quoted, so any title reads right.

@@ -94,6 +94,6 @@ def test_the_page_says_why_there_is_no_answer_in_both_languages(searcher):
     french = searcher.search("Combien de trafiquants ont été condamnés en 2021 ?", k=3, highlight=True)
     assert "**fr**: not supported, ask in Lao or English" in question_language(french) and "ບໍ່ຮອງຮັບ" in question_language(french)
     assert "Lao and English only" in answer_html(french)
-    english = searcher.search("How many traffickers were convicted in 2021?", k=3, highlight=True)
+    english = searcher.search("How many police officers were trained on anti-trafficking laws?", k=3, highlight=True)
     assert question_language(english) == "Question language: **English · ອັງກິດ**"
-    assert "the conviction of <strong>10</strong> traffickers" in answer_html(english)
+    assert "at least <strong>300</strong> police officers" in answer_html(english)

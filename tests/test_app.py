@@ -65,6 +65,20 @@ def _ask(page, question):
     page.locator("#results .hit").first.wait_for(timeout=60_000)
 
 
+def test_page_the_first_example_is_lao_and_answered(page):
+    """The first thing a newcomer clicks: a Lao question, its answer in the box (tests/test_examples.py checks
+    every bundled example with the real model; this is the page showing it). It runs before this module's uploads,
+    as a newcomer meets the app: with an unrelated 300-paragraph numeric report added (the upload test below) the
+    compensation passage goes first instead (measured; a library's statistics move the bundled report's ranks)."""
+    first = page.locator("#examples button.example").first
+    assert first.inner_text().strip() == "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍຈາກການຄ້າມະນຸດໄດ້ຈັກຄົນ ໃນປີ 2021?"
+    first.click()
+    answer = page.locator("#answer .answer .answer-text")
+    answer.wait_for(timeout=60_000)
+    assert "ລະບຸຕົວ 110 ຄົນ" in answer.inner_text() and "110" in page.locator("#answer strong").all_inner_texts()
+    assert "ລະບຸຕົວ 110 ຄົນ" in page.locator("#results .hit").first.inner_text()
+
+
 def test_api_search_in_english(client):
     result = client.predict("How many police officers were trained on anti-trafficking laws?", 3, "all", api_name="/search")
     hits = result["hits"]
@@ -224,18 +238,6 @@ def test_page_example_button_runs_a_search(page):
     assert "at least 300 police officers" in page.locator("#results .hit").first.inner_text()
 
 
-def test_page_the_first_example_is_lao_and_answered(page):
-    """The first thing a newcomer clicks: a Lao question, its answer in the box (tests/test_examples.py checks
-    every bundled example with the real model; this is the page showing it)."""
-    first = page.locator("#examples button.example").first
-    assert first.inner_text().strip() == "ລັດຖະບານລາວລະບຸຕົວຜູ້ເຄາະຮ້າຍຈາກການຄ້າມະນຸດໄດ້ຈັກຄົນ ໃນປີ 2021?"
-    first.click()
-    answer = page.locator("#answer .answer .answer-text")
-    answer.wait_for(timeout=60_000)
-    assert "ລະບຸຕົວ 110 ຄົນ" in answer.inner_text() and "110" in page.locator("#answer strong").all_inner_texts()
-    assert "ລະບຸຕົວ 110 ຄົນ" in page.locator("#results .hit").first.inner_text()
-
-
 def test_page_upload_makes_a_report_searchable_and_markup_is_text(page, live_app, tmp_path):
     report = tmp_path / "ferry <b>notes<b>.txt"
     report.write_text(XSS_REPORT, encoding="utf-8")
@@ -346,7 +348,7 @@ def test_the_corpus_summary_counts_in_words_a_reader_expects(searcher):
 
 def test_page_changing_the_language_filter_searches_again(page):
     """The results always match the controls: Lao only, then all languages again, with no new click."""
-    _ask(page, "How many traffickers were convicted in 2021?")
+    _ask(page, "How many police officers were trained on anti-trafficking laws?")
     assert "English" in page.locator("#results .hit .lang").first.inner_text()
     page.get_by_label("Lao passages · ພາສາລາວ").check()
     page.wait_for_function("() => [...document.querySelectorAll('#results .hit .lang')].every(e => e.innerText.includes('Lao'))",
@@ -484,7 +486,7 @@ def test_page_copy_citation_copies_words_and_a_working_link(browser, live_app):
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.goto(live_app["url"])
-    _ask(page, "How many traffickers were convicted in 2021?")
+    _ask(page, "How many police officers were trained on anti-trafficking laws?")
     page.locator("#results .hit").first.locator("button.copy-cite").click()
     page.locator("#results .hit").first.get_by_text("Copied").wait_for()
     copied = page.evaluate("navigator.clipboard.readText()")
@@ -492,7 +494,7 @@ def test_page_copy_citation_copies_words_and_a_working_link(browser, live_app):
     link = copied.rsplit(" ", 1)[1]
     assert link.startswith(live_app["url"]) and "source=laos-tip-2022-voa.txt" in link
     page.goto(link)
-    assert "conviction of 10 traffickers" in page.locator("#source mark.passage").inner_text(timeout=60_000)
+    assert "at least 300 police officers" in page.locator("#source mark.passage").inner_text(timeout=60_000)
     context.close()
 
 

@@ -140,6 +140,7 @@ def test_bad_engine_and_threads_are_refused():
 @pytest.fixture
 def private_export(tmp_path, embedder) -> Path:
     """A copy of the session's converted model and its export, to damage."""
+    embedder.embed_queries(["ຜູ້ເຄາະຮ້າຍ"])  # exported by now, whichever tests ran before
     cache = tmp_path / "cache"
     shutil.copytree(embedder.cache_dir, cache, ignore=shutil.ignore_patterns(".*", "*-onnx-int8-*"))
     return cache
@@ -149,7 +150,11 @@ def private_export(tmp_path, embedder) -> Path:
 def test_a_damaged_export_is_made_again(private_export, damage):
     from search.model.convert import STAMP
 
-    folder = next(p for p in private_export.iterdir() if p.name.endswith(f"-onnx-fp32-v{EXPORT_VERSION}"))
+    from search.model.adapter import adapter_hash, default_adapter
+
+    # the default model's export (the plain model's, made by other tests, may sit beside it)
+    tag = f"-lo{adapter_hash(default_adapter())[:12]}"
+    folder = next(p for p in private_export.iterdir() if tag in p.name and p.name.endswith(f"-onnx-fp32-v{EXPORT_VERSION}"))
     model, size = folder / ONNX_FILE, (folder / ONNX_FILE).stat().st_size
     if damage == "truncated":
         with open(model, "r+b") as f:

@@ -3,7 +3,7 @@ the project's written questions.
 
     pip install -e '.[train]'
     python train/adapt.py                      # writes search/model/adapter/
-    python train/adapt.py --no-questions       # the dictionary alone (the first adapter's recipe)
+    python train/adapt.py --no-questions --steps 360   # the dictionary alone (the first adapter's recipe)
 
 The data is laonlp's Lao–English dictionary (shipped in the package) and ``train/data/``: questions
 written over public-domain law texts that are not in ``corpus/`` or ``eval/`` (train/data/README.md;
@@ -17,7 +17,8 @@ Kinds of contrastive pairs take turns, one kind per batch:
   Thai than Lao; see search/retrieve/bridge.py);
 * ``query: <question>`` → ``passage: <the paragraph that answers it>``, in Lao or English either side,
   against the batch's other paragraphs and each question's written hard negatives (paragraphs of the
-  same law that do not answer it), every other batch.
+  same law that do not answer it), after every third word batch (``--qa-every 4``: 360 word batches and
+  120 question batches in the default 480).
 
 The loss is in-batch softmax over cosine similarities (sentence-transformers'
 MultipleNegativesRankingLoss, written out: ``datasets``/``accelerate`` trainers are not

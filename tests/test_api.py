@@ -9,31 +9,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-from search.serve.access import Users, allowed_hosts, save_user
+from search.serve.access import Users, save_user
+from served import serve
 
 ROOT = Path(__file__).resolve().parents[1]
 LAO_QUESTION = "ເກັບກ່ຽວເຂົ້າໄດ້ຈັກໂຕນ?"  # how many tonnes of rice were harvested?
 WRITE = {"X-Requested-With": "test"}  # API writes need it (search/serve/guard.py)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(root: Path, embedder, *, users: Users | None, read_only: bool = False):
     from search import build_index
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
 
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(ROOT / "tests" / "data" / "mini", corpus)
     build_index(corpus, index, embedder=embedder)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, users=users, read_only=read_only, max_upload_mb=1)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(users, read_only, 1, allowed_hosts("127.0.0.1"), app=app))
-    return app, url, corpus
+    return app, serve(app, users=users, read_only=read_only), corpus
 
 
 def _serve_team(root: Path, embedder):

@@ -11,6 +11,7 @@ import pytest
 from search.retrieve.answer import ANSWER_THRESHOLD
 from search.ingest.corpus import add_report, safe_file_name
 from search.errors import DocumentError
+from served import free_port, serve
 
 XSS_REPORT = (
     "Field notes on river ferries\n\n"
@@ -19,26 +20,17 @@ XSS_REPORT = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory, bundled_corpus, tip_index, embedder):
     """The app on a copy of the bundled corpus and its index, so uploads touch nothing shared."""
-    from search.serve.access import allowed_hosts
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
 
     root = tmp_path_factory.mktemp("app")
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(bundled_corpus, corpus)
     shutil.copytree(tip_index, index)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, max_upload_mb=1)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True, css=CSS,
-                           **launch_options(None, False, 1, allowed_hosts("127.0.0.1"), app=app))  # as served
+    url = serve(app)
     yield {"url": url, "corpus": corpus, "index": index}
     app.close()
 
@@ -563,7 +555,7 @@ def test_a_first_start_shows_its_progress_at_the_address_then_the_search(browser
 
     from conftest import ROOT
 
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/?q=rice+exports&k=2"
     log = (tmp_path / "app.log").open("w")
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--corpus", str(mini_corpus), "--index",
@@ -604,7 +596,7 @@ def test_the_startup_page_escapes_and_frees_its_port():
     from search.serve.startup import StartupPage
 
     said = []
-    port = _free_port()
+    port = free_port()
     page = StartupPage("127.0.0.1", port, echo=said.append).start()
     page.say("Converting <the model>")
     page.progress("embed", 3, 10)

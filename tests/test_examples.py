@@ -4,12 +4,12 @@ whatever library the app serves, and following it as reports come and go (real a
 import hashlib
 import logging
 import shutil
-import socket
 import unicodedata
 
 import pytest
 
 from conftest import BUNDLED
+from served import serve
 from search import Searcher, build_index
 from search.serve.examples import (BUNDLED_EXAMPLES, BUNDLED_SHA256, EXAMPLES_FILE, Example, Examples, choose,
                                    made_questions, read_examples_file)
@@ -147,24 +147,16 @@ def test_choose_takes_a_report_at_a_time_and_lao_and_english_in_turn():
 
 # --- the real app in a real browser ---
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def library_app(tmp_path, no_bundled, embedder):
     """The app over a copy of the library without the bundled report (uploads and removals change the copy)."""
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
 
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     shutil.copytree(no_bundled["corpus"], corpus)
     shutil.copytree(no_bundled["index"], index)
     app = build_app(index, corpus_dir=corpus, embedder=embedder)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(None, False, 1, app=app))
+    url = serve(app)
     yield {"url": url, "corpus": corpus}
     app.close()
 

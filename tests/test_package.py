@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from served import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _see_these_packages(python: Path) -> None:
@@ -54,7 +49,7 @@ def test_pip_install_then_report_search_serve(tmp_path, embedder):
                                                    check=True).stdout
 
     shutil.copytree(ROOT / "tests" / "data" / "mini", tmp_path / "corpus")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([str(command), "serve", "--port", str(port)], cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": ""},
                               start_new_session=True)

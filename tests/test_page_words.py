@@ -9,7 +9,7 @@ import pytest
 from search.errors import QueryError
 from search.retrieve.engine import check_question
 from search.serve.render import card, search_error_html
-from search.serve.startup import STATUS_PATH, StartupPage, _QuietServer
+from search.serve.startup import StartupPage, _QuietServer
 
 
 def test_the_sign_in_message_names_each_field_in_lao(tmp_path):

@@ -19,6 +19,7 @@ from search.ingest.page_marks import _letters
 from search.ingest.scans import page_image
 
 from scan_files import SCANS, scanned_pdf
+from served import serve
 
 pytestmark = pytest.mark.skipif(ocr.missing_engine() is not None, reason="tests/setup.sh installs Tesseract")
 
@@ -30,9 +31,7 @@ PNG = "child-labour.png"  # an image file, one page (lo-150.png)
 def scan_app(tmp_path_factory, bundled_corpus, tip_index, embedder):
     """The app over the bundled report and two scanned reports (the bundled report's vectors reused)."""
     from search import build_index
-    from search.serve.access import allowed_hosts
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
 
     root = tmp_path_factory.mktemp("scan-app")
     corpus, index = root / "corpus", root / "index"
@@ -42,18 +41,9 @@ def scan_app(tmp_path_factory, bundled_corpus, tip_index, embedder):
     shutil.copy(SCANS / "lo-150.png", corpus / PNG)
     build_index(corpus, index, embedder=embedder)
     app = build_app(index, corpus_dir=corpus, embedder=embedder)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(None, False, 1, allowed_hosts("127.0.0.1"), app=app))
+    url = serve(app)
     yield {"url": url, "corpus": corpus, "index": index, "scans": app.scan_pages}
     app.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _open(browser, url):

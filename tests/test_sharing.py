@@ -24,7 +24,7 @@ from search.ingest.corpus import remove_report, restore_report
 from search.errors import DocumentError
 
 from conftest import ROOT
-from test_app import _free_port
+from served import serve
 
 NOTE = "Boat inspections on the Mekong in 2023 found 41 ferries without life jackets."
 
@@ -173,8 +173,7 @@ def test_the_app_refuses_to_serve_the_network_without_sign_in(tmp_path):
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, embedder):
     """The app over a copy of the mini corpus, with a reader and an editor, two uploads a minute."""
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
     from search import build_index
 
     root = tmp_path_factory.mktemp("team")
@@ -185,8 +184,7 @@ def team(tmp_path_factory, embedder):
     save_user(users_file, "ed", "editor", "editorpass")
     users = Users(users_file)
     app = build_app(index, corpus_dir=corpus, embedder=embedder, users=users, uploads_per_minute=2, max_upload_mb=1)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(users, False, 1, allowed_hosts("127.0.0.1"), app=app))
+    url = serve(app, users=users)
     yield {"url": url, "corpus": corpus, "index": index, "users": users_file, "root": root}
     app.close()
 
@@ -291,14 +289,12 @@ def test_page_an_editor_sees_the_write_controls(team, browser):
 
 
 def test_read_only_has_no_write_endpoint_and_refuses_file_uploads(tip_index, embedder, tmp_path):
-    from search.serve.page import build_app, launch_options
-    from search.serve.render import CSS
+    from search.serve.page import build_app
 
     index = tmp_path / "index"
     shutil.copytree(tip_index, index)
     app = build_app(index, corpus_dir=tmp_path / "corpus", embedder=embedder, read_only=True)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True,
-                           css=CSS, **launch_options(None, True, 50))
+    url = serve(app, read_only=True, max_upload_mb=50)
     try:
         client = _client({"url": url})
         names = {fn.api_name for fn in app.fns.values()}

@@ -138,7 +138,7 @@ def answer_threshold_table(searcher: Searcher) -> str:
     rules = [("none", lambda conf, agreed: True)]
     rules += [(f"cosine ≥ {t:.2f}", lambda conf, agreed, t=t: confident(conf, agreed, t, agreement=False))
               for t in THRESHOLDS if t is not None]
-    rules.append((f"cosine ≥ {ANSWER_THRESHOLD:.2f}, or the three lists agree (cosine ≥ {AGREED_FLOOR:.2f}); and {MARGIN:.2f} over "
+    rules.append((f"cosine ≥ {ANSWER_THRESHOLD:.2f}, or the three lists agree (cosine ≥ {AGREED_FLOOR:g}); and {MARGIN:.2f} over "
                   f"the next hits' best sentence ({AGREED_MARGIN:.2f} when the lists agree), never a title or heading "
                   "(shipped)", confident))
     for i, (name, show) in enumerate(rules):

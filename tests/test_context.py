@@ -40,15 +40,14 @@ def test_bm25_finds_a_short_passage_by_its_headings_and_cites_its_own_text(tmp_p
     (corpus / "us-code-title-22.md").write_text(CODE, encoding="utf-8")
     (corpus / "farms.txt").write_text(OTHER, encoding="utf-8")
     plain = tmp_path / "plain"
-    build_index(corpus, plain, embedder=embedder)
+    build_index(corpus, plain, embedder=embedder, config=IndexConfig(bm25_context=()))
     question = "Who is the interagency chairman?"
     found = Searcher(plain, embedder=embedder).search(question, k=3, retriever="lexical").hits
     assert not any(h.text == CHAIRMAN for h in found)  # its own words hold none of the question's…
 
-    contextual = IndexConfig(bm25_context=("title", "path"))
-    again = build_index(corpus, plain, embedder=embedder, config=contextual)
+    again = build_index(corpus, plain, embedder=embedder)  # BM25 reads the heading path by default
     assert again.embedded == 0  # BM25's words changed, not what the model read: every vector kept
-    assert load_index(plain).manifest.config == contextual
+    assert load_index(plain).manifest.config == IndexConfig() and IndexConfig().bm25_context == ("path",)
     hits = Searcher(plain, embedder=embedder).search(question, k=3, retriever="lexical").hits
     assert hits[0].text == CHAIRMAN  # …its headings hold "Interagency" and "Chairman"
     assert hits[0].citation.section.endswith("› (c) Chairman") and "Title 22" not in hits[0].citation.section

@@ -58,7 +58,9 @@ class IndexConfig:
             (its report's title), ``"path"`` (its heading path), both, or neither. The path by default: a short
             passage (one sentence under ``(c) Chairman``) is found by what its headings say; the title, on
             every passage of a report, lost bundled-report questions (docs/library.md).
-        bm25_context: the same for BM25's words. Citations and highlights are the passage's own text.
+        bm25_context: the same for BM25's words; the path by default too: in the dev library it put five more of
+            the library's own questions in a top 5 and none fewer of the bundled report's (docs/library.md).
+            Citations and highlights are the passage's own text.
     """
 
     model: str = DEFAULT_MODEL
@@ -74,7 +76,7 @@ class IndexConfig:
     languages: tuple[str, ...] = ("lo", "en")
     adapter: bool = True
     model_context: tuple[str, ...] = ("path",)
-    bm25_context: tuple[str, ...] = ()
+    bm25_context: tuple[str, ...] = ("path",)
 
     def __post_init__(self):
         for name in ("languages", "model_context", "bm25_context"):

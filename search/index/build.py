@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from search.index import freshness
 from search.index.records import IndexConfig, Joined, Manifest, Passage
 from search.index.reuse import Previous, old_vectors, reusable
 from search.ingest.debris import without_labels
-from search.ingest.tokenize import words_and_tokens
+from search.ingest.tokenize import tokenize, words_and_tokens
 
 # progress(stage, done, total): stage is "read", "embed" (passages), "terms" (the bridge's vocabulary) or
 # "neighbours" (each vector's nearest neighbours, for the hub discount).
@@ -260,7 +261,13 @@ def _tokens(passages, counts: TermCounts, context: tuple[str, ...] = ()):
         pairs = words_and_tokens(p.text)
         counts.add(p.lang, pairs)
         head = header(p, context) if context else ""
-        yield [t for _, t in words_and_tokens(head)] + [t for _, t in pairs] if head else [t for _, t in pairs]
+        yield [*_header_tokens(head), *(t for _, t in pairs)] if head else [t for _, t in pairs]
+
+
+@functools.lru_cache(maxsize=8192)
+def _header_tokens(head: str) -> tuple[str, ...]:
+    """BM25's tokens of a passage's header: the passages of a section share theirs, so it is tokenized once."""
+    return tuple(tokenize(head))
 
 
 @dataclass

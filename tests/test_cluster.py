@@ -68,14 +68,11 @@ def test_build_with_ray_from_the_cli_sends_only_changed_reports(cluster, library
 
 def test_an_unreachable_cluster_is_refused_at_once_not_retried_for_minutes():
     """Ray retries an address nobody listens at for minutes; the build names it and stops."""
-    import socket
-
     from search.errors import SearchError
     from search.index.cluster import _reachable
+    from served import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # free once the socket closes
+    port = free_port()  # nobody listens there
     with pytest.raises(SearchError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
         _reachable(f"127.0.0.1:{port}")
     with pytest.raises(SearchError, match="HOST:PORT"):

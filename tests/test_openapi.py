@@ -120,13 +120,10 @@ def test_every_route_answers_as_documented(app, tmp_path):
 
 
 def test_while_the_app_gets_ready_every_route_answers_503_as_documented(app):
-    import socket
-
     from search.serve.startup import StartupPage
+    from served import free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     page = StartupPage("127.0.0.1", port, echo=lambda _: None).start()
     try:
         page.say("Converting the model")

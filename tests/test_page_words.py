@@ -10,6 +10,7 @@ from search.errors import QueryError
 from search.retrieve.engine import check_question
 from search.serve.render import card, search_error_html
 from search.serve.startup import StartupPage, _QuietServer
+from served import free_port
 
 
 def test_the_sign_in_message_names_each_field_in_lao(tmp_path):
@@ -59,9 +60,7 @@ def test_a_browser_that_leaves_the_getting_ready_page_is_no_traceback(capsys):
 
 def test_the_getting_ready_page_serves_on_after_a_client_leaves(capfd):
     """A client that asks and leaves at once (reset, not read): the page still answers the next one, quietly."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     page = StartupPage("127.0.0.1", port, echo=lambda message: None).start()
     try:
         for _ in range(20):

@@ -80,17 +80,11 @@ def test_cli_query_and_eval_take_doc(run, shelf, tmp_path):
 @pytest.fixture(scope="module")
 def shelf_app(shelf, embedder):
     """The app over the small library (searches only: nothing here writes)."""
-    import socket
-
     from search.serve.page import build_app
-    from search.serve.render import CSS
+    from served import serve
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     app = build_app(shelf["index"], corpus_dir=shelf["corpus"], embedder=embedder)
-    _, url, _ = app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS)
-    yield url
+    yield serve(app)
     app.close()
 
 

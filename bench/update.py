@@ -49,11 +49,11 @@ STAGES = (
     ("the centering's reference means (cached)", "index/build.py", "language_reference", None),
     ("writing the generation", "index/publish.py", "_write_generation", None),
     ("  of which passages.jsonl and its table", "index/publish.py", "_write_lines", None),
-    ("  of which vector files", "index/publish.py", "save_vectors", None),
+    ("  of which vector files", "index/vector_files.py", "save_vectors", None),
     ("    of which neighbourhoods (hub discount)", "index/neighbours.py", "updated", None),
     ("    of which FAISS indexes", "index/dense.py", "from_vectors", None),
     ("    of which centering", "index/centering.py", "apply", None),
-    ("  of which checksums of the new files", "search/fileio.py", "file_sha256", "<dictcomp>"),  # _write_generation's
+    ("  of which checksums of the new files (the wait)", "search/fileio.py", "sha256", "_write_generation"),
     ("  of which flushing to disk", "search/fileio.py", "sync_tree", None),
 )
 

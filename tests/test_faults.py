@@ -260,6 +260,7 @@ KILLER = r"""
 import os, signal, sys
 from pathlib import Path
 import search.index.publish as store
+from search.index.dense import DenseIndex
 from search import Embedder, build_index
 
 point, corpus, index = sys.argv[1:4]
@@ -275,11 +276,11 @@ if point == "embedding":
         die()
     Embedder.embed_passages = embed
 elif point == "writing":
-    real_save = store.DenseIndex.save
+    real_save = DenseIndex.save
     def save(self, path):
         real_save(self, path)
         die()
-    store.DenseIndex.save = save
+    DenseIndex.save = save
 elif point == "before-publish":  # the generation is complete and CURRENT's new copy is on disk, not yet renamed
     real_replace = os.replace
     def replace(src, dst):

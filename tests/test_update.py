@@ -238,7 +238,7 @@ def test_an_inverted_file_of_a_grown_library_reuses_the_previous_clusters(tmp_pa
 
 
 def test_carried_runs_split_kept_rows_where_they_stop_following_each_other():
-    from search.index.publish import Carried
+    from search.index.vector_files import Carried
     from search.index.records import Joined
 
     carried = Carried(np.array([5, 6, 7, -1, -1, 2, 3, 9]), passages=["stand-in"])
@@ -260,7 +260,8 @@ def corpus_reads(monkeypatch) -> list[str]:
     inner = fileio.file_sha256
 
     def counting(path):
-        seen.append(Path(path).name)
+        if not any(part.startswith(("gen-", ".staging-")) for part in Path(path).parts):  # the index's are not
+            seen.append(Path(path).name)
         return inner(path)
     monkeypatch.setattr(fileio, "file_sha256", counting)
     monkeypatch.setattr(fileio, "SETTLED_SECONDS", 0.0)  # the test's files were written a moment ago
@@ -313,3 +314,32 @@ def test_an_unchanged_corpus_is_not_read_again_by_a_build_or_at_start_up(mini_co
     report = build_index(mini_corpus, index, embedder=embedder)
     assert corpus_reads == ["health-report.txt"] and report.embedded > 0
     assert b"2031" in (current_generation(index)[0] / PASSAGES).read_bytes()
+
+
+def test_a_build_reads_again_only_the_live_files_written_to_since_they_were_written(mini_corpus, tmp_path, embedder,
+                                                                                     monkeypatch):
+    """The live generation is checked before its files are reused: by their stamps as written (stamps.json), so
+    an add to a big library does not read the whole index again; a file written to since is checksummed."""
+    from search import fileio
+
+    index = tmp_path / "index"
+    build_index(mini_corpus, index, embedder=embedder)
+    hashed: list[str] = []
+    inner = fileio.file_sha256
+    monkeypatch.setattr(fileio, "file_sha256", lambda path: hashed.append(Path(path).parent.name) or inner(path))
+    live = current_generation(index)[0]
+    (mini_corpus / "added.txt").write_text("Rice prices rose in Savannakhet in 2024.\n", encoding="utf-8")
+    build_index(mini_corpus, index, embedder=embedder)
+    assert live.name not in hashed and hashed  # the new generation's files are checksummed as written
+    hashed.clear()
+
+    live = current_generation(index)[0]
+    vectors = live / "vectors.npy"
+    data, before = bytearray(vectors.read_bytes()), vectors.stat()
+    data[-8:] = np.array([0.5, -0.5], np.float32).tobytes()  # a vector changed in place, same size
+    time.sleep(0.05)
+    vectors.write_bytes(bytes(data))
+    os.utime(vectors, ns=(before.st_atime_ns, before.st_mtime_ns))  # its modification time put back
+    report = build_index(mini_corpus, index, embedder=embedder)
+    assert hashed.count(live.name) == 1  # vectors.npy alone was read again, found damaged and not reused
+    assert report.embedded == report.passages

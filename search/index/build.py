@@ -22,7 +22,8 @@ from search.ingest.lang import document_tagger
 from search.index.cluster import Embedded
 from search.index.context import header, model_inputs
 from search.index.sparse import SparseIndex
-from search.index.publish import OCR_CACHE, Carried, index_lock, write_index
+from search.index.publish import OCR_CACHE, index_lock, write_index
+from search.index.vector_files import Carried
 from search.index.reference import reference_means
 from search.index import freshness
 from search.index.records import IndexConfig, Joined, Manifest, Passage

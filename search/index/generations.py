@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 
 from search.errors import REBUILD_HINT, IndexFormatError, IndexNotFoundError
-from search.fileio import file_sha256
-from search.index.records import FORMAT_VERSION, MANIFEST, IndexConfig, Manifest
+from search.fileio import file_stamp, files_sha256
+from search.index.records import FORMAT_VERSION, MANIFEST, STAMPS, IndexConfig, Manifest
 
 CURRENT, LOCK = "CURRENT", ".lock"
 GENERATION_PREFIX, STAGING_PREFIX = "gen-", ".staging-"
@@ -49,27 +49,44 @@ def check_files(generation: Path, manifest: Manifest, *, verify: str = "auto") -
         raise IndexFormatError(f"{generation / name} {problem}; {REBUILD_HINT}")
 
 
-def damaged_files(generation: Path, manifest: Manifest, *, checksums: bool = True) -> dict[str, str]:
+def damaged_files(generation: Path, manifest: Manifest, *, checksums: bool = True,
+                  trust_stamps: bool = False) -> dict[str, str]:
     """The files of a generation that cannot be trusted, each with what is wrong with it.
 
     Args:
         generation: the generation's folder.
         manifest: its manifest, which lists every other file's size and SHA-256.
         checksums: also read every file and compare its SHA-256 (else sizes only).
+        trust_stamps: a file whose stamp (:func:`search.fileio.file_stamp`) is still the one recorded when
+            it was written (``stamps.json``) is not read: nothing has written to it since. What a stamp cannot
+            see is the disk itself failing, which ``python -m search check`` reads every byte for.
     """
-    damaged = {}
+    recorded = written_stamps(generation) if trust_stamps else {}
+    damaged, unread = {}, []
     for name, info in manifest.files.items():
         path = generation / name
         try:
-            size = path.stat().st_size
+            stamp = file_stamp(path)
         except OSError as exc:
             damaged[name] = f"is missing ({exc.strerror})"
             continue
-        if size != info["bytes"]:
-            damaged[name] = f"is {size} bytes, the manifest says {info['bytes']}: it is truncated or damaged"
-        elif checksums and file_sha256(path) != info["sha256"]:
+        if stamp[0] != info["bytes"]:
+            damaged[name] = f"is {stamp[0]} bytes, the manifest says {info['bytes']}: it is truncated or damaged"
+        elif checksums and recorded.get(name) != stamp:
+            unread.append(name)
+    for name, digest in zip(unread, files_sha256([generation / name for name in unread])):
+        if digest != manifest.files[name]["sha256"]:
             damaged[name] = "does not match its checksum: it is damaged"
-    return damaged
+    return {name: damaged[name] for name in manifest.files if name in damaged}  # in the manifest's order
+
+
+def written_stamps(generation: Path) -> dict[str, list[int]]:
+    """Each file's stamp as the build that wrote ``generation`` left it (``stamps.json``); {} when unreadable."""
+    try:
+        stamps = json.loads((Path(generation) / STAMPS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamps if isinstance(stamps, dict) else {}
 
 
 def current_generation(index_dir: Path) -> tuple[Path, Manifest]:

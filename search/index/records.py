@@ -32,6 +32,8 @@ HUBNESS = "hubness.npy"  # each passage's, then each unit's mean cosine with its
 # Each passage's, then each unit's nearest neighbours and the clusters its search scanned, and their scores
 # (index/neighbours.py): what lets an update measure the hubness of what it moves only.
 NEIGHBOURS, NEIGHBOUR_SCORES = "neighbours.npy", "neighbour-scores.npy"
+# each file's stamp as written (not in the manifest: a stamp holds on this machine only); index/generations.py
+STAMPS = "stamps.json"
 THAI_VECTORS = "terms-thai.npy"  # the Lao terms read as Thai, embedded (index/terms.py, TermTable.thai)
 
 

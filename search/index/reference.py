@@ -44,7 +44,7 @@ def reference_means(embedder, cut: Callable[[Document], list], *, key: str) -> d
         key: what else the passages depend on (the chunking settings), for the cache.
 
     ``sentences`` are the best-sentence list's units: each sentence of a longer passage, and each
-    one-sentence passage, as :func:`search.index.publish.save_vectors` lays them out.
+    one-sentence passage, as :func:`search.index.vector_files.save_vectors` lays them out.
     """
     name = hashlib.sha256(f"{embedder.model_id} {reference_digest()} {key}".encode()).hexdigest()[:20]
     cache_dir = getattr(embedder, "cache_dir", None)

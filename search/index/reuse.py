@@ -47,7 +47,8 @@ def reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> Previo
     """The previous index if its vectors can be reused (same model and settings but BM25's, files intact), else
     None. Its BM25 counts are reused only when BM25's settings are the same too.
 
-    Every file is checksummed: a damaged file is not reused but made again. Passage
+    Every file is checksummed, unless its stamp is the one it was written with (nothing has written to it
+    since): a damaged file is not reused but made again. Passage
     vectors need ``passages.jsonl`` and ``vectors.npy``; the sentence and term vectors
     are reused only when their own files are intact.
     """
@@ -57,7 +58,7 @@ def reusable(index_dir: Path, config: IndexConfig, embedder: Embedder) -> Previo
         return None
     if not same_vectors(manifest.config, config) or manifest.model_id != embedder.model_id:
         return None
-    damaged = damaged_files(generation, manifest)
+    damaged = damaged_files(generation, manifest, trust_stamps=True)
     if PASSAGES in damaged or VECTORS in damaged:
         return None
     try:

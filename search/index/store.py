@@ -17,6 +17,7 @@ Layout (see docs/index-format.md)::
     index/gen-…/term-counts.json     each language's terms' document counts and written forms (the same)
     index/gen-…/terms-<lang>.faiss          a big language's terms, searchable (above 20,000 terms only)
     index/gen-…/terms-thai.npy              the Lao terms read as Thai, embedded (a Lao question's words)
+    index/gen-…/stamps.json          each file's stamp as written (the next build reuses an unmoved file unread)
 
 No pickle anywhere. A build (:mod:`search.index.publish`) writes a new generation under a
 staging name, flushes it to disk, and publishes it by replacing ``CURRENT`` (one ``os.replace``):

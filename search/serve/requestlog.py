@@ -11,7 +11,6 @@ Lines go to the logger ``report-search.requests`` at INFO; ``serve --request-log
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence

@@ -181,7 +181,8 @@ def main() -> None:
     log_file.unlink(missing_ok=True)
     port = _free_port()
     command = [sys.executable, "-m", "search", "serve", "--corpus", str(args.corpus), "--index", str(work / "index"),
-               "--port", str(port), "--request-log", str(log_file), "--log-level", "warning"]
+               "--port", str(port), "--request-log", str(log_file), "--log-level", "warning",
+               "--no-thai-words"]  # no background embedding of the dictionary during the measurement
     if args.search_concurrency:
         command += ["--search-concurrency", str(args.search_concurrency)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)

@@ -3,7 +3,8 @@
 Only this module reads environment variables (each once, as an option's default): ``REPORT_SEARCH_CACHE``
 (where the converted model is kept), ``REPORT_SEARCH_MODEL`` (another
 sentence-transformers model for new indexes), ``REPORT_SEARCH_ENGINE`` (how the
-default model runs in new indexes), ``REPORT_SEARCH_THREADS``, ``REPORT_SEARCH_USERS`` and ``REPORT_SEARCH_DEBUG``.
+default model runs in new indexes), ``REPORT_SEARCH_THREADS``, ``REPORT_SEARCH_USERS``,
+``REPORT_SEARCH_THAI_WORDS`` and ``REPORT_SEARCH_DEBUG``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from search.index.build import build_index, make_embedder
 from search.cite import format_citation
 from search.display import visible
 from search.model.embed import DEFAULT_ENGINE, DEFAULT_MODEL, DEVICES, ENGINES, Embedder
-from search.retrieve.engine import DEFAULT_RETRIEVER, MAX_K, RETRIEVERS, Searcher, one_blas_thread
+from search.retrieve.checks import MAX_K
+from search.retrieve.engine import DEFAULT_RETRIEVER, RETRIEVERS, Searcher, one_blas_thread
 from search.errors import IndexNotFoundError, QueryError, ScopeError, SearchError
 from search.evaluation.evaluate import evaluate, format_side_by_side, format_table
 from search.evaluation.gold import load_gold
@@ -358,6 +360,10 @@ def _names(ctx, param, values) -> tuple[str, ...]:
               help="Write the request log (a JSON line per search: user, language, k, milliseconds by stage, outcome) "
                    "to this file instead of the console.")
 @click.option("--log-questions", is_flag=True, help="Put each question's text in the request log (off: questions can be sensitive).")
+@click.option("--thai-words/--no-thai-words", cls=_EnvOption, envvar="REPORT_SEARCH_THAI_WORDS", default=True,
+              show_default=True, help="Once per model on this machine, embed the Lao dictionary's words in the "
+                                      "background (lowest priority, a few minutes), so that a Lao question's words are "
+                                      "looked up, not embedded while the user waits [env REPORT_SEARCH_THAI_WORDS].")
 def serve(**options):
     """Serve the web page (and its JSON API) over the index, building it first when there is none.
 

@@ -33,6 +33,8 @@ def isolated_env(monkeypatch, model_cache, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.delenv("REPORT_SEARCH_MODEL", raising=False)
+    # an app served in a test does not spend minutes embedding the dictionary (tests/test_thai_words.py does it)
+    monkeypatch.setenv("REPORT_SEARCH_THAI_WORDS", "0")
     monkeypatch.chdir(tmp_path)
 
 

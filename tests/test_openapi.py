@@ -43,7 +43,7 @@ def check(app, path: str, method: str, answer: httpx.Response) -> dict:
 
 
 def test_the_document_gives_the_real_limits_and_shapes(app):
-    from search.retrieve.engine import MAX_K, MAX_QUESTION_CHARS
+    from search.retrieve.checks import MAX_K, MAX_QUESTION_CHARS
 
     spec = app["spec"]
     params = {p["name"]: p["schema"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from search.errors import QueryError
-from search.retrieve.engine import check_question
+from search.retrieve.checks import check_question
 from search.serve.render import card, search_error_html
 from search.serve.startup import StartupPage, _QuietServer
 from served import free_port

@@ -6,7 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from search.retrieve.answer import ANSWER_THRESHOLD
-from search.retrieve.engine import Searcher, check_question
+from search.retrieve.checks import check_question
+from search.retrieve.engine import Searcher
 from search.errors import QueryError
 from search.evaluation.gold import GoldProblem, GoldQuestion, match_form, relevant_ids
 from search.ingest.lang import detect_lang

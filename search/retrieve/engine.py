@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-import re
 import threading
 import time
 from collections import Counter
@@ -15,11 +13,13 @@ import numpy as np
 from search.ingest.ocr import LOW_CONFIDENCE
 from search.retrieve.answer import RIVALS, answer_candidate
 from search.ingest.numbers import asks_for_number
+from search.retrieve.checks import check_docs, check_k, check_question
 from search.retrieve.bridge import (expand_question, lao_content_words, lao_translations, read_as_thai,
                                     thai_readings, with_thai_readings)
 from search.index.build import make_embedder
 from search.model.embed import Embedder
-from search.errors import EmptyQueryError, IndexFormatError, QueryError, ScopeError, SearchError
+from search.model.thai_words import ThaiWords, load_thai_words, prepare_thai_words
+from search.errors import IndexFormatError, QueryError, SearchError
 from search.retrieve.explain import explain
 from search.retrieve.hybrid import reciprocal_rank_fusion
 from search.retrieve.lists import HUB_WEIGHT, best_sentences, numeric_first, one_of_each_text, sentence_ranking
@@ -30,8 +30,6 @@ from search.index.generations import live_generation
 from search.index.store import StoredIndex, load_index
 from search.ingest.tokenize import tokenize
 
-MAX_QUESTION_CHARS = 2000
-MAX_K = 100  # passages one search may return, everywhere (the page shows at most PAGE_MAX_K of them)
 # A search's stages, as ``timings=`` and the request log name them: the question's encoding, the dense
 # passage list, the best-sentence list, the bridge's expansion, BM25, rank fusion, and the highlights.
 STAGES = ("encode", "dense", "sentences", "bridge", "bm25", "fusion", "highlight")
@@ -41,7 +39,6 @@ KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those
 # the question, weaker evidence than an English question's own words (1.0). In the dev library 0.6 to 0.8 gave
 # the same top 5s (3 questions in, 1 out; alone none out); 0.5 lost one alone (docs/library.md).
 BRIDGED_LEXICAL_WEIGHT = 0.7
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters, read as spaces
 
 
 def one_blas_thread() -> None:
@@ -57,61 +54,6 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def check_question(question: str) -> str:
-    """Return the question stripped, or raise if it cannot be searched.
-
-    Raises:
-        EmptyQueryError: empty or only whitespace.
-        QueryError: longer than ``MAX_QUESTION_CHARS``.
-    """
-    if not isinstance(question, str):
-        raise QueryError(f"the question must be text, got {type(question).__name__}")
-    question = _CONTROL.sub(" ", question).strip()
-    if not question:
-        raise EmptyQueryError("the question is empty; type a question in Lao or English")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}. Ask about one thing at a time")
-    try:
-        question.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise QueryError(f"the question holds an invalid character at position {exc.start + 1} (a lone surrogate, "
-                         "from a broken copy and paste); type it again") from exc
-    return question
-
-
-def check_docs(docs, known) -> tuple[str, ...]:
-    """The reports a search is limited to, sorted and each once; () for all.
-
-    Args:
-        docs: report names (file names in the corpus, as citations give them), or None.
-        known: the index's reports.
-
-    Raises:
-        ScopeError: ``docs`` is not a list of names, or names a report the index does not hold.
-    """
-    if docs is None:
-        return ()
-    if not isinstance(docs, (list, tuple, set, frozenset)) or not all(isinstance(d, str) for d in docs):
-        raise ScopeError(f"docs must be a list of report names, got {docs!r}")
-    missing = sorted({d for d in docs if d not in known})
-    if missing:
-        shown = ", ".join(repr(d) for d in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        raise ScopeError(f"no report named {shown} in the index; reports are named by their file names, "
-                         "as in citations and the corpus panel")
-    return tuple(sorted(set(docs)))
-
-
-def check_k(k) -> int:
-    """Return ``k`` if it is a whole number from 1 to ``MAX_K``.
-
-    Raises:
-        QueryError: anything else (``1.5``, ``"5"``, ``True``, ``0``).
-    """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k <= MAX_K:
-        raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
-    return int(k)
-
-
 class Searcher:
     """Search over one index. The index and model load on first use and stay loaded.
 
@@ -120,12 +62,14 @@ class Searcher:
         embedder: the embedder; made from the index's own config when None.
         cache_dir: where the default model is converted (when ``embedder`` is None).
         word_cache_size: how many embedded question words (for the bridge) to keep; 0 keeps none.
+        thai_words: look a Lao question's words up in the dictionary's, when the model cache has them
+            (:meth:`prepare_thai_words`); False embeds every word the index lacks (a benchmark's baseline).
         threads: threads for batches of questions (when ``embedder`` is None); one question uses one.
         progress: told each step of a first-use model preparation (when ``embedder`` is None).
     """
 
     def __init__(self, index_dir: Path, *, embedder: Embedder | None = None, cache_dir: Path | None = None,
-                 word_cache_size: int = 50_000, threads: int | None = None, progress=None):
+                 word_cache_size: int = 50_000, threads: int | None = None, progress=None, thai_words: bool = True):
         self.index_dir = Path(index_dir)
         self._embedder = embedder
         self._cache_dir = cache_dir
@@ -135,6 +79,8 @@ class Searcher:
         self._following = threading.Lock()  # one thread loads a new generation; the others search the loaded one
         self._word_vectors: dict[str, np.ndarray] = {}
         self._word_cache_size = word_cache_size
+        self._thai_words: ThaiWords | None = None  # the dictionary's words, embedded once per model (model cache)
+        self._use_thai_words = thai_words
 
     @property
     def index(self) -> StoredIndex:
@@ -319,10 +265,13 @@ class Searcher:
 
     def _thai_word_vectors(self, words: list[str], index: StoredIndex | None = None) -> list[np.ndarray]:
         """Query embeddings of Lao words read as Thai: the index's (its Lao terms', embedded at build time), the
-        cached (questions share most of their words), and only the others embedded now."""
+        cached (questions share most of their words), the dictionary's (embedded once per model, when
+        :meth:`prepare_thai_words` has run on this machine), and only the others embedded now."""
         table = (index or self.index).terms.get(LAO)
         found = {w: self._word_vectors.get(w) for w in words}
         found.update(table.thai_vectors([w for w, v in found.items() if v is None]) if table is not None else {})
+        if self._thai_words is not None:
+            found.update(self._thai_words.get([w for w, v in found.items() if v is None]))
         missing = [w for w, v in found.items() if v is None]
         if missing:
             found.update(zip(missing, self.embedder.embed_queries([read_as_thai(w) for w in missing])))
@@ -340,6 +289,28 @@ class Searcher:
         index.sparse.warm_up()
         tokenize("ລາວ")
         lao_translations()  # the dictionary and the place names
+        if self._thai_words is None and self._use_thai_words:
+            self._thai_words = load_thai_words(getattr(self.embedder, "cache_dir", None), self.embedder.model_id)
+
+    @property
+    def has_thai_words(self) -> bool:
+        """Whether a Lao question's words are looked up in the dictionary's, embedded once per model."""
+        return self._thai_words is not None
+
+    def prepare_thai_words(self, progress=None, words: Sequence[str] | None = None) -> int:
+        """Embed the Lao dictionary's words read as Thai once for this model (into the model cache: about two
+        and a half minutes on two cores, the first time on a machine), and look a question's words up there from
+        now on instead of embedding them while the user waits. Returns how many words it holds.
+
+        Args:
+            progress: called as ``progress(done, total)`` while the words are embedded.
+            words: other words than the dictionary's (a smoke run's few).
+
+        Raises:
+            OSError: the model cache cannot be written.
+        """
+        self._thai_words = prepare_thai_words(self.embedder, progress=progress, words=words)
+        return len(self._thai_words)
 
     def source(self, passage_id: str, *, around: int = 40) -> tuple[list, int, int]:
         """A passage in its report: up to ``around`` passages either side, in reading order.

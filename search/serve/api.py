@@ -37,7 +37,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from search.display import visible
 from search.errors import AccessError, DuplicateReportError, QueryError, SearchError
-from search.retrieve.engine import MAX_K, MAX_QUESTION_CHARS, Searcher
+from search.retrieve.checks import MAX_K, MAX_QUESTION_CHARS
+from search.retrieve.engine import Searcher
 from search.serve import apischema as schema
 from search.serve.apidocs import DOCS_PAGE
 from search.serve.access import Users

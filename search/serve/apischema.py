@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from search.retrieve.engine import MAX_K, MAX_QUESTION_CHARS
+from search.retrieve.checks import MAX_K, MAX_QUESTION_CHARS
 
 __all__ = ["MAX_K", "MAX_QUESTION_CHARS", "ERRORS", "errors"]
 

@@ -28,7 +28,8 @@ from pathlib import Path
 from search.cite import path_parts
 from search.errors import SearchError
 from search.ingest.lang import LAO, lao_share
-from search.retrieve.engine import MAX_QUESTION_CHARS, Searcher
+from search.retrieve.checks import MAX_QUESTION_CHARS
+from search.retrieve.engine import Searcher
 
 log = logging.getLogger(__name__)
 

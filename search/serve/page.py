@@ -7,8 +7,10 @@ top-level ``app.py`` start it. Everything here calls the ``search`` library; the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -43,7 +45,7 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
               refresh: bool = False, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB, users: Users | None = None,
               read_only: bool = False, uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE,
               limits: ReadLimits = DEFAULT_LIMITS, requests: RequestLog | None = None,
-              search_concurrency: int = DEFAULT_SEARCH_CONCURRENCY) -> gr.Blocks:
+              search_concurrency: int = DEFAULT_SEARCH_CONCURRENCY, thai_words: bool = False) -> gr.Blocks:
     """The Gradio app over ``index_dir``; the index and model are loaded here, once.
 
     Args:
@@ -60,6 +62,9 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
         requests: the request log (a line per search; see requestlog.py); one without question text when None.
         search_concurrency: searches run at once, from the page and each API alike (more wait their turn);
             writes (add, remove, re-index) run one at a time.
+        thai_words: when the Lao dictionary's words are not yet embedded for this model on this machine, embed
+            them in the background at the lowest priority (:meth:`Searcher.prepare_thai_words`); searches meanwhile
+            embed a Lao question's words as they come.
     """
     searcher = Searcher(index_dir, embedder=embedder)
     requests = requests or RequestLog()
@@ -73,6 +78,8 @@ def build_app(index_dir: Path, *, corpus_dir: Path = Path("corpus"), embedder: E
     scans = ScanPages(searcher, corpus_dir)
     if refresh:
         threading.Thread(target=_refresh, args=(curator,), daemon=True, name="index-refresh").start()
+    if thai_words and not searcher.has_thai_words:
+        threading.Thread(target=_prepare_thai_words, args=(searcher,), daemon=True, name="thai-words").start()
 
     def reader(request: gr.Request | None) -> None:
         """Searching needs a user the users file still lists, in a session begun since their password or role
@@ -287,6 +294,22 @@ def _refresh(curator: Curator) -> None:
                     len(report.documents), report.passages, report.embedded)
     except SearchError as exc:
         log.warning("the index could not be brought up to date (%s); still serving the previous one", exc)
+
+
+def _prepare_thai_words(searcher: Searcher) -> None:
+    """Embed the Lao dictionary's words once for this model, in the background, on this thread alone at the
+    lowest CPU priority (Linux; its batches stay on the calling thread): searches go first."""
+    with contextlib.suppress(OSError, AttributeError):  # AttributeError: no per-thread priority on this system
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    log.warning("embedding the Lao dictionary's words read as Thai, once for this model on this machine (a few "
+                "minutes, in the background): Lao questions are faster after")
+    try:
+        count = searcher.prepare_thai_words()
+    except (OSError, SearchError) as exc:
+        log.warning("the dictionary's words were not embedded (%s): a Lao question's words are embedded as it comes",
+                    exc)
+        return
+    log.warning("%d dictionary words embedded: a Lao question's words are looked up from now on", count)
 
 
 

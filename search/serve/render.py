@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 EMPTY_QUESTION = ('<p class="notice" id="empty-question">Type a question first, in Lao or English. · '
                   'ກະລຸນາພິມຄຳຖາມກ່ອນ, ເປັນພາສາລາວ ຫຼື ອັງກິດ.</p>')
-PAGE_MAX_K = 20  # results the page shows at most (its slider, ?k=); the APIs go to engine.MAX_K
+PAGE_MAX_K = 20  # results the page shows at most (its slider, ?k=); the APIs go to checks.MAX_K
 LANG_NAMES = {"lo": "Lao · ລາວ", "en": "English · ອັງກິດ", "und": "unknown"}
 LANG_FILTERS = {"All languages · ທຸກພາສາ": None, "Lao passages · ພາສາລາວ": "lo", "English passages · ພາສາອັງກິດ": "en"}
 # Runs before each search: the address bar shows ?q=…&k=…&lang=…&doc=…, so the page can be bookmarked or shared.

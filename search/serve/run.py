@@ -46,6 +46,7 @@ class ServeOptions:
     request_log: Path | None = None
     log_questions: bool = False
     search_concurrency: int | None = None  # None: DEFAULT_SEARCH_CONCURRENCY
+    thai_words: bool = True  # embed the dictionary's Lao words once per model, in the background
 
 
 class ServeError(SystemExit):
@@ -83,7 +84,7 @@ def serve(options: ServeOptions) -> None:
                         max_upload_mb=o.max_upload_mb, users=users, read_only=o.read_only,
                         uploads_per_minute=o.uploads_per_minute, limits=o.limits,
                         requests=RequestLog(questions=o.log_questions),
-                        search_concurrency=o.search_concurrency or DEFAULT_SEARCH_CONCURRENCY)
+                        search_concurrency=o.search_concurrency or DEFAULT_SEARCH_CONCURRENCY, thai_words=o.thai_words)
     except SearchError as exc:
         raise ServeError(str(exc)) from exc
     finally:

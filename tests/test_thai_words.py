@@ -22,10 +22,10 @@ LAO_QUESTIONS = [q.question for q in load_gold(ROOT / "eval/gold/laos-tip-2022.j
 
 @pytest.fixture
 def small_dictionary(monkeypatch, embedder):
-    """The dictionary cut to these questions' words and a few hundred others (the whole takes minutes to embed);
+    """The dictionary cut to these questions' words and a hundred others (the whole takes minutes to embed);
     the store it makes is removed after, so no other test meets it."""
     asked = {w for q in LAO_QUESTIONS for w in lao_content_words(tokenize(q))}
-    words = tuple(sorted(asked | set(thai_words.dictionary_words()[:300])))
+    words = tuple(sorted(asked | set(thai_words.dictionary_words()[:100])))
     monkeypatch.setattr(thai_words, "dictionary_words", lambda: words)
     yield words
     thai_words.store_path(embedder.cache_dir, embedder.model_id).unlink(missing_ok=True)

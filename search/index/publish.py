@@ -103,13 +103,14 @@ def _write_generation(index_dir, manifest, passages, vectors, sentence_vectors, 
                 write(staging)
             paths = sorted(staging.iterdir())
             digests = sealer.sha256(paths)
-        files = {p.name: {"bytes": p.stat().st_size, "sha256": digest} for p, digest in zip(paths, digests)}
+        # the stamps of the files as written: the next build reuses a file whose stamp has not moved unread
+        stamps = {p.name: file_stamp(p) for p in paths}
+        files = {p.name: {"bytes": stamps[p.name][0], "sha256": digest} for p, digest in zip(paths, digests)}
         now = datetime.now(timezone.utc)
         stamped = Manifest(**{**manifest.__dict__, "created": now.isoformat(timespec="seconds"), "files": files})
         data = json.dumps(stamped.to_dict(), ensure_ascii=False, indent=2).encode("utf-8")
         (staging / MANIFEST).write_bytes(data)
-        # the stamps of the files as written: the next build reuses a file whose stamp has not moved unread
-        (staging / STAMPS).write_text(json.dumps({p.name: file_stamp(p) for p in paths}), encoding="utf-8")
+        (staging / STAMPS).write_text(json.dumps(stamps), encoding="utf-8")
         sync_tree(staging)
         os.chmod(staging, 0o755)  # mkdtemp makes it private
         generation = index_dir / f"{GENERATION_PREFIX}{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"

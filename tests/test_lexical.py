@@ -284,6 +284,48 @@ def test_reciprocal_rank_fusion_by_hand():
     assert weighted[0][0] == 3
 
 
+def test_a_list_blind_to_an_item_does_not_vote_it_down():
+    """BM25 cannot read a Lao passage with an English question's words: missing from its list, such a passage keeps
+    the model's lists' verdict plus ``share`` of BM25's weight over theirs; a passage BM25 could read and left out
+    is scored as before, and so is one BM25 did list."""
+    model = [(1, 0.9), (2, 0.8), (3, 0.7)]
+    bm25 = [(3, 9.0), (4, 5.0)]
+    lao = {2, 4}.__contains__
+    plain = dict(reciprocal_rank_fusion([model, bm25], weights=[1.0, 1.0], k=10))
+    blind = dict(reciprocal_rank_fusion([model, bm25], weights=[1.0, 1.0], k=10, blind=(1, lao, 0.5)))
+    assert blind[2] == pytest.approx(plain[2] * 1.5)  # Lao, unread: half of BM25's vote in the model's verdict
+    assert blind[1] == plain[1] and blind[3] == plain[3] and blind[4] == plain[4]  # read, or listed
+    halves = dict(reciprocal_rank_fusion([model, model, bm25], weights=[0.5, 0.5, 0.7], k=10, blind=(2, lao, 1.0)))
+    assert halves[2] == pytest.approx(2 * 0.5 / 12 * (1 + 0.7 / 1.0))
+    # the Lao passage the model put second goes first: BM25 could not read it; the others are scored as they were
+    assert [i for i, _ in reciprocal_rank_fusion([model, bm25], weights=[1.0, 0.2], k=10)] == [3, 1, 2, 4]
+    assert [i for i, _ in reciprocal_rank_fusion([model, bm25], weights=[1.0, 0.2], k=10, blind=(1, lao, 1.0))] == [2, 3, 1, 4]
+    assert reciprocal_rank_fusion([model, bm25], k=10, blind=(1, lao, 0.0)) == reciprocal_rank_fusion([model, bm25], k=10)
+
+
+def test_only_an_english_question_s_bm25_is_blind_to_lao_passages(searcher, monkeypatch):
+    """The engine passes BM25's blindness for a question that is not Lao (its own words cannot reach a Lao
+    passage), never for a Lao one (the bridge reads English for it), and only Lao rows are unread."""
+    import search.retrieve.engine as engine
+
+    seen = []
+
+    def spy(rankings, *, weights=None, blind=None):
+        seen.append((len(rankings), blind))
+        return reciprocal_rank_fusion(rankings, weights=weights, blind=blind)
+
+    monkeypatch.setattr(engine, "reciprocal_rank_fusion", spy)
+    searcher.search("How many victims did the government identify?", k=5)
+    searcher.search("ລັດຖະບານໄດ້ລະບຸຕົວຜູ້ເຄາະຮ້າຍຈັກຄົນ?", k=5)
+    (lists, blind), (_, lao_blind) = seen
+    assert lao_blind is None
+    j, cannot_read, share = blind
+    assert j == lists - 1 and share == engine.CROSS_LANGUAGE_SHARE > 0
+    index = searcher.index
+    lao, english = index.rows_by_lang["lo"], index.rows_by_lang["en"]
+    assert all(cannot_read(int(row)) for row in lao) and not any(cannot_read(int(row)) for row in english)
+
+
 def test_fusion_ties_break_by_the_first_list_then_by_id():
     assert [i for i, _ in reciprocal_rank_fusion([[(7, 1.0)], [(4, 1.0)]])] == [7, 4]
     assert [i for i, _ in reciprocal_rank_fusion([[(9, 1.0)], [(7, 1.0)], [(4, 1.0)]])] == [9, 4, 7]

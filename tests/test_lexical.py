@@ -301,6 +301,12 @@ def test_a_list_blind_to_an_item_does_not_vote_it_down():
     assert [i for i, _ in reciprocal_rank_fusion([model, bm25], weights=[1.0, 0.2], k=10)] == [3, 1, 2, 4]
     assert [i for i, _ in reciprocal_rank_fusion([model, bm25], weights=[1.0, 0.2], k=10, blind=(1, lao, 1.0))] == [2, 3, 1, 4]
     assert reciprocal_rank_fusion([model, bm25], k=10, blind=(1, lao, 0.0)) == reciprocal_rank_fusion([model, bm25], k=10)
+    # listed low by the list that cannot read it, an item gets no less than if it were missing; listed high, its rank
+    long = [(3, 9.0), (4, 5.0), *((100 + i, 1.0) for i in range(40)), (2, 0.5)]  # item 2 43rd
+    low = dict(reciprocal_rank_fusion([model, long], k=10, blind=(1, lao, 0.5)))
+    assert low[2] == pytest.approx(blind[2])
+    high = dict(reciprocal_rank_fusion([model, [(2, 9.0), (3, 5.0)]], k=10, blind=(1, lao, 0.5)))
+    assert high[2] == pytest.approx(1 / 12 + 1 / 11)
 
 
 def test_only_an_english_question_s_bm25_is_blind_to_lao_passages(searcher, monkeypatch):

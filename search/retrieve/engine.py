@@ -40,9 +40,10 @@ KNOWN_LANGS = ("en", "lo")  # passage languages a filter may name, besides those
 # the same top 5s (3 questions in, 1 out; alone none out); 0.5 lost one alone (docs/library.md).
 BRIDGED_LEXICAL_WEIGHT = 0.7
 # BM25 reads an English question's own words, which a Lao passage does not hold: such a passage missing from BM25's
-# list was not voted down, only not read. It gets half of BM25's vote in the model's lists' verdict (a Lao question
-# reads English through the bridge, so its BM25 list votes as it stands). In the dev library 0.5, 0.7 and 1.0 each put
-# six questions in a top 5 and none out, alone nothing moves; 0.5 moved the fewest others (docs/library.md).
+# list (or listed low, through a bridged Lao term) was not voted down, only not read. It gets at least half of BM25's
+# vote in the model's lists' verdict (a Lao question reads English through the bridge: its BM25 list votes as is).
+# In the dev library 0.5, 0.7 and 1.0 each put six questions in a top 5 and none out, alone nothing moves; 0.5
+# moved the fewest others (docs/library.md).
 CROSS_LANGUAGE_SHARE = 0.5
 
 

@@ -29,9 +29,10 @@ def reciprocal_rank_fusion(
         weights: one weight per list (all 1 when None).
         k: the rank offset; larger values flatten the head of each list.
         blind: ``(j, cannot_read, share)``: list ``j`` cannot read the items ``cannot_read`` is true for (BM25 and a
-            passage in another language than the question's words). Such an item missing from list ``j`` is not
-            counted as voted down by it: its score from the other lists grows by ``share`` of list ``j``'s weight
-            over theirs (1 would give it the other lists' verdict in full, 0 counts the absence as a vote).
+            passage in another language than the question's words). Such an item is not voted down by list ``j``:
+            from it, it gets the larger of its rank's share and ``share`` of list ``j``'s weight applied to the
+            other lists' verdict (their score over their weight; 1 gives it that verdict in full, 0 counts a
+            missing or low rank as a vote, as for any other item).
 
     Returns:
         (id, fused score) pairs, best first.
@@ -46,11 +47,12 @@ def reciprocal_rank_fusion(
     if blind is not None:
         j, cannot_read, share = blind
         others = sum(weight for i, weight in enumerate(weights) if i != j)
-        listed = {item for item, _ in rankings[j]}
-        scale = 1 + share * weights[j] / others if others > 0 else 1.0
+        ranks = {item: rank for rank, (item, _) in enumerate(rankings[j], 1)}
         for item in fused:
-            if item not in listed and cannot_read(item):
-                fused[item] *= scale
+            if others > 0 and cannot_read(item):
+                own = weights[j] / (k + ranks[item]) if item in ranks else 0.0
+                rest = fused[item] - own
+                fused[item] = rest + max(own, rest * share * weights[j] / others)
     first = {item: rank for rank, (item, _) in enumerate(rankings[0] if rankings else ())}
     unranked = len(first)
     # scores are sums of fractions: equal sums may differ in the last bit, so compare them rounded

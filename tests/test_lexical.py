@@ -286,8 +286,8 @@ def test_reciprocal_rank_fusion_by_hand():
 
 def test_a_list_blind_to_an_item_does_not_vote_it_down():
     """BM25 cannot read a Lao passage with an English question's words: missing from its list, such a passage keeps
-    the model's lists' verdict plus ``share`` of BM25's weight over theirs; a passage BM25 could read and left out
-    is scored as before, and so is one BM25 did list."""
+    the model's lists' verdict plus ``share`` of BM25's weight over theirs, and listed, the larger of that and its
+    rank's; a passage BM25 could read is scored as before, listed or not."""
     model = [(1, 0.9), (2, 0.8), (3, 0.7)]
     bm25 = [(3, 9.0), (4, 5.0)]
     lao = {2, 4}.__contains__

@@ -194,19 +194,50 @@ def test_the_sentence_list_from_faiss_equals_scoring_every_sentence(searcher, mo
                 assert got == expected, (lang, numbers_first)
 
 
+def test_a_lao_question_gives_the_raw_cosine_s_first_candidate_a_small_vote(searcher, monkeypatch):
+    """For a Lao question the fusion gets one more list: the one passage, of all the other lists' candidates, that
+    the model's own cosine (raw vectors, no centering) puts first, voting RAW_FIRST_VOTE, before BM25. An English
+    question's fusion has no such list."""
+    import search.retrieve.engine as engine
+    from search.retrieve.hybrid import reciprocal_rank_fusion
+    from search.retrieve.lists import raw_first
+
+    seen = []
+
+    def spy(rankings, *, weights=None, blind=None):
+        seen.append(([list(r) for r in rankings], list(weights)))
+        return reciprocal_rank_fusion(rankings, weights=weights, blind=blind)
+
+    monkeypatch.setattr(engine, "reciprocal_rank_fusion", spy)
+    lao = "ລັດຖະບານໄດ້ລະບຸຕົວຜູ້ເຄາະຮ້າຍຈັກຄົນ?"
+    searcher.search(lao, k=5)
+    searcher.search("How many victims did the government identify?", k=5)
+    (rankings, weights), (english, english_weights) = seen
+    assert len(rankings) == 4 and len(english) == 3
+    assert weights[2] == engine.RAW_FIRST_VOTE > 0 and weights[:2] + weights[3:] == english_weights[:2] + [engine.BRIDGED_LEXICAL_WEIGHT]
+    (row, score), = rankings[2]
+    candidates = sorted({r for i, ranking in enumerate(rankings) if i != 2 for r, _ in ranking})
+    vector = searcher.embedder.embed_queries([lao])[0]
+    raw = np.asarray(searcher.index.vectors[candidates], np.float32) @ vector
+    assert row == candidates[int(np.argmax(raw))] and score == pytest.approx(float(raw.max()), abs=1e-5)
+    assert raw_first(searcher.index, vector, []) == []
+
+
 def test_why_names_each_list_and_only_words_the_passage_holds(searcher):
     from search.ingest.tokenize import tokenize
 
     result = searcher.search("ມາດຕາ 215 ຂອງກົດໝາຍອາຍາ ກຳນົດໂທດຈຳຄຸກຈັກປີ?", k=5, highlight=True)
     for hit in result.hits:
         why = hit.why
-        assert set(why.ranks) == {"dense", "sentences", "bm25"} and why.states_number is not None
+        assert set(why.ranks) == {"dense", "sentences", "raw", "bm25"} and why.states_number is not None  # a Lao question
         held = set(tokenize(hit.text))
         assert set(why.question_words) <= held & set(tokenize(result.question))
         assert set(why.translations) <= held and not set(why.translations) & set(tokenize(result.question))
     assert "penal" in result.hits[0].why.translations  # the bridge's English for ກົດໝາຍອາຍາ
+    assert sum(hit.why.ranks["raw"] == 1 for hit in result.hits) <= 1  # a list of one
     plain = searcher.search("Who runs the shelters?", k=2, highlight=True)
     assert plain.hits[0].why.states_number is None  # not a "how many" question
+    assert set(plain.hits[0].why.ranks) == {"dense", "sentences", "bm25"}  # English questions fuse three lists
     assert searcher.search("Who runs the shelters?", k=2).hits[0].why is None  # only asked for with highlight
 
 

@@ -22,7 +22,8 @@ from search.model.thai_words import ThaiWords, load_thai_words, prepare_thai_wor
 from search.errors import IndexFormatError, QueryError, SearchError
 from search.retrieve.explain import explain
 from search.retrieve.hybrid import reciprocal_rank_fusion
-from search.retrieve.lists import HUB_WEIGHT, best_sentences, numeric_first, one_of_each_text, sentence_ranking
+from search.retrieve.lists import (HUB_WEIGHT, best_sentences, numeric_first, one_of_each_text, raw_first,
+                                   sentence_ranking)
 from search.retrieve.pipelines import DEFAULT_RETRIEVER, PIPELINES, RETRIEVERS
 from search.retrieve.results import Hit, SearchResult
 from search.ingest.lang import LAO, detect_question_lang
@@ -45,6 +46,13 @@ BRIDGED_LEXICAL_WEIGHT = 0.7
 # In the dev library 0.5, 0.7 and 1.0 each put six questions in a top 5 and none out, alone nothing moves; 0.5
 # moved the fewest others (docs/library.md).
 CROSS_LANGUAGE_SHARE = 0.5
+# The model's lists compare centered vectors, which a Lao question about an English statute often misses and the
+# model's own cosine does not: for a Lao question, the fused lists' candidate the raw cosine puts first gets this
+# vote as a list of one. In the dev library 0.2 put 5 Lao questions in a top 5 and 1 out (library-a +1, library-b +3),
+# none in or out on the bundled report's sets, alone or in the library; 0.3 and 0.5 took one more out and cost the
+# bundled second set's mrr more; the raw list's first 3, or English questions too, lost a bundled question
+# (docs/library.md, "the model's own first choice").
+RAW_FIRST_VOTE = 0.2
 
 
 def one_blas_thread() -> None:
@@ -230,6 +238,12 @@ class Searcher:
                 bridged = pipeline.bridge and question_lang == LAO
                 rankings, weights = [*rankings, lexical], [*weights, BRIDGED_LEXICAL_WEIGHT if bridged else 1.0]
                 names.append("bm25")
+            voters = len(rankings)  # the lists that can agree on an answer (the raw list's one passage only joins them)
+            if fused and pipeline.centered and question_lang == LAO and RAW_FIRST_VOTE:
+                at = len(model_lists)  # after the model's lists, before BM25
+                rankings = [*rankings[:at], raw_first(index, vector, rankings), *rankings[at:]]
+                weights = [*weights[:at], RAW_FIRST_VOTE, *weights[at:]]
+                names.insert(at, "raw")
             if numeric:
                 rankings = [numeric_first(ranking, index.numeric_passages) for ranking in rankings]
             # the answer box weighs the top hit's sentence against the next hits' (RIVALS of them), whatever k is
@@ -245,7 +259,7 @@ class Searcher:
             listed_rows = [row for row, _ in listed]
             listed_spans = best_sentences(index, vector, listed_rows, numbers_first=numeric) if highlight else []
             spans = listed_spans[:k] if highlight else [None] * len(rows)
-            agreed = len(rankings) >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
+            agreed = voters >= 3 and all(ranking and ranking[0][0] == rows[0] for ranking in rankings) if rows else False
             # No answer from a page OCR read poorly: its words may not be the report's.
             candidate = (answer_candidate(index, vector, rows[0], spans[0], 1, numeric=numeric, agreed=agreed,
                                           question=question, rivals=list(zip(listed_rows[1:], listed_spans[1:])))

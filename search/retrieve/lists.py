@@ -77,6 +77,17 @@ def best_units(index: StoredIndex, query: np.ndarray, depth: int, lang: str | No
         wanted = min(total, wanted * 4)
 
 
+def raw_first(index: StoredIndex, vector: np.ndarray, rankings) -> list[tuple[int, float]]:
+    """Of every passage in ``rankings``, the one closest to the question by the model's own cosine (raw vectors: no
+    centering, no hub discount), as a list of one."""
+    rows = sorted({row for ranking in rankings for row, _ in ranking})
+    if not rows:
+        return []
+    scores = np.asarray(index.vectors[rows], np.float32) @ np.asarray(vector, np.float32)
+    best = int(np.argmax(scores))
+    return [(rows[best], float(scores[best]))]
+
+
 def numeric_first(ranking: list[tuple[int, float]], numeric: np.ndarray) -> list[tuple[int, float]]:
     """The ranking with the passages that state a quantity first, each part in its own order."""
     return sorted(ranking, key=lambda pair: not numeric[pair[0]])

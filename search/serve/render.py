@@ -134,7 +134,8 @@ def card(hit, context) -> str:
 
 # Each ranked list in plain words: what it compares with the question.
 WHY_LISTS = {"dense": "by the meaning of the whole passage", "sentences": "by the meaning of its closest sentence",
-             "bm25": "by the words it shares with the question"}
+             "bm25": "by the words it shares with the question",
+             "raw": "first of all candidates by the model's unadjusted closeness (Lao questions)"}
 
 
 

@@ -135,7 +135,7 @@ def card(hit, context) -> str:
 # Each ranked list in plain words: what it compares with the question.
 WHY_LISTS = {"dense": "by the meaning of the whole passage", "sentences": "by the meaning of its closest sentence",
              "bm25": "by the words it shares with the question",
-             "raw": "first of all candidates by the model's unadjusted closeness (Lao questions)"}
+             "raw": "by the model's unadjusted closeness, first of all candidates (Lao questions)"}
 
 
 
@@ -145,7 +145,7 @@ def _why_html(hit) -> str:
     if why is None:
         return f'<span class="score">score {hit.score:.3f}</span>'
     ranks = "".join(f"<li>ranked {WHY_LISTS.get(name, name)}: " + (f"#{rank}" if rank else "not near the top") + "</li>"
-                    for name, rank in why.ranks.items())
+                    for name, rank in why.ranks.items() if rank or name != "raw")  # the raw list names one passage
     words = [("words of the question it holds", why.question_words),
              ("words of the question it holds in translation (Lao ↔ English)", why.translations)]
     words_html = "".join(f"<li>{label}: {html.escape(', '.join(found))}</li>" for label, found in words if found)

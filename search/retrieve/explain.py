@@ -24,7 +24,8 @@ class Why:
 
     Attributes:
         ranks: the passage's rank (from 1) in each list the fusion used, by name (``dense``: the whole
-            passage's meaning; ``sentences``: its best sentence's; ``bm25``: words), or None when it was
+            passage's meaning; ``sentences``: its best sentence's; ``bm25``: words; ``raw``, Lao questions
+            only: 1 for the one candidate the model's uncentered cosine puts first), or None when it was
             not among that list's candidates.
         question_words: the question's own search words found in the passage.
         translations: words the bridge added (translations of the question's words) found in the passage.

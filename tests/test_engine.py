@@ -238,7 +238,7 @@ def test_why_names_each_list_and_only_words_the_passage_holds(searcher):
     from search.serve.render import _why_html  # shown only for the passage it names
 
     for hit in result.hits:
-        assert ("unadjusted closeness" in _why_html(hit)) == (hit.why.ranks["raw"] == 1)
+        assert ("plain closeness" in _why_html(hit)) == (hit.why.ranks["raw"] == 1)
     plain = searcher.search("Who runs the shelters?", k=2, highlight=True)
     assert plain.hits[0].why.states_number is None  # not a "how many" question
     assert set(plain.hits[0].why.ranks) == {"dense", "sentences", "bm25"}  # English questions fuse three lists

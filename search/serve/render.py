@@ -135,7 +135,7 @@ def card(hit, context) -> str:
 # Each ranked list in plain words: what it compares with the question.
 WHY_LISTS = {"dense": "by the meaning of the whole passage", "sentences": "by the meaning of its closest sentence",
              "bm25": "by the words it shares with the question",
-             "raw": "by the model's unadjusted closeness, first of all candidates (Lao questions)"}
+             "raw": "first by the model's plain closeness to the question, before the language adjustment"}
 
 
 

@@ -251,8 +251,8 @@ class Searcher:
             if pipeline.lexical and question_lang != LAO and question_lang in index.table.langs:
                 own = index.table.langs.index(question_lang)
                 blind = (len(rankings) - 1, lambda row: index.table.lang[row] != own, CROSS_LANGUAGE_SHARE)
-            listed = one_of_each_text(index, reciprocal_rank_fusion(rankings, weights=weights, blind=blind) if fused else rankings[0],
-                                      max(k, 1 + RIVALS) if highlight else k)
+            fused_rows = reciprocal_rank_fusion(rankings, weights=weights, blind=blind) if fused else rankings[0]
+            listed = one_of_each_text(index, fused_rows, max(k, 1 + RIVALS) if highlight else k)
             ranked = listed[:k]
             rows = [row for row, _ in ranked]
             clock.lap("fusion")

@@ -1,6 +1,7 @@
 """Lao-aware tokens, BM25 with weighted terms, the language bridge, and rank fusion — by hand."""
 
 import math
+import shutil
 import unicodedata
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import search.retrieve.engine as engine
 from search.evaluation.evaluate import evaluate
 from search.evaluation.gold import load_gold
 from search.index.terms import TermTable
+import search.retrieve.bridge as bridge
 from search.retrieve.bridge import (
-    dictionary_expansion, expand_question, lao_content_words, lao_english_dictionary, read_as_thai, thai_readings,
-    with_thai_readings, word_neighbours,
+    dictionary_expansion, dictionary_reading, dictionary_readings, expand_question, lao_content_words,
+    lao_english_dictionary, question_vectors, read_as_thai, thai_readings, with_thai_readings, word_neighbours,
 )
 from search.errors import IndexFormatError
 from search.retrieve.hybrid import reciprocal_rank_fusion
@@ -264,13 +266,76 @@ def test_the_question_read_as_thai_lifts_lao_questions_answered_in_english(searc
     adds less; in the dev library the default retriever's dev hit@5 went 0.788 -> 0.818 then: docs/library.md).
     English questions are untouched."""
     questions, _ = load_gold(Path(__file__).resolve().parents[1] / "eval" / "gold" / "laos-tip-2022.jsonl")
+    monkeypatch.setattr(bridge, "DICTIONARY_READING_WEIGHT", 0.0)  # the Thai reading's part alone
     read = evaluate(searcher, questions, retriever="dense")
-    monkeypatch.setattr(engine, "thai_readings", lambda questions, langs: {})
+    monkeypatch.setattr(bridge, "thai_readings", lambda questions, langs: {})
     unread = evaluate(searcher, questions, retriever="dense")
     assert read.by_pair["lo->en"]["hit@5"] > unread.by_pair["lo->en"]["hit@5"] + 0.04  # one question or more
     assert read.by_pair["lo->en"]["mrr@10"] > unread.by_pair["lo->en"]["mrr@10"] + 0.05
     english = [(a["id"], a["top"]) for a in read.questions if a["lang"] == "en"]
     assert english and english == [(a["id"], a["top"]) for a in unread.questions if a["lang"] == "en"]
+
+
+def test_a_lao_question_read_by_the_dictionary():
+    """Word by word, the dictionary's first gloss of each entry (its phrases first), numbers (Lao digits too) and
+    Latin words as they are; function words and words it lacks left out; a question with none has no reading."""
+    reading = dictionary_reading(tokenize("ປີ ໒໐໒໐ ມີການສົ່ງຕໍ່ຜູ້ເຄາະຮ້າຍໄປຫາ LWU ຈັກກໍລະນີ?", keep_stopwords=True))
+    assert reading.startswith("year 2020 ") and reading.endswith(" lwu")
+    assert dictionary_reading(tokenize("ທີ່ເປັນທາງການ", keep_stopwords=True)) == "official"  # ເປັນ + ທາງການ, one entry
+    assert dictionary_reading(["ໃຫ້"]) == ""  # not an entry: its pieces' glosses are not read
+    assert dictionary_readings(["ປີ 2020", "year 2020", "ໃຫ້"], ["lo", "en", "lo"]) == {0: "year 2020"}
+
+
+def test_the_model_lists_search_with_the_question_and_its_readings(searcher):
+    """A Lao question's searched vector: its own averaged with its Thai reading's, then its dictionary reading's at
+    DICTIONARY_READING_WEIGHT, at unit length; its own vector is kept for the bridge and the answer box, and an
+    English question is searched with its own."""
+    lao, english = "ນາຍຈ້າງຖືກປັບໃໝສູງສຸດເທົ່າໃດ ປີ 2020?", "What is the highest fine for an employer?"
+    own, searched = question_vectors(searcher.embedder, [lao, english], ["lo", "en"], readings=True)
+    gloss = dictionary_readings([lao], ["lo"])[0]
+    alone = searcher.embedder.embed_queries([lao, read_as_thai(lao), gloss, english])
+    mean = (alone[0] + alone[1]) / np.linalg.norm(alone[0] + alone[1]) + bridge.DICTIONARY_READING_WEIGHT * alone[2]
+    np.testing.assert_allclose(searched[0], mean / np.linalg.norm(mean), atol=2e-4)
+    np.testing.assert_allclose(own, alone[[0, 3]], atol=2e-4)
+    np.testing.assert_allclose(searched[1], alone[3], atol=2e-4)
+    plain, unread = question_vectors(searcher.embedder, [lao], ["lo"], readings=False)
+    np.testing.assert_array_equal(plain, unread)
+
+
+def test_the_dictionary_reading_lifts_a_lao_question_about_an_english_statute(tmp_path, tip_index, embedder,
+                                                                             bundled_corpus, monkeypatch):
+    """library-b's usc-lo-51 ("the highest fine for an employer who violates safety standards wilfully or
+    repeatedly"), beside the bundled report, in § 666 of the US Code's OSHA chapter (eval/library): the model reads
+    the dictionary's English glosses (violate, standard, safety, repeatedly, fine) better than the Lao, and the
+    paragraph that answers ($70,000) rises in the model's list and comes first. In the dev library this reading put
+    three Lao questions into a top 5 and none out (docs/library.md)."""
+    from search.index.build import build_index
+    from search.retrieve.engine import Searcher
+
+    chapter = (Path(__file__).resolve().parents[1] / "eval" / "library" / "reports" / "us-code-title-29-ch15.md")
+    text = chapter.read_text(encoding="utf-8")
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    lines = text.splitlines()
+    section = [i for i, line in enumerate(lines) if line.startswith("#### §")]  # "§\u202f666." in the file
+    start = next(i for i in section if "666." in lines[i])
+    end = next(i for i in section if i > start and "666." not in lines[i])
+    (corpus / "osha-666.md").write_text("\n".join(lines[:2] + lines[start:end]), encoding="utf-8")  # title, chapter
+    for report in bundled_corpus.iterdir():
+        (corpus / report.name).write_bytes(report.read_bytes())
+    shutil.copytree(tip_index, index)
+    build_index(corpus, index, embedder=embedder)  # the bundled report's vectors reused: only § 666 is embedded
+    shelf = Searcher(index, embedder=embedder)
+    question = "ນາຍຈ້າງທີ່ລະເມີດມາດຕະຖານຄວາມປອດໄພໂດຍເຈດຕະນາ ຫຼື ຊ້ຳຊາກ ຖືກປັບໃໝສູງສຸດເທົ່າໃດ"
+
+    def rank(retriever):
+        hits = shelf.search(question, k=10, retriever=retriever).hits
+        return next(h.rank for h in hits if "$70,000" in h.text)
+
+    read = rank("dense"), rank(engine.DEFAULT_RETRIEVER)
+    monkeypatch.setattr(bridge, "DICTIONARY_READING_WEIGHT", 0.0)
+    unread = rank("dense"), rank(engine.DEFAULT_RETRIEVER)
+    assert read[0] < unread[0] and read[1] == 1, (read, unread)
 
 
 def test_reciprocal_rank_fusion_by_hand():
@@ -464,7 +529,9 @@ def test_a_lao_question_embeds_only_the_words_its_index_lacks_and_ranks_as_befor
         ours = with_table.search(question, highlight=True)
         words = lao_content_words(tokenize(question))
         missing = [read_as_thai(w) for w in words if w not in keys]
-        assert embedded == [[question, read_as_thai(question)]] + ([missing] if missing else []), question
+        reading = dictionary_reading(tokenize(question, keep_stopwords=True))
+        assert embedded == [[question, read_as_thai(question)] + ([reading] if reading else [])] + (
+            [missing] if missing else []), question
         looked_up += len(words) - len(missing)
         theirs = without.search(question, highlight=True)
         assert [h.passage_id for h in ours.hits] == [h.passage_id for h in theirs.hits], question

@@ -25,6 +25,9 @@ Progress = Callable[[int, int], None]
 # retriever, hit@5 / mrr@10: 0 gave 0.909 / 0.846, 0.3 gave 0.924 / 0.847, 0.6 gave 0.924 / 0.833
 # (sentences embedded alone: 0.924 / 0.856). Chosen on that set; see docs/building.md.
 LATE_PASSAGE_SHARE = 0.3
+# A Lao question and its two readings (Thai, dictionary) are encoded each alone, side by side on the cores, not
+# padded into one batch (a short text runs on one thread; see OrtEncoder.encode_each).
+READINGS_AT_ONCE = 3
 
 
 def default_cache_dir() -> Path:
@@ -220,13 +223,13 @@ class Embedder:
         With the 8-bit engine each question is encoded alone: dynamic quantisation scales
         activations per batch, and a question's vector must not depend on the others
         (a question in a batched eval must get the vector a user's question gets). With an ONNX engine,
-        two texts (a Lao question and its Thai reading) run each alone, at the same time.
+        a few texts (a Lao question and its readings) run each alone, side by side on the cores.
 
         Returns:
             A float32 array of shape (len(questions), dimension), rows of length 1.
         """
         texts = [self.query_prefix + normalize_text(q) for q in questions]
-        if self._onnx and 1 < len(texts) <= self.model.batch_threads:  # a question and its Thai reading
+        if self._onnx and 1 < len(texts) <= max(READINGS_AT_ONCE, self.model.batch_threads):  # a question, its readings
             vectors = self.model.encode_each(texts)
             if progress:
                 progress(len(texts), len(texts))

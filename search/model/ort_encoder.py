@@ -193,7 +193,7 @@ class OrtEncoder:
         return np.ascontiguousarray(pooled, dtype=np.float32)
 
     def encode_each(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed a few short texts (a question and its Thai reading) each alone, side by side on the cores.
+        """Embed a few short texts (a question and its readings) each alone, side by side on the cores.
 
         A short text runs on one thread (``QUERY_TOKENS``), so two of them in one batch take twice as
         long as one (12.4 and 16.3 ms, 29.3 together, for a Lao question and its reading); each on its

@@ -14,8 +14,7 @@ from search.ingest.ocr import LOW_CONFIDENCE
 from search.retrieve.answer import RIVALS, answer_candidate
 from search.ingest.numbers import asks_for_number
 from search.retrieve.checks import check_docs, check_k, check_question
-from search.retrieve.bridge import (expand_question, lao_content_words, lao_translations, read_as_thai,
-                                    thai_readings, with_thai_readings)
+from search.retrieve.bridge import expand_question, lao_content_words, lao_translations, question_vectors, read_as_thai
 from search.index.build import make_embedder
 from search.model.embed import Embedder
 from search.model.thai_words import ThaiWords, load_thai_words, prepare_thai_words
@@ -203,13 +202,10 @@ class Searcher:
         allowed, selector = index.selector(lang, docs) if lang or docs else (None, None)  # rows in the filters
         clock = _Clock(timings)
         question_langs = [detect_question_lang(q, candidates=tuple(index.rows_by_lang)) for q in questions]
-        # The model's lists search with each Lao question's vector averaged with its Thai reading's; the bridge
-        # and the answer box keep the question's own (docs/library.md, "the question read as Thai").
-        model_lists_centered = pipeline.centered and (pipeline.dense or pipeline.sentences)
-        readings = thai_readings(questions, question_langs) if model_lists_centered else {}
-        encoded = self.embedder.embed_queries([*questions, *readings.values()])
-        vectors = encoded[:len(questions)]
-        model_vectors = with_thai_readings(vectors, dict(zip(readings, encoded[len(questions):])))
+        # The model's lists search with each Lao question's vector read with its Thai and dictionary readings; the
+        # bridge and the answer box keep the question's own (docs/library.md, "the question read as Thai").
+        vectors, model_vectors = question_vectors(self.embedder, questions, question_langs,
+                                                  readings=pipeline.centered and (pipeline.dense or pipeline.sentences))
         clock.lap("encode")
         centered = index.centering.apply(model_vectors, question_langs)
         fused = pipeline.dense + pipeline.sentences + pipeline.lexical > 1

@@ -204,7 +204,7 @@ def main() -> None:
         build_s = time.perf_counter() - start
 
     questions = _questions()
-    words = [read for q in questions for read in _thai_words(q)]
+    words = [read for q in questions for read in _readings(q)]
     loaded = json.loads(subprocess.run([sys.executable, __file__, "--probe", str(index_dir)], check=True,
                                       capture_output=True, text=True).stdout)
     searcher = Searcher(index_dir, embedder=Precomputed(embedder, questions + words))
@@ -247,12 +247,14 @@ def main() -> None:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
-def _thai_words(question: str) -> list[str]:
+def _readings(question: str) -> list[str]:
     """The texts a search embeds besides the question, so they can be precomputed: the question read as
-    Thai (the model's lists search with it too) and its Lao words read as Thai (the bridge)."""
-    from search.retrieve.bridge import lao_content_words, read_as_thai
+    Thai and by the dictionary (the model's lists search with them too) and its Lao words read as Thai (the bridge)."""
+    from search.retrieve.bridge import dictionary_reading, lao_content_words, read_as_thai
 
-    return [read_as_thai(question)] + [read_as_thai(w) for w in lao_content_words(tokenize(question))]
+    glosses = dictionary_reading(tokenize(question, keep_stopwords=True))
+    return ([read_as_thai(question)] + ([glosses] if glosses else [])
+            + [read_as_thai(w) for w in lao_content_words(tokenize(question))])
 
 
 def _ann_recall(searcher: Searcher, questions: list[str], which: str) -> float:

@@ -153,9 +153,15 @@ def with_thai_readings(vectors: np.ndarray, thai_vectors: dict[int, np.ndarray])
     The model saw far more Thai than Lao: the question spelt in Thai lands nearer the English passages
     that answer it, the Lao spelling nearer the Lao ones; their mean searches both (docs/library.md).
     """
+    return with_readings(vectors, thai_vectors)
+
+
+def with_readings(vectors: np.ndarray, reading_vectors: dict[int, np.ndarray], weight: float = 1.0) -> np.ndarray:
+    """A copy of ``vectors`` with ``weight`` × each reading's vector added to its question's (by position), at unit
+    length; the questions without a reading as they are."""
     out = np.array(vectors, np.float32, copy=True)
-    for i, thai in thai_vectors.items():
-        mean = out[i] + thai
+    for i, reading in reading_vectors.items():
+        mean = out[i] + weight * reading
         out[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
     return out
 
@@ -198,10 +204,7 @@ def question_vectors(embedder, questions: Sequence[str], langs: Sequence[str], *
     encoded = embedder.embed_queries([*questions, *thai.values(), *glosses.values()])
     own, rest = encoded[:len(questions)], encoded[len(questions):]
     searched = with_thai_readings(own, dict(zip(thai, rest[:len(thai)])))
-    for i, vector in zip(glosses, rest[len(thai):]):
-        mean = searched[i] + DICTIONARY_READING_WEIGHT * vector
-        searched[i] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-    return own, searched
+    return own, with_readings(searched, dict(zip(glosses, rest[len(thai):])), DICTIONARY_READING_WEIGHT)
 
 
 def lao_content_words(question_tokens: Sequence[str]) -> list[str]:
